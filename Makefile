@@ -1,0 +1,22 @@
+# Two commands on a fresh Debian 12 machine as root: `make qualify` and `make test`.
+PY := .venv/bin/python
+PYTEST := $(PY) -m pytest
+
+.PHONY: setup test qualify bench cleanup
+
+setup:
+	@bash scripts/setup.sh
+
+# The project's own tests, and the suites, on the embedded local cluster.
+test: setup
+	$(PYTEST) tests suites
+
+# The qualification gate: every conformance suite on the embedded local cluster, then the report.
+qualify: setup
+	$(PYTEST) suites
+
+bench: setup
+	$(PY) benchmarks/cluster_lifecycle.py
+
+cleanup: setup
+	$(PY) -m harness cleanup

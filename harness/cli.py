@@ -1,0 +1,157 @@
+"""`python -m harness`: up, status, down, cleanup."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from . import registry
+from .errors import HarnessError
+from .providers.local import DEFAULT_ROOT, LocalCluster, LocalProvider
+from .teardown import sweep_stale, teardown
+from .volume import VolumeSpec, VolumeType
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness", description="GlusterFS conformance harness")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start a local cluster and leave it running")
+    up.add_argument("--nodes", type=int, default=3)
+    up.add_argument("--zones", type=int, default=3)
+    up.add_argument("--clients", type=int, default=2)
+    up.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="directory the harness owns for run roots")
+    up.add_argument("--volume", action="append", default=[], metavar="TYPE",
+                    help=f"create and mount a volume of this type ({', '.join(t.value for t in VolumeType)}); repeatable")
+    up.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="volume option for --volume")
+    status = sub.add_parser("status", help="show running clusters")
+    status.add_argument("--json", action="store_true")
+    down = sub.add_parser("down", help="tear down clusters left by `up`")
+    down.add_argument("run_id", nargs="?", help="only this cluster (default: all kept clusters)")
+    cleanup = sub.add_parser("cleanup", help="remove state left by crashed runs")
+    cleanup.add_argument("--all", action="store_true", help="also remove clusters kept by `up` / --keep-cluster")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        return COMMANDS[args.command](args)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def parse_options(pairs: list[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise HarnessError(f"--option {pair!r} must look like KEY=VALUE, e.g. network.ping-timeout=5")
+        options[key] = value
+    return options
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    specs = [VolumeSpec(VolumeType.parse(v), parse_options(args.option)) for v in args.volume]
+    cluster = LocalProvider(args.nodes, args.zones, args.clients, args.root).up()
+    try:
+        mounts = [cluster.mount(cluster.create_volume(spec)) for spec in specs]
+    except BaseException:
+        cluster.down()
+        raise
+    cluster.keep()
+    print(f"cluster {cluster.run_id} is up (subnet {cluster.plan.subnet}, root {cluster.root})")
+    for n in cluster.nodes:
+        print(f"  {n.name:8} {n.zone:8} {n.address:15} enter: nsenter -t {n.holder_pid} -n -m bash")  # type: ignore[attr-defined]
+    for c in cluster.clients:
+        print(f"  {c.name:8} {'client':8} {c.address:15} enter: ip netns exec {c.namespace} bash")  # type: ignore[attr-defined]
+    for m in mounts:
+        print(f"  volume {m.volume.name} ({m.volume.spec.type.value}) mounted at {m.path}")
+    print("status: python -m harness status    remove: python -m harness down")
+    return 0
+
+
+def cluster_status(cluster: LocalCluster) -> dict:
+    status = cluster.describe()
+    status["root"] = str(cluster.root)
+    status["persistent"] = cluster.entry.persistent
+    for node_status, node in zip(status["nodes"], cluster.nodes):
+        pid = node.glusterd_pid()  # type: ignore[attr-defined]
+        node_status["glusterd_pid"] = pid
+        peers = []
+        if pid:
+            try:
+                peers = [{"address": p.hostname, "connected": p.connected, "state": p.state}
+                         for p in node.gluster.peer_status()]
+            except HarnessError as exc:
+                node_status["error"] = str(exc)
+        node_status["peers"] = peers
+        node_status["peer_state"] = (
+            "Connected" if pid and len(peers) == len(cluster.nodes) - 1 and all(p["connected"] for p in peers)
+            else "Degraded"
+        )
+    volumes = []
+    answering = next((n for n in cluster.nodes if n.glusterd_pid()), None)  # type: ignore[attr-defined]
+    if answering:
+        for info in answering.gluster.volume_info():
+            volumes.append({"name": info.name, "type": info.type, "status": info.status,
+                            "bricks": [b.name for b in info.bricks]})
+    status["volumes"] = volumes
+    return status
+
+
+def live_clusters() -> list[LocalCluster]:
+    return [LocalCluster.attach(e) for e in registry.entries() if not e.stale]
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    statuses = [cluster_status(c) for c in live_clusters()]
+    if args.json:
+        print(json.dumps({"clusters": statuses}, indent=2))
+        return 0
+    if not statuses:
+        print("no cluster is running; start one with `python -m harness up`")
+    for st in statuses:
+        print(f"cluster {st['run_id']} ({'kept' if st['persistent'] else 'owned by a running test'}), root {st['root']}")
+        for n in st["nodes"]:
+            print(f"  {n['name']:8} {n['zone']:8} {n['address']:15} glusterd pid {n['glusterd_pid']} {n['peer_state']}")
+        for v in st["volumes"]:
+            print(f"  volume {v['name']} {v['type']} {v['status']}")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    kept = [e for e in registry.entries() if e.persistent]
+    if args.run_id:
+        kept = [e for e in kept if e.run_id == args.run_id]
+        if not kept:
+            raise HarnessError(f"no kept cluster named {args.run_id}; see `python -m harness status`")
+    for entry in kept:
+        with registry.locked():
+            teardown(entry.run_id, Path(entry.root))
+            registry.release(entry.index)
+        print(f"removed {entry.run_id}")
+    if not kept:
+        print("no kept cluster to remove")
+    return 0
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    with registry.locked():
+        removed = sweep_stale()
+        if args.all:
+            for entry in registry.entries():
+                if entry.persistent:
+                    teardown(entry.run_id, Path(entry.root))
+                    registry.release(entry.index)
+                    removed.append(entry.run_id)
+    print(f"removed: {', '.join(removed)}" if removed else "nothing stale to remove")
+    return 0
+
+
+COMMANDS = {"up": cmd_up, "status": cmd_status, "down": cmd_down, "cleanup": cmd_cleanup}

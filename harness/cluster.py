@@ -1,0 +1,133 @@
+"""The Cluster interface suites talk to, whatever provider built it."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+from .errors import ConfigError
+from .gluster import GlusterCLI
+from .runner import CommandResult
+
+if TYPE_CHECKING:
+    from .mount import FuseMount
+    from .volume import Volume, VolumeSpec
+
+ZONE_LABEL = "topology.kubernetes.io/zone"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+DEFAULT_TIMEOUT_S = 60.0
+
+
+class Capability:
+    """What a provider can do; suites skip (with the reason) what their cluster cannot serve."""
+
+    PROCESS_FAULTS = "process-faults"
+    NETWORK_FAULTS = "network-faults"
+    HOST_FUSE = "host-fuse"  # mounts are visible to the test process itself
+
+
+class Host(ABC):
+    """Something that runs commands: a storage node or a client host."""
+
+    name: str
+
+    @abstractmethod
+    def run(
+        self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, input: str | None = None, check: bool = True
+    ) -> CommandResult:
+        """Run argv inside this host; raise CommandError naming the host when check and it fails."""
+
+
+@dataclass(eq=False)
+class Node(Host, ABC):
+    """A storage node: one gluster server pod with its labels."""
+
+    name: str
+    zone: str
+    address: str
+    brick_root: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def gluster(self) -> GlusterCLI:
+        return GlusterCLI(self)
+
+    def brick_path(self, volume: str, index: int) -> str:
+        return f"{self.brick_root}/{volume}-b{index}"
+
+
+@dataclass(eq=False)
+class ClientHost(Host, ABC):
+    """A host that mounts volumes and runs workloads."""
+
+    name: str
+    address: str
+
+
+class Cluster(ABC):
+    """Nodes with zones, client hosts, and the volumes and mounts made on them."""
+
+    run_id: str
+    nodes: list[Node]
+    clients: list[ClientHost]
+    capabilities: frozenset[str]
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise ConfigError(f"no node named {name!r}; nodes are {', '.join(n.name for n in self.nodes)}")
+
+    def client(self, name: str) -> ClientHost:
+        for c in self.clients:
+            if c.name == name:
+                return c
+        raise ConfigError(f"no client host named {name!r}; clients are {', '.join(c.name for c in self.clients)}")
+
+    @property
+    def zones(self) -> list[str]:
+        return sorted({n.zone for n in self.nodes})
+
+    def nodes_in_zone(self, zone: str) -> list[Node]:
+        found = [n for n in self.nodes if n.zone == zone]
+        if not found:
+            raise ConfigError(f"no node in zone {zone!r}; zones are {', '.join(self.zones)}")
+        return found
+
+    def node_by_address(self, address: str) -> Node:
+        for n in self.nodes:
+            if n.address == address:
+                return n
+        raise ConfigError(f"no node has address {address!r}")
+
+    @property
+    def gluster(self) -> GlusterCLI:
+        """The CLI of the first node whose glusterd answers (any node sees the whole pool)."""
+        return self.nodes[0].gluster
+
+    def gluster_from(self, exclude: Sequence[Node] = ()) -> GlusterCLI:
+        """The CLI of a node outside `exclude`, for use while some nodes are faulted."""
+        for n in self.nodes:
+            if n not in exclude:
+                return n.gluster
+        raise ConfigError("every node is excluded; no node left to run the gluster CLI on")
+
+    def create_volume(self, spec: "VolumeSpec", name: str | None = None) -> "Volume":
+        from .volume import create_volume
+
+        return create_volume(self, spec, name)
+
+    @abstractmethod
+    def mount(self, volume: "Volume", client: ClientHost | None = None) -> "FuseMount":
+        """Mount volume over FUSE from a client host; returns once every replica child is up."""
+
+    @abstractmethod
+    def down(self) -> None:
+        """Tear everything down; idempotent."""
+
+    def describe(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "nodes": [{"name": n.name, "zone": n.zone, "address": n.address, "labels": n.labels} for n in self.nodes],
+            "clients": [{"name": c.name, "address": c.address} for c in self.clients],
+        }

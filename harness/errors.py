@@ -1,0 +1,31 @@
+"""One small error hierarchy: every message says what failed, where, and what to do next."""
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Base of every error the harness raises on purpose."""
+
+
+class ConfigError(HarnessError):
+    """Bad input from the user: raised before anything on the machine is changed."""
+
+
+class MissingPrerequisite(HarnessError):
+    """A binary, privilege or kernel feature the harness needs is absent."""
+
+
+class CommandError(HarnessError):
+    """A command exited non-zero; carries its argv, exit code and output tail."""
+
+    def __init__(self, result: "CommandResult", where: str = "") -> None:  # noqa: F821
+        self.result = result
+        self.where = where
+        location = f" on {where}" if where else ""
+        super().__init__(
+            f"command failed{location}: {result.display()} exited {result.returncode}\n"
+            f"stdout tail: {result.tail(result.stdout)}\nstderr tail: {result.tail(result.stderr)}"
+        )
+
+
+class WaitTimeout(HarnessError):
+    """A state the harness waited for did not arrive in time."""

@@ -1,0 +1,106 @@
+"""FUSE mounts of a volume from a client host, handed out only when every child is up."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .netns import is_alive, kill_pids
+from .runner import run
+from .waiting import wait_for
+
+if TYPE_CHECKING:
+    from .cluster import ClientHost
+    from .volume import Volume
+
+CHILD_UP_RE = re.compile(r"^child_up\[(\d+)\]\s*=\s*(\d+)", re.MULTILINE)
+CHILDS_UP_MASK_RE = re.compile(r"^childs_up_mask\s*=\s*([01]+)", re.MULTILINE)
+MOUNT_READY_TIMEOUT_S = 30.0
+
+
+@dataclass(eq=False)
+class FuseMount:
+    client: "ClientHost"
+    volume: "Volume"
+    path: Path
+    pid_file: Path
+    log_file: Path
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __truediv__(self, other: str) -> Path:
+        return self.path / other
+
+    @property
+    def pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _graph_dirs(self) -> list[Path]:
+        # AFR lists child_up[i] per replica set; EC prints childs_up_mask as a binary string.
+        kind = "replicate" if self.volume.spec.replicated else "disperse"
+        return [self.path / ".meta/graphs/active" / f"{self.volume.name}-{kind}-{i}" for i in range(self.volume.spec.sets)]
+
+    def children_up(self) -> list[list[bool]] | None:
+        """Per replica set, whether the client sees each child up; None while .meta is not readable."""
+        sets = []
+        try:
+            for graph in self._graph_dirs():
+                text = (graph / "private").read_text()
+                if self.volume.spec.replicated:
+                    states = sorted((int(i), v == "1") for i, v in CHILD_UP_RE.findall(text))
+                    sets.append([up for _, up in states])
+                else:
+                    sets.append(_disperse_children(text, self.volume.spec.set_size))
+        except OSError:
+            return None
+        return sets
+
+    def all_children_up(self) -> bool:
+        sets = self.children_up()
+        return bool(sets) and all(s and all(s) for s in sets)
+
+    def wait_children_up(self, timeout: float = MOUNT_READY_TIMEOUT_S) -> None:
+        wait_for(self.all_children_up, timeout=timeout, what=f"every child of {self.volume.name} up at {self.path}",
+                 describe=lambda: f"children_up={self.children_up()}")
+
+    def unmount(self) -> None:
+        """Unmount and wait for the client process to exit. Idempotent."""
+        pid = self.pid
+        if is_mounted(self.path):
+            if not run(["umount", str(self.path)], timeout=30, check=False).ok:
+                run(["umount", "-l", str(self.path)], timeout=30)
+        if pid and is_alive(pid):
+            kill_pids([pid])
+
+
+def _disperse_children(text: str, size: int) -> list[bool]:
+    match = CHILDS_UP_MASK_RE.search(text)
+    mask = int(match.group(1), 2) if match else 0
+    return [bool(mask & (1 << i)) for i in range(size)]
+
+
+def is_mounted(path: Path) -> bool:
+    target = str(path)
+    with open("/proc/mounts") as fh:
+        return any(line.split()[1] == target for line in fh)
+
+
+def mount_volume(client: "ClientHost", volume: "Volume", path: Path, log_dir: Path) -> FuseMount:
+    """Start the FUSE client inside the client host's network namespace and wait until it is whole."""
+    path.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    mount = FuseMount(client, volume, path, log_dir / f"{path.name}.pid", log_dir / f"{path.name}.log")
+    servers = [f"--volfile-server={n.address}" for n in volume.cluster.nodes]
+    client.run(["glusterfs", *servers, f"--volfile-id={volume.name}", f"--log-file={mount.log_file}",
+                f"--pid-file={mount.pid_file}", str(path)], timeout=60)
+    try:
+        mount.wait_children_up()
+    except BaseException:
+        mount.unmount()
+        raise
+    return mount

@@ -1,0 +1,223 @@
+"""The pytest plugin: options, markers, and thin fixtures over the library.
+
+The only module that imports pytest. State lives in config.stash, never in module globals.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from .cluster import ClientHost, Cluster
+from .errors import HarnessError
+from .mount import FuseMount
+from .profiles import PROFILES, Profile, get_profile
+from .providers import PROVIDERS, make_provider
+from .rundir import RunDir, new_run_id
+from .volume import Volume, VolumeSpec, VolumeType
+
+MARKERS = {
+    "quorum": "client and server quorum behaviour",
+    "splitbrain": "split-brain avoidance and resolution",
+    "selfheal": "self-heal after faults",
+    "chaos": "chaostoolkit experiments",
+    "workload": "fio / locust / history workloads",
+    "scale": "provisioning at scale",
+    "slow": "long-running scenarios",
+}
+
+# option name -> (environment variable, default, type, help)
+OPTIONS: dict[str, tuple[str, object, type, str]] = {
+    "gluster_provider": ("GLUSTER_PROVIDER", "local", str, f"where the cluster comes from ({', '.join(PROVIDERS)})"),
+    "gluster_nodes": ("GLUSTER_NODES", 3, int, "storage nodes of the local cluster"),
+    "gluster_zones": ("GLUSTER_ZONES", 3, int, "zones the nodes are spread over"),
+    "gluster_clients": ("GLUSTER_CLIENTS", 2, int, "client hosts for mounts and workloads"),
+    "gluster_root": ("GLUSTER_ROOT", "/var/tmp/glusterharness", str, "directory the harness owns for run roots"),
+    "gluster_profile": ("GLUSTER_PROFILE", "fast", str, f"timeouts and defaults ({', '.join(PROFILES)})"),
+    "report_dir": ("GLUSTER_REPORT_DIR", "reports", str, "where run folders reports/<run-id>/ are written"),
+}
+
+RUN_STASH = pytest.StashKey["HarnessRun"]()
+
+
+@dataclass
+class HarnessRun:
+    """Per-session state: settings and the run folder."""
+
+    provider: str
+    nodes: int
+    zones: int
+    clients: int
+    root: Path
+    keep_cluster: bool
+    profile: Profile
+    run_dir: RunDir
+    is_worker: bool
+    extras: dict = field(default_factory=dict)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gluster", "GlusterFS conformance harness")
+    for name, (env, default, typ, help_text) in OPTIONS.items():
+        kwargs: dict = {"dest": name, "default": None, "type": typ, "help": f"{help_text} (env {env}, default {default})"}
+        if name == "gluster_provider":
+            kwargs["choices"] = PROVIDERS
+        if name == "gluster_profile":
+            kwargs["choices"] = tuple(PROFILES)
+        group.addoption("--" + name.replace("_", "-"), **kwargs)
+    group.addoption("--keep-cluster", dest="keep_cluster", action="store_true", default=None,
+                    help="leave the cluster running after the session (env GLUSTER_KEEP_CLUSTER=1); "
+                         "remove it with `python -m harness down`")
+
+
+def option(config: pytest.Config, name: str) -> object:
+    """Command line first, then the environment variable, then the default."""
+    value = config.getoption(name)
+    if value is not None:
+        return value
+    env, default, typ, _ = OPTIONS[name]
+    raw = os.environ.get(env)
+    if raw is None:
+        return default
+    try:
+        return typ(raw)
+    except ValueError:
+        raise pytest.UsageError(f"{env}={raw!r} is not a valid {typ.__name__}") from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    logging.getLogger("harness").setLevel(logging.INFO)
+    workerinput = getattr(config, "workerinput", None)
+    run_id = workerinput["harness_run_id"] if workerinput else new_run_id()
+    try:
+        profile = get_profile(str(option(config, "gluster_profile")))
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    keep = config.getoption("keep_cluster") or os.environ.get("GLUSTER_KEEP_CLUSTER", "") in ("1", "true", "yes")
+    reports = Path(str(option(config, "report_dir"))).resolve()
+    run = HarnessRun(
+        provider=str(option(config, "gluster_provider")),
+        nodes=int(option(config, "gluster_nodes")),  # type: ignore[arg-type]
+        zones=int(option(config, "gluster_zones")),  # type: ignore[arg-type]
+        clients=int(option(config, "gluster_clients")),  # type: ignore[arg-type]
+        root=Path(str(option(config, "gluster_root"))),
+        keep_cluster=bool(keep),
+        profile=profile,
+        run_dir=RunDir.create(reports, run_id, link_latest=workerinput is None),
+        is_worker=workerinput is not None,
+    )
+    config.stash[RUN_STASH] = run
+    if workerinput is None and not config.getoption("xmlpath", None):
+        config.option.xmlpath = str(run.run_dir.path / "junit.xml")
+    # SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so fixtures revert faults and tear down.
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: object) -> None:
+    """pytest-xdist controller: every worker writes into the same run folder."""
+    node.workerinput["harness_run_id"] = node.config.stash[RUN_STASH].run_dir.run_id  # type: ignore[attr-defined]
+
+
+def harness_run(config: pytest.Config) -> HarnessRun:
+    return config.stash[RUN_STASH]
+
+
+@pytest.fixture(scope="session")
+def harness_settings(pytestconfig: pytest.Config) -> HarnessRun:
+    return harness_run(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def run_dir(harness_settings: HarnessRun) -> RunDir:
+    return harness_settings.run_dir
+
+
+@pytest.fixture(scope="session")
+def profile(harness_settings: HarnessRun) -> Profile:
+    return harness_settings.profile
+
+
+@pytest.fixture(scope="session")
+def gluster_cluster(harness_settings: HarnessRun) -> Iterator[Cluster]:
+    """A cluster for the whole session (one per xdist worker), torn down at the end."""
+    s = harness_settings
+    try:
+        provider = make_provider(s.provider, nodes=s.nodes, zones=s.zones, clients=s.clients, root=s.root)
+        cluster = provider.up()
+    except HarnessError as exc:
+        pytest.exit(f"cannot start the {s.provider} cluster: {exc}", returncode=3)
+    try:
+        yield cluster
+    finally:
+        if s.keep_cluster and hasattr(cluster, "keep"):
+            cluster.keep()  # type: ignore[attr-defined]
+        else:
+            cluster.down()
+
+
+VolumeFactory = Callable[..., Volume]
+
+
+@pytest.fixture
+def volume_factory(gluster_cluster: Cluster, profile: Profile) -> Iterator[VolumeFactory]:
+    """Create volumes for one test: factory(type_or_spec, options=None, name=None); deleted afterwards.
+
+    The profile's volume options apply unless the test states the same option itself.
+    """
+    created: list[Volume] = []
+
+    def make(kind: "VolumeType | str | VolumeSpec", options: dict | None = None, name: str | None = None) -> Volume:
+        if isinstance(kind, VolumeSpec):
+            spec = VolumeSpec(kind.type, {**profile.volume_options, **kind.options}, kind.distribute,
+                              kind.disperse_data, kind.redundancy)
+        else:
+            spec = VolumeSpec(VolumeType.parse(kind), {**profile.volume_options, **(options or {})})
+        volume = gluster_cluster.create_volume(spec, name)
+        created.append(volume)
+        return volume
+
+    yield make
+    for volume in reversed(created):
+        volume.delete()
+
+
+MountFactory = Callable[..., FuseMount]
+
+
+@pytest.fixture
+def mount_factory(gluster_cluster: Cluster, volume_factory: VolumeFactory) -> Iterator[MountFactory]:
+    """Mount volumes for one test: factory(volume, client=None); unmounted afterwards.
+
+    Depends on volume_factory so that mounts always go before their volumes are deleted.
+    """
+    mounts: list[FuseMount] = []
+
+    def make(volume: Volume, client: ClientHost | str | None = None) -> FuseMount:
+        host = gluster_cluster.client(client) if isinstance(client, str) else client
+        mount = gluster_cluster.mount(volume, host)
+        mounts.append(mount)
+        return mount
+
+    yield make
+    for mount in reversed(mounts):
+        unmount = getattr(gluster_cluster, "unmount", None)
+        unmount(mount) if unmount else mount.unmount()
+
+
+@pytest.fixture
+def replica3_mount(volume_factory: VolumeFactory, mount_factory: MountFactory) -> FuseMount:
+    """A mounted replica-3 volume with the profile's options."""
+    return mount_factory(volume_factory(VolumeType.REPLICA3))

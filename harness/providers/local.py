@@ -1,0 +1,234 @@
+"""The embedded provider: real glusterd per node, each node a network + mount namespace."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+from .. import netns, registry
+from ..cluster import HOSTNAME_LABEL, ZONE_LABEL, Capability, Cluster, ClientHost, Node, DEFAULT_TIMEOUT_S
+from ..errors import ConfigError, HarnessError, MissingPrerequisite
+from ..mount import FuseMount, mount_volume
+from ..netplan import ClusterPlan, HostPlan, plan_cluster
+from ..runner import CommandResult, run
+from ..teardown import sweep_stale, teardown
+from ..volume import Volume
+from ..waiting import wait_for
+
+log = logging.getLogger("harness.local")
+
+DEFAULT_ROOT = Path(os.environ.get("GLUSTER_ROOT", "/var/tmp/glusterharness"))
+ROOT_MARKER = ".glusterharness"
+REQUIRED_BINARIES = ("glusterd", "gluster", "glusterfs", "ip", "nsenter", "unshare", "setsid", "iptables", "losetup")
+PEER_TIMEOUT_S = 30.0
+
+
+class LocalNode(Node):
+    def __init__(self, plan: HostPlan, holder_pid: int, node_dir: Path) -> None:
+        super().__init__(
+            name=plan.name, zone=plan.zone or "", address=plan.address, brick_root=str(node_dir / "bricks"),
+            labels={ZONE_LABEL: plan.zone or "", HOSTNAME_LABEL: plan.name},
+        )
+        self.namespace = plan.namespace
+        self.holder_pid = holder_pid
+        self.dir = node_dir
+
+    def run(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, input: str | None = None,
+            check: bool = True) -> CommandResult:
+        return run(["nsenter", "-t", str(self.holder_pid), "-n", "-m", *argv], timeout=timeout, input=input,
+                   check=check, where=self.name)
+
+    @property
+    def glusterd_pid_file(self) -> Path:
+        return self.dir / "glusterd.pid"
+
+    def glusterd_pid(self) -> int | None:
+        try:
+            pid = int(self.glusterd_pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if netns.is_alive(pid) else None
+
+    def start_glusterd(self) -> None:
+        """Start glusterd as a (re)started pod would; returns once it answers the CLI."""
+        self.run(["glusterd", f"--pid-file={self.glusterd_pid_file}"], timeout=60)
+        wait_for(lambda: self.run(["gluster", "--mode=script", "pool", "list"], timeout=10, check=False).ok,
+                 timeout=30, what=f"glusterd on {self.name} to answer")
+
+    def pids(self) -> list[int]:
+        """Every process of this node except its holder (the node itself, like a pause container)."""
+        return [p for p in netns.namespace_pids(self.namespace) if p != self.holder_pid]
+
+
+class LocalClient(ClientHost):
+    def __init__(self, plan: HostPlan) -> None:
+        super().__init__(name=plan.name, address=plan.address)
+        self.namespace = plan.namespace
+
+    def run(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, input: str | None = None,
+            check: bool = True) -> CommandResult:
+        # Only the network namespace: mounts made here are visible to the test process.
+        return run(["nsenter", f"--net=/run/netns/{self.namespace}", *argv], timeout=timeout, input=input,
+                   check=check, where=self.name)
+
+
+class LocalCluster(Cluster):
+    capabilities = frozenset({Capability.PROCESS_FAULTS, Capability.NETWORK_FAULTS, Capability.HOST_FUSE})
+
+    def __init__(self, entry: registry.Entry, plan: ClusterPlan, nodes: list[LocalNode], clients: list[LocalClient]):
+        self.entry, self.plan = entry, plan
+        self.run_id = plan.run_id
+        self.root = Path(entry.root)
+        self.nodes: list[Node] = list(nodes)
+        self.clients: list[ClientHost] = list(clients)
+        self.mounts: list[FuseMount] = []
+        self._mount_seq = 0
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "cluster.json"
+
+    def mount(self, volume: Volume, client: ClientHost | None = None) -> FuseMount:
+        if not self.clients:
+            raise ConfigError("this cluster has no client hosts to mount from; start it with clients >= 1")
+        client = client or self.clients[0]
+        self._mount_seq += 1
+        path = self.root / "mnt" / client.name / f"{volume.name}-{self._mount_seq}"
+        mount = mount_volume(client, volume, path, self.root / "clientlogs")
+        self.mounts.append(mount)
+        return mount
+
+    def unmount(self, mount: FuseMount) -> None:
+        mount.unmount()
+        if mount in self.mounts:
+            self.mounts.remove(mount)
+
+    def down(self) -> None:
+        for mount in reversed(self.mounts):
+            mount.unmount()
+        self.mounts.clear()
+        teardown(self.run_id, self.root)
+        registry.release(self.entry.index)
+
+    def keep(self) -> None:
+        """Mark the cluster to outlive this process (`up`, --keep-cluster); `down` removes it."""
+        self.entry.persistent = True
+        registry.save(self.entry)
+
+    def save_state(self) -> None:
+        state = {
+            "index": self.plan.index, "run_id": self.run_id, "root": str(self.root), "subnet": self.plan.subnet,
+            "nodes": [{"name": n.name, "zone": n.zone, "address": n.address, "namespace": n.namespace,
+                       "holder_pid": n.holder_pid, "labels": n.labels} for n in self.nodes],  # type: ignore[attr-defined]
+            "clients": [{"name": c.name, "address": c.address, "namespace": c.namespace}  # type: ignore[attr-defined]
+                        for c in self.clients],
+        }
+        self.state_file.write_text(json.dumps(state, indent=2))
+
+    @classmethod
+    def attach(cls, entry: registry.Entry) -> "LocalCluster":
+        """Reconnect to a running cluster from its state file (CLI, chaos extension)."""
+        state_file = Path(entry.root) / "cluster.json"
+        try:
+            state = json.loads(state_file.read_text())
+        except FileNotFoundError:
+            raise HarnessError(f"{entry.run_id} has no state file {state_file}; run `python -m harness cleanup`") from None
+        plan = plan_cluster(entry.index, len(state["nodes"]), len({n["zone"] for n in state["nodes"]}),
+                            len(state["clients"]))
+        holders = {n["name"]: n["holder_pid"] for n in state["nodes"]}
+        nodes = [LocalNode(p, holders[p.name], Path(entry.root) / p.name) for p in plan.nodes]
+        return cls(entry, plan, nodes, [LocalClient(p) for p in plan.clients])
+
+
+def check_prerequisites() -> None:
+    if os.geteuid() != 0:
+        raise MissingPrerequisite("the local provider needs root (network namespaces, FUSE mounts); run as root")
+    missing = [b for b in REQUIRED_BINARIES if shutil.which(b) is None]
+    if missing:
+        raise MissingPrerequisite(f"missing binaries: {', '.join(missing)}; run `make setup` (installs them with apt-get)")
+    if not Path("/dev/fuse").exists():
+        raise MissingPrerequisite("/dev/fuse is absent; load the fuse module (modprobe fuse)")
+
+
+def claim_root_base(base: Path) -> None:
+    """Use `base` only if the harness made it (marker file), or it is new or empty."""
+    if not base.is_absolute():
+        raise ConfigError(f"run root {base} must be an absolute path")
+    if base.exists():
+        if not base.is_dir():
+            raise ConfigError(f"run root {base} exists and is not a directory; choose another --gluster-root")
+        if not (base / ROOT_MARKER).exists() and any(base.iterdir()):
+            raise ConfigError(
+                f"run root {base} is not empty and was not made by the harness (no {ROOT_MARKER} marker); "
+                f"the harness deletes what is under its root, so choose a new or empty directory"
+            )
+    base.mkdir(parents=True, exist_ok=True)
+    (base / ROOT_MARKER).touch()
+
+
+class LocalProvider:
+    """Builds LocalClusters. All input is checked before anything on the machine changes."""
+
+    def __init__(self, nodes: int = 3, zones: int = 3, clients: int = 2, root: Path = DEFAULT_ROOT) -> None:
+        self.nodes, self.zones, self.clients, self.root = nodes, zones, clients, Path(root)
+
+    def up(self) -> LocalCluster:
+        plan_cluster(0, self.nodes, self.zones, self.clients)  # validate the shape before touching anything
+        check_prerequisites()
+        claim_root_base(self.root)
+        with registry.locked():
+            sweep_stale()
+            entry = registry.claim(self.root, set())
+        try:
+            return self._build(entry)
+        except BaseException:
+            teardown(entry.run_id, Path(entry.root))
+            registry.release(entry.index)
+            raise
+
+    def _build(self, entry: registry.Entry) -> LocalCluster:
+        plan = plan_cluster(entry.index, self.nodes, self.zones, self.clients)
+        root = Path(entry.root)
+        root.mkdir(parents=True)
+        netns.create_switch(plan.switch_namespace)
+        for host in plan.nodes + plan.clients:
+            netns.add_host(plan.switch_namespace, host.namespace, host.name, host.address)
+        nodes = [LocalNode(p, netns.start_holder(p.namespace, root / p.name), root / p.name) for p in plan.nodes]
+        for node in nodes:
+            Path(node.brick_root).mkdir()
+        cluster = LocalCluster(entry, plan, nodes, [LocalClient(p) for p in plan.clients])
+        cluster.save_state()
+        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+            list(pool.map(LocalNode.start_glusterd, nodes))
+        form_pool(cluster)
+        log.info("cluster %s up: %s", cluster.run_id, ", ".join(f"{n.name}@{n.address}/{n.zone}" for n in nodes))
+        return cluster
+
+
+def form_pool(cluster: Cluster) -> None:
+    """Probe every node from the first; return when every node sees every other Connected."""
+    first, others = cluster.nodes[0], cluster.nodes[1:]
+    for node in others:
+        first.gluster.peer_probe(node.address)
+    wait_pool_connected(cluster)
+
+
+def wait_pool_connected(cluster: Cluster, timeout: float = PEER_TIMEOUT_S, nodes: Sequence[Node] | None = None) -> None:
+    expected = len(cluster.nodes) - 1
+
+    def connected(node: Node) -> bool:
+        try:
+            peers = node.gluster.peer_status()
+        except HarnessError:
+            return False
+        return len(peers) == expected and all(p.connected and p.state == "Peer in Cluster" for p in peers)
+
+    def describe() -> str:
+        return "; ".join(f"{n.name}: {'ok' if connected(n) else 'not all peers connected'}" for n in cluster.nodes)
+
+    wait_for(lambda: all(connected(n) for n in (nodes or cluster.nodes)), timeout=timeout,
+             what="every peer Connected", describe=describe)

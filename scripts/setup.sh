@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# All set-up for `make test` / `make qualify` on Debian 12 as root. Idempotent and quick when done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  glusterfs-server glusterfs-client fio iproute2 iptables nftables attr psmisc procps util-linux
+  python3 python3-venv
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "error: set-up needs root (apt-get, network namespaces, FUSE mounts); missing: root privileges." >&2
+  echo "       run it as root, e.g. sudo make test" >&2
+  exit 1
+fi
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The packages' own glusterd must not run on the host: every node runs its own in a namespace.
+if command -v systemctl >/dev/null && systemctl is-active --quiet glusterd 2>/dev/null; then
+  systemctl disable --now glusterd
+fi
+
+[ -e /dev/fuse ] || modprobe fuse
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[dev]'
+  touch "$stamp"
+fi
