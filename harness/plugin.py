@@ -14,10 +14,12 @@ from typing import Callable, Iterator
 import pytest
 
 from .cluster import ClientHost, Cluster
+from .conformance import ConformanceRecorder, format_table, write_matrix
 from .errors import HarnessError
 from .mount import FuseMount
 from .profiles import PROFILES, Profile, get_profile
 from .providers import PROVIDERS, make_provider
+from .results import CheckResult, Recorder
 from .rundir import RunDir, new_run_id
 from .volume import Volume, VolumeSpec, VolumeType
 
@@ -58,6 +60,7 @@ class HarnessRun:
     profile: Profile
     run_dir: RunDir
     is_worker: bool
+    recorder: Recorder
     extras: dict = field(default_factory=dict)
 
 
@@ -102,6 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     keep = config.getoption("keep_cluster") or os.environ.get("GLUSTER_KEEP_CLUSTER", "") in ("1", "true", "yes")
     reports = Path(str(option(config, "report_dir"))).resolve()
+    run_dir = RunDir.create(reports, run_id, link_latest=workerinput is None)
     run = HarnessRun(
         provider=str(option(config, "gluster_provider")),
         nodes=int(option(config, "gluster_nodes")),  # type: ignore[arg-type]
@@ -110,8 +114,9 @@ def pytest_configure(config: pytest.Config) -> None:
         root=Path(str(option(config, "gluster_root"))),
         keep_cluster=bool(keep),
         profile=profile,
-        run_dir=RunDir.create(reports, run_id, link_latest=workerinput is None),
+        run_dir=run_dir,
         is_worker=workerinput is not None,
+        recorder=Recorder(run_dir.path, workerinput["workerid"] if workerinput else "main"),
     )
     config.stash[RUN_STASH] = run
     if workerinput is None and not config.getoption("xmlpath", None):
@@ -135,6 +140,32 @@ def harness_run(config: pytest.Config) -> HarnessRun:
     return config.stash[RUN_STASH]
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run = session.config.stash.get(RUN_STASH, None)
+    if run is not None and not run.is_worker:
+        run.extras["conformance"] = write_matrix(run.run_dir)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    run = config.stash.get(RUN_STASH, None)
+    if run is None or run.is_worker:
+        return
+    lines = format_table(run.extras.get("conformance", []))
+    if lines:
+        terminalreporter.section("conformance matrix")
+        for line in lines:
+            terminalreporter.write_line(line)
+    terminalreporter.write_line(f"run folder: {run.run_dir.path}")
+
+
+def expect(result: CheckResult) -> CheckResult:
+    """The one place that asserts on a check: fails the test with the check's whole explanation."""
+    __tracebackhide__ = True
+    if result.passed is not True:
+        pytest.fail(result.explain(), pytrace=False)
+    return result
+
+
 @pytest.fixture(scope="session")
 def harness_settings(pytestconfig: pytest.Config) -> HarnessRun:
     return harness_run(pytestconfig)
@@ -143,6 +174,17 @@ def harness_settings(pytestconfig: pytest.Config) -> HarnessRun:
 @pytest.fixture(scope="session")
 def run_dir(harness_settings: HarnessRun) -> RunDir:
     return harness_settings.run_dir
+
+
+@pytest.fixture(scope="session")
+def recorder(harness_settings: HarnessRun) -> Recorder:
+    return harness_settings.recorder
+
+
+@pytest.fixture
+def conformance(request: pytest.FixtureRequest, recorder: Recorder) -> ConformanceRecorder:
+    """Record conformance-matrix rows for this test."""
+    return ConformanceRecorder(recorder, request.node.nodeid)
 
 
 @pytest.fixture(scope="session")
