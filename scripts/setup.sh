@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   glusterfs-server glusterfs-client fio iproute2 iptables nftables attr psmisc procps util-linux
   python3 python3-venv
+  libnetfilter-queue-dev python3-dev build-essential
   chromium fonts-dejavu-core
 )
 
