@@ -29,6 +29,16 @@ def loops_under(root: Path) -> list[str]:
     return [d["name"] for d in devices if (d.get("back-file") or "").startswith(prefix)]
 
 
+def leftovers(run_id: str, root: Path | None) -> list[str]:
+    """What of a cluster is still on the machine: namespaces, mounts, loop devices, files."""
+    found = [f"namespace {ns}" for ns in existing_namespaces() if ns.startswith(f"{run_id}-")]
+    if root is not None and root.exists():
+        found += [f"mount {m}" for m in mounts_under(root)]
+        found += [f"loop device {d}" for d in loops_under(root)]
+        found.append(f"directory {root}")
+    return found
+
+
 def teardown(run_id: str, root: Path | None) -> None:
     """Undo everything a cluster made, in reverse order of creation. Idempotent."""
     if root is not None and root.exists():

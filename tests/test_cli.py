@@ -1,0 +1,40 @@
+"""`python -m harness up / status / down` as a user runs them."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from harness.teardown import leftovers
+
+from .conftest import REPO, harness_command
+
+
+def harness(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(harness_command(*args), capture_output=True, text=True, cwd=REPO, timeout=180)
+
+
+def test_up_status_down():
+    up = harness("up", "--nodes", "2", "--zones", "2", "--clients", "1", "--volume", "replica2")
+    assert up.returncode == 0, up.stderr
+    run_id = up.stdout.split()[1]
+    try:
+        assert "enter: nsenter -t" in up.stdout and "mounted at" in up.stdout
+        status = harness("status", "--json")
+        assert status.returncode == 0, status.stderr
+        ours = next(c for c in json.loads(status.stdout)["clusters"] if c["run_id"] == run_id)
+        assert ours["persistent"] is True
+        assert [(n["name"], n["zone"], n["peer_state"]) for n in ours["nodes"]] == [
+            ("node1", "zone-a", "Connected"), ("node2", "zone-b", "Connected")]
+        assert all(n["glusterd_pid"] and n["address"].startswith("198.18.") for n in ours["nodes"])
+        assert [v["type"] for v in ours["volumes"]] == ["Replicate"]
+        mount = Path(up.stdout.split("mounted at ")[1].split()[0])
+        (mount / "written-by-test").write_text("ok")
+        assert (mount / "written-by-test").read_text() == "ok"
+        root = Path(ours["root"])
+    finally:
+        down = harness("down", run_id)
+    assert down.returncode == 0, down.stderr
+    assert f"removed {run_id}" in down.stdout
+    assert leftovers(run_id, root) == []
+    assert run_id not in harness("status").stdout

@@ -1,0 +1,97 @@
+"""The pytest plugin, black-box through pytester."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("isolated_reports")
+
+
+@pytest.fixture
+def isolated_reports(pytester, monkeypatch):
+    monkeypatch.setenv("GLUSTER_REPORT_DIR", str(pytester.path / "reports"))
+
+
+def test_markers_are_registered(pytester):
+    result = pytester.runpytest("--markers")
+    for marker in ("quorum", "splitbrain", "selfheal", "chaos", "workload", "scale", "slow"):
+        result.stdout.fnmatch_lines([f"@pytest.mark.{marker}:*"])
+
+
+def test_options_come_from_the_environment(pytester, monkeypatch):
+    monkeypatch.setenv("GLUSTER_NODES", "5")
+    monkeypatch.setenv("GLUSTER_ZONES", "2")
+    monkeypatch.setenv("GLUSTER_PROFILE", "realistic")
+    pytester.makepyfile("""
+        def test_settings(harness_settings):
+            assert (harness_settings.nodes, harness_settings.zones) == (5, 2)
+            assert harness_settings.profile.name == "realistic"
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_command_line_beats_the_environment(pytester, monkeypatch):
+    monkeypatch.setenv("GLUSTER_NODES", "5")
+    pytester.makepyfile("""
+        def test_settings(harness_settings):
+            assert harness_settings.nodes == 4
+    """)
+    pytester.runpytest("--gluster-nodes", "4").assert_outcomes(passed=1)
+
+
+def test_malformed_environment_value_is_a_usage_error(pytester, monkeypatch):
+    monkeypatch.setenv("GLUSTER_NODES", "three")
+    result = pytester.runpytest()
+    result.stderr.fnmatch_lines(["*GLUSTER_NODES='three' is not a valid int*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_kubernetes_providers_say_they_come_later_without_touching_the_machine(pytester):
+    pytester.makepyfile("""
+        def test_needs_cluster(gluster_cluster):
+            pass
+    """)
+    result = pytester.runpytest("--gluster-provider", "kind")
+    result.stdout.fnmatch_lines(["*cannot start the kind cluster*"])
+    assert result.ret != 0
+
+
+def test_run_folder_with_latest_link_and_junit(pytester):
+    pytester.makepyfile("""
+        def test_ok():
+            pass
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)
+    latest = pytester.path / "reports" / "latest"
+    assert latest.is_symlink()
+    assert (latest / "junit.xml").exists()
+
+
+def test_conformance_rows_reach_the_matrix_and_the_terminal(pytester):
+    pytester.makepyfile("""
+        from harness.conformance import ScenarioRow
+        from harness.results import CheckResult
+        def test_row(conformance):
+            result = CheckResult("writes", True, "write ok", "write ok")
+            conformance.record(ScenarioRow.from_result("Q1", "replica3", {"cluster.quorum-type": "auto"},
+                                                       "kill 1 brick", result))
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*conformance matrix*", "*Q1*replica3*kill 1 brick*pass*"])
+    matrix = json.loads((pytester.path / "reports" / "latest" / "conformance.json").read_text())
+    assert [r["scenario"] for r in matrix["scenarios"]] == ["Q1"]
+
+
+def test_expect_fails_with_the_checks_explanation(pytester):
+    pytester.makepyfile("""
+        from harness.plugin import expect
+        from harness.results import CheckResult
+        def test_broken():
+            expect(CheckResult("heal", False, "pending 3 after 10 s", "pending 0", {"volume": "v1"}))
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*heal: FAILED*", "*expected: pending 0*", "*observed: pending 3 after 10 s*",
+                                 "*volume: v1*"])
