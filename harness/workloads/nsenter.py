@@ -1,0 +1,112 @@
+"""Entering a client host's network namespace from one thread of the test process.
+
+The test process lives in the host's network namespace, which has no route to the cluster's
+198.18.x.y addresses (by design: no namespace routes out, and the host is not wired in). Linux
+keeps the network namespace per thread, so a thread can `setns` into a client host's namespace,
+open its sockets there, and switch back: the sockets stay in the namespace they were made in.
+That lets boto3 and the history clients run in-process (no second interpreter per client) while
+their traffic really crosses the cluster's bridge from a client host, as a pod's would.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from ..cluster import ClientHost
+from ..errors import ConfigError, HarnessError
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+_local = threading.local()
+
+
+def netns_path(host: ClientHost) -> str:
+    """The namespace file of a local client host; ConfigError for hosts that have none."""
+    namespace = getattr(host, "namespace", None)
+    if not namespace:
+        raise ConfigError(
+            f"client host {host.name} has no local network namespace; in-process S3 and history clients "
+            f"need the local provider (run them inside a pod on kind/existing clusters)"
+        )
+    return f"/run/netns/{namespace}"
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise HarnessError(f"setns into a network namespace failed: {os.strerror(err)} (needs root)")
+
+
+@contextmanager
+def entered(path: str) -> Iterator[None]:
+    """Run the body with the current thread in the network namespace at `path`; always switch back.
+
+    Re-entrant: nested use for the same path is a no-op, so wrapped calls can nest.
+    """
+    if getattr(_local, "path", None) == path:
+        yield
+        return
+    try:
+        target = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise HarnessError(f"network namespace {path} does not exist; is the cluster still up?") from None
+    home = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY)
+    previous = getattr(_local, "path", None)
+    try:
+        _setns(target)
+        _local.path = path
+        try:
+            yield
+        finally:
+            _setns(home)
+            _local.path = previous
+    finally:
+        os.close(target)
+        os.close(home)
+
+
+class InNamespace:
+    """Wraps an object so every method call runs with the calling thread in a network namespace.
+
+    Results are returned as they are: sockets opened during the call stay usable from anywhere,
+    e.g. a streaming S3 body read after the call returns.
+    """
+
+    def __init__(self, target: object, path: str) -> None:
+        self._target = target
+        self._path = path
+
+    @property
+    def wrapped(self) -> object:
+        return self._target
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+        path = self._path
+
+        def call(*args: object, **kwargs: object) -> object:
+            with entered(path):
+                return attr(*args, **kwargs)
+
+        call.__name__ = name
+        return call
+
+
+def check_reachable(host: ClientHost, address: str, port: int, what: str, timeout: float = 2.0) -> None:
+    """ConfigError naming `what` unless a TCP connection from `host` to address:port succeeds."""
+    import socket
+
+    try:
+        with entered(netns_path(host)):
+            with socket.create_connection((address, port), timeout=timeout):
+                return
+    except OSError as exc:
+        raise ConfigError(
+            f"{what} at {address}:{port} is unreachable from {host.name}: {exc.strerror or exc}; "
+            f"check the address and that the service is running"
+        ) from None
