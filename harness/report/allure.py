@@ -1,0 +1,111 @@
+"""Allure attachments through allure-pytest's own API (`allure.attach.file`, `allure.global_attach`).
+
+Per test (called at the end of its teardown, while allure still holds the test open): the plots of
+the scenarios it recorded, every file its workload records name (fio JSON, locust CSV, latency
+series) and, when the test failed, the gluster logs of the cluster's nodes (LocalNode.dir/log).
+Per run: summary.json and report.html as global attachments.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import plots
+from .summary import build_summary
+
+log = logging.getLogger("harness.report")
+
+LOG_TAIL_BYTES = 512 * 1024  # a brick log can grow large; the end is what explains a failure
+TYPES = {".png": "PNG", ".json": "JSON", ".csv": "CSV", ".html": "HTML", ".log": "TEXT", ".jsonl": "TEXT",
+         ".txt": "TEXT"}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    path: Path | None
+    name: str
+    type: str  # allure AttachmentType member name
+    body: bytes | None = None  # instead of path: e.g. the tail of a large log
+
+
+def test_attachments(run_path: Path, nodeid: str, cluster: Any | None, failed: bool) -> list[Attachment]:
+    """What to attach to one test: its plots and workload files, and on failure the node logs."""
+    out: list[Attachment] = []
+    summary = build_summary(run_path, run_id=run_path.name, provider="", profile="", started=None)
+    mine = [w for w in summary["workloads"] if w["test"] == nodeid]
+    scenarios = sorted({w["scenario"] for w in mine} | {h["scenario"] for h in summary["heal"] if h["test"] == nodeid})
+    plot_dir = run_path / plots.PLOTS_DIR
+    plot_dir.mkdir(exist_ok=True)
+    for scenario in scenarios:
+        for plot in (plots.latency_timeline(summary, run_path, scenario, plot_dir),
+                     plots.heal_curve(summary, scenario, plot_dir)):
+            if plot is not None:
+                out.append(Attachment(plot.path, plot.title, "PNG"))
+    for w in mine:
+        files = dict(w["files"])
+        if w["series_file"]:
+            files["series_file"] = w["series_file"]
+        for key, rel in sorted(files.items()):
+            path = run_path / rel
+            if path.is_file():
+                out.append(Attachment(path, f"{w['name']} {key}: {path.name}", _type(path)))
+            elif path.is_dir():  # a workload's result folder: attach the fio JSON / locust CSVs in it
+                for f in sorted(path.iterdir()):
+                    if f.suffix in (".json", ".csv"):
+                        out.append(Attachment(f, f"{w['name']} {f.name}", _type(f)))
+    if failed and cluster is not None:
+        out += node_logs(cluster)
+    return out
+
+
+def node_logs(cluster: Any) -> list[Attachment]:
+    """Every gluster log file of every node that keeps its logs locally (the local provider)."""
+    out = []
+    for node in getattr(cluster, "nodes", []):
+        log_dir = getattr(node, "dir", None)
+        if log_dir is None or not (Path(log_dir) / "log").is_dir():
+            continue
+        for path in sorted((Path(log_dir) / "log").rglob("*.log")):
+            if path.is_file():
+                out.append(Attachment(None, f"{node.name}: {path.relative_to(Path(log_dir) / 'log')}", "TEXT",
+                                      _tail(path)))
+    return out
+
+
+def attach(attachments: Iterable[Attachment]) -> int:
+    """Attach to the current allure test; returns how many were attached."""
+    import allure
+
+    count = 0
+    for a in attachments:
+        kind = getattr(allure.attachment_type, a.type)
+        if a.body is not None:
+            allure.attach(a.body, name=a.name, attachment_type=kind)
+        else:
+            allure.attach.file(str(a.path), name=a.name, attachment_type=kind)
+        count += 1
+    return count
+
+
+def attach_run(paths: Iterable[Path]) -> None:
+    """Global (run-level) attachments: summary.json, report.html."""
+    import allure
+
+    for path in paths:
+        if path.is_file():
+            allure.global_attach.file(str(path), name=path.name, attachment_type=getattr(allure.attachment_type, _type(path)))
+
+
+def _type(path: Path) -> str:
+    return TYPES.get(path.suffix, "TEXT")
+
+
+def _tail(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - LOG_TAIL_BYTES))
+        data = fh.read()
+    return data if size <= LOG_TAIL_BYTES else b"[... earlier lines cut ...]\n" + data
