@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -42,7 +43,13 @@ OPTIONS: dict[str, tuple[str, object, type, str]] = {
     "gluster_root": ("GLUSTER_ROOT", "/var/tmp/glusterharness", str, "directory the harness owns for run roots"),
     "gluster_profile": ("GLUSTER_PROFILE", "fast", str, f"timeouts and defaults ({', '.join(PROFILES)})"),
     "report_dir": ("GLUSTER_REPORT_DIR", "reports", str, "where run folders reports/<run-id>/ are written"),
+    "thresholds": ("GLUSTER_THRESHOLDS", "gates/thresholds.toml", str, "gate limits (TOML) checked at the end of the run"),
+    "baseline": ("GLUSTER_BASELINE", None, str, "summary.json of an earlier run: a regression against it fails the run"),
+    "regression_pct": ("GLUSTER_REGRESSION_PCT", None, float,
+                       "with --baseline: worse by more than this percentage fails (default: the thresholds file's)"),
 }
+OUTCOMES_STASH = pytest.StashKey["object"]()
+FAILED_STASH = pytest.StashKey[bool]()
 
 RUN_STASH = pytest.StashKey["HarnessRun"]()
 
@@ -103,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
         profile = get_profile(str(option(config, "gluster_profile")))
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
+    report_inputs = _load_report_inputs(config, profile.name) if workerinput is None else {}
     keep = config.getoption("keep_cluster") or os.environ.get("GLUSTER_KEEP_CLUSTER", "") in ("1", "true", "yes")
     reports = Path(str(option(config, "report_dir"))).resolve()
     run_dir = RunDir.create(reports, run_id, link_latest=workerinput is None)
@@ -119,6 +127,18 @@ def pytest_configure(config: pytest.Config) -> None:
         recorder=Recorder(run_dir.path, workerinput["workerid"] if workerinput else "main"),
     )
     config.stash[RUN_STASH] = run
+    if workerinput is None:
+        from .report.outcomes import OutcomeCollector
+
+        # per-test outcomes for summary.json; pytest-xdist forwards workers' reports to the controller
+        config.stash[OUTCOMES_STASH] = OutcomeCollector()
+        config.pluginmanager.register(config.stash[OUTCOMES_STASH], "harness-outcomes")
+    run.extras.update(report_inputs, started=time.time(), allure=bool(getattr(config.option, "allure_report_dir", None)))
+    if workerinput is None and not config.getini("log_cli") and config.getoption("log_cli_level", None) is None:
+        from .report import live
+
+        handler = live.install(1)  # progress of long phases shows live, not only in failure reports
+        config.add_cleanup(lambda: live.uninstall(handler))
     if workerinput is None and not config.getoption("xmlpath", None):
         config.option.xmlpath = str(run.run_dir.path / "junit.xml")
     # SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so fixtures revert faults and tear down.
@@ -140,10 +160,61 @@ def harness_run(config: pytest.Config) -> HarnessRun:
     return config.stash[RUN_STASH]
 
 
+def _load_report_inputs(config: pytest.Config, profile: str) -> dict:
+    """Thresholds and baseline, read before anything runs: a bad file is a UsageError naming it."""
+    from .report.baseline import load_summary
+    from .report.build import BaselineInput
+    from .report.gates import DEFAULT_THRESHOLDS, load_thresholds
+
+    thresholds = option(config, "thresholds")
+    baseline = option(config, "baseline")
+    try:
+        path = DEFAULT_THRESHOLDS if thresholds == OPTIONS["thresholds"][1] else Path(str(thresholds))
+        inputs: dict = {"thresholds": load_thresholds(path, profile), "regression_pct": option(config, "regression_pct")}
+        if baseline:
+            inputs["baseline"] = BaselineInput(Path(str(baseline)), load_summary(Path(str(baseline))))
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return inputs
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
+    report = yield
+    run = item.config.stash.get(RUN_STASH, None)
+    if run is not None and run.extras.get("allure"):
+        item.stash[FAILED_STASH] = item.stash.get(FAILED_STASH, False) or report.failed
+        if report.when == "teardown":
+            from .report import allure
+
+            allure.attach(allure.test_attachments(run.run_dir.path, item.nodeid, run.extras.get("cluster"),
+                                                  item.stash[FAILED_STASH]))
+    return report
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN_STASH, None)
     if run is not None and not run.is_worker:
         run.extras["conformance"] = write_matrix(run.run_dir)
+        from .report.build import build_run_report
+
+        try:
+            report = build_run_report(
+                run.run_dir.path, run_id=run.run_dir.run_id, provider=run.provider, profile=run.profile.name,
+                started=run.extras["started"], tests=session.config.stash[OUTCOMES_STASH].outcomes(),  # type: ignore[attr-defined]
+                thresholds=run.extras.get("thresholds"), baseline=run.extras.get("baseline"),
+                regression_pct=run.extras.get("regression_pct"))
+        except Exception as exc:  # a report that cannot be built must be seen and must fail the run
+            run.extras["report_error"] = f"{type(exc).__name__}: {exc}"
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            return
+        run.extras["report"] = report
+        if run.extras.get("allure"):
+            from .report import allure
+
+            allure.attach_run([report.summary_path, report.html_path])
+        if report.failed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
@@ -155,6 +226,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.section("conformance matrix")
         for line in lines:
             terminalreporter.write_line(line)
+    if run.extras.get("report_error"):
+        terminalreporter.write_line(f"report could not be built: {run.extras['report_error']}", red=True)
+    report = run.extras.get("report")
+    if report is not None:
+        lines = report.failure_lines()
+        terminalreporter.section("gates and baseline", red=bool(lines), green=not lines)
+        for line in lines:
+            terminalreporter.write_line(line, red=True)
+        verdict = report.summary["verdict"]["result"].upper()
+        checked = len(report.summary["gates"]["results"]) if report.summary["gates"] else 0
+        compared = len(report.baseline_rows)
+        terminalreporter.write_line(f"verdict {verdict}: {len(report.violations)} gate violation(s) of {checked} "
+                                    f"checked, {sum(r.regressed for r in report.baseline_rows)} regression(s) "
+                                    f"of {compared} compared; report: {report.html_path}")
     terminalreporter.write_line(f"run folder: {run.run_dir.path}")
 
 
@@ -201,9 +286,14 @@ def gluster_cluster(harness_settings: HarnessRun) -> Iterator[Cluster]:
         cluster = provider.up()
     except HarnessError as exc:
         pytest.exit(f"cannot start the {s.provider} cluster: {exc}", returncode=3)
+    s.extras["cluster"] = cluster  # allure attaches its nodes' logs to failing tests
+    from .report.summary import describe_cluster
+
+    s.recorder.record("cluster", describe_cluster(cluster))
     try:
         yield cluster
     finally:
+        s.extras.pop("cluster", None)
         if s.keep_cluster and hasattr(cluster, "keep"):
             cluster.keep()  # type: ignore[attr-defined]
         else:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from typing import Callable, TypeVar
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
 
 from .errors import WaitTimeout
 
@@ -41,3 +43,29 @@ def wait_for(
             log.info("waiting %.0f s for %s%s", now - start, what, state)
             next_progress = now + PROGRESS_EVERY_S
         time.sleep(interval)
+
+
+@contextmanager
+def progress(what: str, *, expected_s: float | None = None, describe: Callable[[], str] | None = None,
+             every: float = PROGRESS_EVERY_S) -> Iterator[None]:
+    """Log "<what>: N s elapsed" (with the expected length and `describe()`'s state) every few
+    seconds while the body runs: for phases that block in one call, such as a fio or locust run."""
+    stop = threading.Event()
+    start = time.monotonic()
+
+    def report() -> None:
+        while not stop.wait(every):
+            try:
+                state = f" ({describe()})" if describe else ""
+            except Exception as exc:  # a progress line must never break the phase it reports on
+                state = f" (state unknown: {exc})"
+            of = f" of ~{expected_s:.0f} s" if expected_s else ""
+            log.info("%s: %.0f s elapsed%s%s", what, time.monotonic() - start, of, state)
+
+    thread = threading.Thread(target=report, name=f"progress: {what}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
