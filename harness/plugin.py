@@ -17,6 +17,7 @@ import pytest
 from .cluster import ClientHost, Cluster
 from .conformance import ConformanceRecorder, format_table, write_matrix
 from .errors import HarnessError
+from .k8s.options import K8S_OPTIONS, k8s_options_from
 from .mount import FuseMount
 from .profiles import PROFILES, Profile, get_profile
 from .providers import PROVIDERS, make_provider
@@ -48,6 +49,7 @@ OPTIONS: dict[str, tuple[str, object, type, str]] = {
     "regression_pct": ("GLUSTER_REGRESSION_PCT", None, float,
                        "with --baseline: worse by more than this percentage fails (default: the thresholds file's)"),
 }
+OPTIONS.update(K8S_OPTIONS)  # the kind and existing providers' options
 OUTCOMES_STASH = pytest.StashKey["object"]()
 FAILED_STASH = pytest.StashKey[bool]()
 
@@ -83,6 +85,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--keep-cluster", dest="keep_cluster", action="store_true", default=None,
                     help="leave the cluster running after the session (env GLUSTER_KEEP_CLUSTER=1); "
                          "remove it with `python -m harness down`")
+    group.addoption("--allow-destructive-faults", dest="allow_destructive_faults", action="store_true", default=None,
+                    help="existing provider: allow faults that disrupt the cluster (delete pods, partitions) "
+                         "(env GLUSTER_ALLOW_DESTRUCTIVE_FAULTS=1)")
 
 
 def option(config: pytest.Config, name: str) -> object:
@@ -127,6 +132,9 @@ def pytest_configure(config: pytest.Config) -> None:
         recorder=Recorder(run_dir.path, workerinput["workerid"] if workerinput else "main"),
     )
     config.stash[RUN_STASH] = run
+    destructive = config.getoption("allow_destructive_faults") or \
+        os.environ.get("GLUSTER_ALLOW_DESTRUCTIVE_FAULTS", "") in ("1", "true", "yes")
+    run.extras["k8s"] = k8s_options_from(lambda name: option(config, name), bool(destructive))
     if workerinput is None:
         from .report.outcomes import OutcomeCollector
 
@@ -282,7 +290,8 @@ def gluster_cluster(harness_settings: HarnessRun) -> Iterator[Cluster]:
     """A cluster for the whole session (one per xdist worker), torn down at the end."""
     s = harness_settings
     try:
-        provider = make_provider(s.provider, nodes=s.nodes, zones=s.zones, clients=s.clients, root=s.root)
+        provider = make_provider(s.provider, nodes=s.nodes, zones=s.zones, clients=s.clients, root=s.root,
+                                 k8s=s.extras.get("k8s"))
         cluster = provider.up()
     except HarnessError as exc:
         pytest.exit(f"cannot start the {s.provider} cluster: {exc}", returncode=3)

@@ -529,4 +529,50 @@ def table_handler(answers: dict[tuple[str, ...], ExecReply], default: ExecReply 
     return handle
 
 
-__all__ = ["FakeKubeApi", "ExecCall", "ExecReply", "ExecHandler", "table_handler", "RESOURCES"]
+__all__ = ["FakeKubeApi", "ExecCall", "ExecReply", "ExecHandler", "FakeGlusterPool", "peer_status_xml", "table_handler", "RESOURCES"]
+
+def peer_status_xml(peers: list[tuple[str, bool]]) -> str:
+    """`gluster peer status --xml` as glusterd 10 prints it, for (address, connected) pairs."""
+    body = "".join(
+        f"<peer><uuid>{hashlib.md5(a.encode()).hexdigest()}</uuid><hostname>{a}</hostname>"
+        f"<hostnames><hostname>{a}</hostname></hostnames><connected>{int(c)}</connected><state>3</state>"
+        f"<stateStr>Peer in Cluster</stateStr></peer>"
+        for a, c in peers
+    )
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<cliOutput><opRet>0</opRet><opErrno>0</opErrno>'
+            f"<opErrstr/><peerStatus>{body}</peerStatus></cliOutput>\n")
+
+
+class FakeGlusterPool:
+    """A FAKE answer table for gluster CLI calls in pods, for tests of provider logic only.
+
+    It knows which node addresses are pooled and which are cut off, and answers `peer probe`,
+    `peer status` and `pool list` as glusterd would. Tests of real gluster behaviour run the pods'
+    commands in real local gluster nodes instead (tests/test_k8s_on_local_gluster.py).
+    """
+
+    def __init__(self, fake: FakeKubeApi) -> None:
+        self.fake = fake
+        self.pooled: set[str] = set()
+        self.down: set[str] = set()  # addresses whose glusterd is unreachable
+
+    def _address(self, node: str) -> str:
+        obj = self.fake.get("nodes", node)
+        assert obj is not None, node
+        return next(a["address"] for a in obj["status"]["addresses"] if a["type"] == "InternalIP")
+
+    def __call__(self, call: ExecCall) -> ExecReply:
+        me = self._address(call.node)
+        argv = [a for a in call.argv if a not in ("--mode=script", "--xml")]
+        if argv[:1] != ["gluster"]:
+            return ExecReply(127, b"", f"fake pod: {call.argv[0]}: not faked\n".encode())
+        if argv[1:3] == ["peer", "probe"]:
+            self.pooled |= {me, argv[3]}
+            return ExecReply(0, b'<?xml version="1.0"?><cliOutput><opRet>0</opRet><opErrno>0</opErrno>'
+                                b"<opErrstr/><output>success</output></cliOutput>")
+        if argv[1:3] == ["peer", "status"]:
+            peers = [(a, a not in self.down and me not in self.down) for a in sorted(self.pooled) if a != me]
+            return ExecReply(0, peer_status_xml(peers).encode())
+        if argv[1:3] == ["pool", "list"]:
+            return ExecReply(0 if me not in self.down else 1, b"UUID Hostname State\n")
+        return ExecReply(1, b"", f"fake gluster: {' '.join(argv[1:])} not faked\n".encode())

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..cluster import Cluster
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..k8s.options import K8sOptions
 
 PROVIDERS = ("local", "kind", "existing")
 
@@ -15,14 +18,22 @@ class Provider(Protocol):
         """Build (or attach to) a cluster and return it ready: peers connected."""
 
 
-def make_provider(name: str, *, nodes: int, zones: int, clients: int, root: Path) -> Provider:
+def make_provider(name: str, *, nodes: int, zones: int, clients: int, root: Path,
+                  k8s: "K8sOptions | None" = None) -> Provider:
+    """The provider `name`; `k8s` carries the kind/existing options (defaults when None)."""
     if name == "local":
         from .local import LocalProvider
 
         return LocalProvider(nodes=nodes, zones=zones, clients=clients, root=root)
     if name in ("kind", "existing"):
-        raise ConfigError(
-            f"--gluster-provider {name} is not available yet (tracked in the Kubernetes providers issue); "
-            f"use --gluster-provider local"
-        )
+        from ..k8s.options import K8sOptions
+
+        options = k8s or K8sOptions()
+        if name == "kind":
+            from .kind import KindProvider
+
+            return KindProvider(nodes=nodes, zones=zones, clients=clients, root=root, options=options)
+        from .existing import ExistingProvider
+
+        return ExistingProvider(clients=clients, options=options, root=root)
     raise ConfigError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}")

@@ -1,0 +1,222 @@
+"""A Cluster whose nodes are Kubernetes nodes running gluster pods and whose clients are pods.
+
+Suites see the same interface as on the local provider: `node.run([...])` runs in the node's
+gluster pod (host network, so the node's network namespace), `client.run([...])` in a client pod,
+and `cluster.mount(volume)` gives a FUSE mount inside a client pod.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Callable, Sequence
+
+from ..cluster import DEFAULT_TIMEOUT_S, Capability, ClientHost, Cluster, Node
+from ..errors import ConfigError, HarnessError
+from ..mount import FuseMount
+from ..runner import CommandResult
+from ..volume import Volume
+from ..waiting import wait_for
+from .client import KubeApi
+from .discovery import NodeInfo, PodInfo, running_pod
+from .manifests import CLIENT_MOUNT_ROOT
+from .podexec import ExecRunner
+
+log = logging.getLogger("harness.k8s")
+
+
+class K8sCapability:
+    """Capabilities beyond the local ones (Capability) that Kubernetes clusters may have."""
+
+    POD_FAULTS = "pod-faults"  # delete a gluster pod
+    NODE_CONTAINER_FAULTS = "node-container-faults"  # stop/pause a node (kind: nodes are containers)
+
+
+class K8sNode(Node):
+    """A storage node; commands run in whichever gluster pod currently runs on it."""
+
+    def __init__(self, info: NodeInfo, brick_root: str, cluster: "K8sCluster") -> None:
+        super().__init__(name=info.name, zone=info.zone, address=info.address, brick_root=brick_root,
+                         labels=dict(info.labels))
+        self.cluster_ref = cluster
+
+    def pod(self) -> PodInfo:
+        return self.cluster_ref.gluster_pod(self.name)
+
+    def run(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, input: str | None = None,
+            check: bool = True) -> CommandResult:
+        pod = self.pod()
+        return self.cluster_ref.exec(pod.namespace, pod.name, argv, timeout=timeout, input=input, check=check,
+                                     where=f"node {self.name} (pod {pod.name})")
+
+
+class K8sClient(ClientHost):
+    """A client host: one pod of the client StatefulSet."""
+
+    def __init__(self, pod: PodInfo, cluster: "K8sCluster") -> None:
+        super().__init__(name=pod.name, address=pod.ip)
+        self.namespace = pod.namespace
+        self.cluster_ref = cluster
+
+    def run(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, input: str | None = None,
+            check: bool = True) -> CommandResult:
+        return self.cluster_ref.exec(self.namespace, self.name, argv, timeout=timeout, input=input, check=check,
+                                     where=f"client {self.name}")
+
+
+class K8sFuseMount(FuseMount):
+    """A FUSE mount inside a client pod: state is read through the pod, never from local files."""
+
+    def _read(self, path: PurePosixPath) -> str | None:
+        result = self.client.run(["cat", str(path)], timeout=15, check=False)
+        return result.stdout if result.ok else None
+
+    def children_up(self) -> list[list[bool]] | None:
+        from ..mount import CHILD_UP_RE, _disperse_children
+
+        sets = []
+        kind = "replicate" if self.volume.spec.replicated else "disperse"
+        for i in range(self.volume.spec.sets):
+            text = self._read(PurePosixPath(self.path) / ".meta/graphs/active" / f"{self.volume.name}-{kind}-{i}" / "private")
+            if text is None:
+                return None
+            if self.volume.spec.replicated:
+                sets.append([v == "1" for _, v in sorted((int(i), v) for i, v in CHILD_UP_RE.findall(text))])
+            else:
+                sets.append(_disperse_children(text, self.volume.spec.set_size))
+        return sets
+
+    @property
+    def pid(self) -> int | None:
+        text = self._read(PurePosixPath(self.pid_file))
+        try:
+            return int(text.strip()) if text else None
+        except ValueError:
+            return None
+
+    def unmount(self) -> None:
+        """Unmount in the pod and stop its FUSE client. Idempotent."""
+        pid = self.pid
+        if self.client.run(["mountpoint", "-q", str(self.path)], timeout=15, check=False).ok:
+            if not self.client.run(["umount", str(self.path)], timeout=30, check=False).ok:
+                self.client.run(["umount", "-l", str(self.path)], timeout=30)
+        if pid:
+            self.client.run(["kill", str(pid)], timeout=15, check=False)
+
+
+@dataclass
+class K8sClusterOptions:
+    """How a K8sCluster finds its pods and what it may do."""
+
+    namespace: str
+    gluster_pod_selector: str
+    brick_root: str
+    client_namespace: str
+    client_selector: str
+    allow_destructive_faults: bool
+    description: str  # e.g. "kind cluster glh-ab12" or "kubeconfig ~/.kube/config (context prod)"
+    client_mount_root: str = CLIENT_MOUNT_ROOT
+
+
+class K8sCluster(Cluster):
+    """Nodes, clients and mounts of a Kubernetes cluster running gluster pods."""
+
+    def __init__(self, api: KubeApi, run_id: str, options: K8sClusterOptions, nodes: Sequence[NodeInfo],
+                 clients: Sequence[PodInfo], exec_runner: ExecRunner, node_runtime: object | None = None,
+                 on_down: Callable[[], None] | None = None, on_keep: Callable[[], None] | None = None) -> None:
+        self.api, self.run_id, self.options = api, run_id, options
+        self.exec = exec_runner
+        self.node_runtime = node_runtime
+        self.nodes: list[Node] = [K8sNode(n, options.brick_root, self) for n in nodes]
+        self.clients: list[ClientHost] = [K8sClient(p, self) for p in clients]
+        caps = {Capability.NETWORK_FAULTS, K8sCapability.POD_FAULTS}
+        if node_runtime is not None:
+            caps.add(K8sCapability.NODE_CONTAINER_FAULTS)
+        self.capabilities = frozenset(caps)
+        self.mounts: list[K8sFuseMount] = []
+        self._seq = itertools.count(1)
+        self._on_down, self._on_keep = on_down, on_keep
+        self._down = False
+
+    def gluster_pod(self, node: str) -> PodInfo:
+        pod = running_pod(self.api.core, self.options.namespace, self.options.gluster_pod_selector, node)
+        if pod is None:
+            raise HarnessError(
+                f"no running gluster pod on node {node} (namespace {self.options.namespace}, selector "
+                f"{self.options.gluster_pod_selector!r}); is the node down or the pod restarting?"
+            )
+        return pod
+
+    def require_destructive(self, what: str) -> None:
+        """Raise ConfigError (before any change) unless destructive faults are allowed here."""
+        if not self.options.allow_destructive_faults:
+            raise ConfigError(
+                f"refusing to {what} on {self.options.description}: destructive faults are off for this "
+                f"cluster; pass --allow-destructive-faults (env GLUSTER_ALLOW_DESTRUCTIVE_FAULTS=1) only if "
+                f"it may be disrupted"
+            )
+
+    def mount(self, volume: Volume, client: ClientHost | None = None) -> K8sFuseMount:
+        if not self.clients:
+            raise ConfigError("this cluster has no client pods to mount from; run with --gluster-clients >= 1")
+        client = client or self.clients[0]
+        root = PurePosixPath(self.options.client_mount_root)
+        name = f"{volume.name}-{next(self._seq)}"
+        path = root / "mnt" / name
+        logs = root / "logs"
+        mount = K8sFuseMount(client, volume, path, logs / f"{name}.pid", logs / f"{name}.log")  # type: ignore[arg-type]
+        client.run(["mkdir", "-p", str(path), str(logs)], timeout=30)
+        servers = [f"--volfile-server={n.address}" for n in volume.cluster.nodes]
+        client.run(["glusterfs", *servers, f"--volfile-id={volume.name}", f"--log-file={mount.log_file}",
+                    f"--pid-file={mount.pid_file}", str(path)], timeout=60)
+        self.mounts.append(mount)
+        try:
+            mount.wait_children_up()
+        except BaseException:
+            self.unmount(mount)
+            raise
+        return mount
+
+    def unmount(self, mount: FuseMount) -> None:
+        mount.unmount()
+        if mount in self.mounts:
+            self.mounts.remove(mount)  # type: ignore[arg-type]
+
+    def wait_node_ready(self, node: str, timeout: float) -> None:
+        """Kubernetes node Ready, its gluster pod Ready, and glusterd answering the CLI."""
+        def ready() -> bool:
+            info = self.api.core.read_node(node)  # type: ignore[attr-defined]
+            if not any(c.type == "Ready" and c.status == "True" for c in info.status.conditions or []):
+                return False
+            pod = running_pod(self.api.core, self.options.namespace, self.options.gluster_pod_selector, node)
+            if pod is None or not pod.ready:
+                return False
+            return self.exec(pod.namespace, pod.name, ["gluster", "--mode=script", "pool", "list"], timeout=10,
+                             check=False).ok
+
+        wait_for(ready, timeout=timeout, what=f"node {node} Ready with its gluster pod answering", interval=0.5)
+
+    def down(self) -> None:
+        if self._down:
+            return
+        for mount in reversed(self.mounts):
+            try:
+                mount.unmount()
+            except HarnessError as exc:
+                log.warning("unmounting %s failed: %s", mount.path, exc)
+        self.mounts.clear()
+        if self._on_down:
+            self._on_down()
+        self._down = True
+
+    def keep(self) -> None:
+        """Leave the cluster running after this process (--keep-cluster)."""
+        if self._on_keep:
+            self._on_keep()
+        self._on_down = None
+
+    def describe(self) -> dict:
+        return {**super().describe(), "provider": self.options.description,
+                "namespace": self.options.namespace, "capabilities": sorted(self.capabilities)}
+

@@ -1,0 +1,113 @@
+"""Running a command in a pod: the Kubernetes counterpart of harness.runner.run.
+
+Exec goes through the official client's websocket stream (`kubernetes.stream.stream`), the same
+channel protocol `kubectl exec` uses. It returns the same CommandResult as local commands, with
+the exit code taken from the API server's status channel, and the same CommandError on failure,
+so the gluster CLI and every caller above it work unchanged on a pod.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Protocol, Sequence
+
+from ..errors import CommandError, HarnessError
+from ..runner import CommandResult
+
+STDOUT, STDERR, ERROR = 1, 2, 3
+STDIN = 0
+
+
+class ExecRunner(Protocol):
+    """Runs argv in a pod; the seam tests and other transports plug into."""
+
+    def __call__(self, namespace: str, pod: str, argv: Sequence[str], *, timeout: float, input: str | None = None,
+                 check: bool = True, container: str | None = None, where: str = "") -> CommandResult: ...
+
+
+def exit_code_from_status(raw: str) -> tuple[int, str]:
+    """(exit code, message) from the error channel's v1.Status JSON.
+
+    Success -> 0. NonZeroExitCode -> the ExitCode cause. Any other failure (executable not found,
+    container gone) -> 126 with the server's message, so it is never mistaken for success.
+    An empty channel means the stream ended without a verdict: -1, unknown.
+    """
+    if not raw.strip():
+        return -1, "exec stream closed without an exit status (pod or node gone?)"
+    try:
+        status = json.loads(raw)
+    except ValueError:
+        return -1, f"exec status is not JSON: {raw[:200]!r}"
+    if status.get("status") == "Success":
+        return 0, ""
+    for cause in (status.get("details") or {}).get("causes") or []:
+        if cause.get("reason") == "ExitCode":
+            try:
+                return int(cause.get("message", "")), status.get("message", "")
+            except ValueError:
+                break
+    return 126, status.get("message") or status.get("reason") or "exec failed"
+
+
+class PodExec:
+    """ExecRunner over the Kubernetes API (CoreV1Api.connect_get_namespaced_pod_exec)."""
+
+    def __init__(self, core_api: object) -> None:
+        self.core = core_api
+
+    def __call__(self, namespace: str, pod: str, argv: Sequence[str], *, timeout: float, input: str | None = None,
+                 check: bool = True, container: str | None = None, where: str = "") -> CommandResult:
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.stream import stream
+
+        argv = tuple(str(a) for a in argv)
+        where = where or f"pod {namespace}/{pod}"
+        start = time.monotonic()
+        kwargs = {"command": list(argv), "stdin": input is not None, "stdout": True, "stderr": True, "tty": False,
+                  "_preload_content": False, "_request_timeout": timeout}
+        if container:
+            kwargs["container"] = container
+        try:
+            ws = stream(self.core.connect_get_namespaced_pod_exec, pod, namespace, **kwargs)  # type: ignore[attr-defined]
+        except (ApiException, AttributeError, OSError) as exc:
+            # A refused websocket handshake (404: no such pod) surfaces from the client as an
+            # ApiException, or in some client versions as an AttributeError while it decodes the
+            # absent body of that exception; both mean the same here.
+            cause = exc.__context__ if isinstance(exc, AttributeError) and exc.__context__ else exc
+            reason = getattr(cause, "reason", None) or str(cause)
+            raise HarnessError(
+                f"cannot exec in {where} ({namespace}/{pod}): {reason}; is the pod running? "
+                f"(command: {' '.join(argv)})"
+            ) from None
+        try:
+            if input is not None:
+                ws.write_stdin(input)
+                ws.close_channel(STDIN)  # v5 protocol: EOF on stdin; v4 servers cannot signal it
+            deadline = start + timeout
+            stdout, stderr = [], []
+            timed_out = False
+            while ws.is_open():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    timed_out = True
+                    break
+                ws.update(timeout=min(remaining, 1.0))
+                # Drain as we go so a chatty command never grows the client's buffers unboundedly.
+                stdout.append(ws.read_channel(STDOUT))
+                stderr.append(ws.read_channel(STDERR))
+            stdout.append(ws.read_channel(STDOUT))
+            stderr.append(ws.read_channel(STDERR))
+            status_raw = ws.read_channel(ERROR)
+        finally:
+            ws.close()
+        out, err = "".join(stdout), "".join(stderr)
+        if timed_out:
+            code, note = -9, f"(timed out after {timeout} s)"
+        else:
+            code, note = exit_code_from_status(status_raw)
+        if note and code != 0:
+            err = f"{err}\n{note}" if err else note
+        result = CommandResult(argv, code, out, err, time.monotonic() - start)
+        if check and not result.ok:
+            raise CommandError(result, where)
+        return result

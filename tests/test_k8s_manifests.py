@@ -1,0 +1,105 @@
+"""Every manifest the harness renders validates against three Kubernetes minor versions' schemas."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from kubernetes_validate import utils as kv_utils
+
+from harness.cluster import ZONE_LABEL
+from harness.k8s import manifests as m
+from harness.k8s.validate import schema_versions, validate_manifests
+
+SETTINGS = m.StackSettings(run_id="glh-test", namespace="glusterfs")
+CATALOG = m.catalog(SETTINGS)
+VERSIONS = schema_versions()
+
+
+def test_three_distinct_minor_versions_ending_with_the_newest_shipped():
+    assert len(VERSIONS) == 3 and len(set(VERSIONS)) == 3
+    assert VERSIONS[-1] == kv_utils.major_minor(kv_utils.latest_version())
+    minors = [int(v.split(".")[1]) for v in VERSIONS]
+    assert minors == [minors[-1] - 2, minors[-1] - 1, minors[-1]]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("group", sorted(CATALOG))
+def test_rendered_manifests_validate_strictly(group, version):
+    problems = validate_manifests(CATALOG[group], [version])
+    assert problems == [], "\n".join(map(str, problems))
+
+
+def test_catalog_covers_every_kind_the_harness_renders():
+    kinds = {x["kind"] for group in CATALOG.values() for x in group}
+    assert kinds == {"Namespace", "DaemonSet", "Service", "StatefulSet", "PersistentVolume", "PersistentVolumeClaim",
+                     "ConfigMap", "Deployment", "Job"}
+
+
+def test_negative_control_a_misspelt_field_and_a_wrong_type_are_reported():
+    ds = copy.deepcopy(m.glusterd_daemonset(SETTINGS))
+    ds["spec"]["template"]["spec"]["hostNetwrok"] = True
+    sts = copy.deepcopy(m.client_statefulset(SETTINGS, 2)[1])
+    sts["spec"]["replicas"] = "two"
+    problems = validate_manifests([ds, sts], VERSIONS)
+    assert len(problems) == 2 * len(VERSIONS)
+    assert any("hostNetwrok" in p.message for p in problems)
+    assert any(p.path == "spec/replicas" for p in problems)
+
+
+def test_glusterd_daemonset_is_host_network_privileged_on_storage_nodes_with_liveness_on_24007():
+    ds = m.glusterd_daemonset(SETTINGS)
+    pod = ds["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert ds["apiVersion"] == "apps/v1"
+    assert pod["hostNetwork"] is True and pod["dnsPolicy"] == "ClusterFirstWithHostNet"
+    assert pod["nodeSelector"] == {"storagenode": "glusterfs"}
+    assert container["securityContext"] == {"privileged": True}
+    assert container["livenessProbe"]["tcpSocket"] == {"port": 24007}
+    bricks = next(v for v in pod["volumes"] if v["name"] == "bricks")
+    assert bricks["hostPath"]["path"] == SETTINGS.brick_root
+    assert {"name": "bricks", "mountPath": SETTINGS.brick_root} in container["volumeMounts"]
+    # the selector matches the template's labels, or the API server would refuse the DaemonSet
+    labels = ds["spec"]["template"]["metadata"]["labels"]
+    assert all(labels[k] == v for k, v in ds["spec"]["selector"]["matchLabels"].items())
+
+
+def test_persistent_volume_uses_kadalu_csi_external_mode_not_the_removed_in_tree_plugin():
+    pv = m.gluster_persistent_volume(SETTINGS, "v7", ["198.18.0.11", "198.18.0.12"], mount_options=["log-level=INFO"])
+    assert "glusterfs" not in pv["spec"]
+    csi = pv["spec"]["csi"]
+    assert csi["driver"] == "kadalu"
+    assert csi["volumeAttributes"] == {"type": "External", "gserver": "198.18.0.11,198.18.0.12", "gvolname": "v7",
+                                       "options": "log-level=INFO", "path": ""}
+    pvc = m.gluster_persistent_volume_claim(SETTINGS, "v7")
+    assert pvc["spec"]["volumeName"] == pv["metadata"]["name"]
+    assert pv["spec"]["claimRef"] == {"namespace": "glusterfs", "name": "v7"}
+    with pytest.raises(ValueError):
+        m.gluster_persistent_volume(SETTINGS, "v7", [])
+
+
+def test_fio_client_job_drives_every_server_pod():
+    job = m.fio_client_job(SETTINGS, "fio-a", "[x]\n", servers=3)[1]
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    clients = [c for c in command if c.startswith("--client=")]
+    assert clients == [f"--client=fio-server-{i}.fio-server.glusterfs.svc" for i in range(3)]
+    servers = m.fio_servers(SETTINGS, "v1", 3)
+    assert servers[1]["spec"]["replicas"] == 3 and servers[0]["spec"]["clusterIP"] == "None"
+
+
+def test_locust_master_waits_for_its_workers_and_workers_find_the_master_service():
+    cm, svc, master, workers = m.locust(SETTINGS, "x", workers=4, users=20, spawn_rate=2, run_time="1m",
+                                        host="http://s3-gateway:8080")
+    args = master["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--master" in args and "--expect-workers=4" in args and "--headless" in args
+    assert workers["spec"]["replicas"] == 4
+    wargs = workers["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert f"--master-host={svc['metadata']['name']}" in wargs
+    assert svc["spec"]["selector"].items() <= master["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_clients_spread_over_zones_and_have_fuse():
+    svc, sts = m.client_statefulset(SETTINGS, 2)
+    pod = sts["spec"]["template"]["spec"]
+    assert pod["topologySpreadConstraints"][0]["topologyKey"] == ZONE_LABEL
+    assert {"name": "fuse", "hostPath": {"path": "/dev/fuse", "type": "CharDevice"}} in pod["volumes"]
+    assert sts["spec"]["serviceName"] == svc["metadata"]["name"]
