@@ -1,0 +1,153 @@
+"""locust over S3, run as a subprocess in a client host, its CSV output parsed.
+
+Never `import locust` here: it monkey-patches the importing process with gevent. The locustfile
+(workloads/locustfile_s3.py) runs headless with `--csv --csv-full-history`; the history CSV
+becomes TimeSeries intervals and the locustfile's per-request samples become its points.
+"""
+from __future__ import annotations
+
+import csv
+import itertools
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..cluster import ClientHost
+from ..errors import ConfigError, HarnessError
+from ..timeseries import Interval, Point, TimeSeries
+from .nsenter import check_reachable
+from .s3gateway import S3Endpoint
+
+LOCUSTFILE = Path(__file__).resolve().parents[2] / "workloads" / "locustfile_s3.py"
+LOCUST_SLACK_S = 90.0
+HISTORY_QUANTILES = ("50%", "95%", "99%", "99.9%")
+_seq = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class LocustJob:
+    users: int = 4
+    spawn_rate: float = 4.0
+    run_time_s: int = 10
+    object_size: int = 4096
+    bucket: str = "locust"
+
+    def __post_init__(self) -> None:
+        if self.users < 1:
+            raise ConfigError(f"locust users must be >= 1, got {self.users}")
+        if self.spawn_rate <= 0:
+            raise ConfigError(f"locust spawn rate must be > 0 users/s, got {self.spawn_rate}")
+        if not isinstance(self.run_time_s, int) or self.run_time_s <= 0:
+            raise ConfigError(f"locust run time must be a positive whole number of seconds, got {self.run_time_s!r}")
+        if self.object_size < 0:
+            raise ConfigError(f"S3 object size must be >= 0 bytes, got {self.object_size}")
+        if not 3 <= len(self.bucket) <= 63:
+            raise ConfigError(f"S3 bucket name {self.bucket!r} must be 3 to 63 characters")
+
+
+@dataclass(frozen=True)
+class RequestStats:
+    """One row of locust's stats CSV; latencies in ms, rates per second."""
+
+    name: str
+    requests: int
+    failures: int
+    rps: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    p99_9_ms: float | None
+
+
+@dataclass(frozen=True)
+class LocustResult:
+    total: RequestStats
+    per_request: dict[str, RequestStats]
+    series: TimeSeries
+    failures: list[dict] = field(default_factory=list)
+    out_dir: Path | None = None
+    started: float = 0.0
+    ended: float = 0.0
+
+    def summary(self) -> dict:
+        return {"total": self.total.__dict__, "per_request": {k: v.__dict__ for k, v in self.per_request.items()},
+                "failures": self.failures[:10], "units": {"latency": "ms", "rps": "requests/s"}}
+
+
+def _num(value: str | None) -> float | None:
+    if value in (None, "", "N/A"):
+        return None
+    return float(value)
+
+
+def parse_stats(path: Path) -> tuple[RequestStats, dict[str, RequestStats]]:
+    rows = list(csv.DictReader(open(path)))
+    stats = {}
+    for row in rows:
+        stats[row["Name"]] = RequestStats(
+            row["Name"], int(row["Request Count"]), int(row["Failure Count"]), float(row["Requests/s"]),
+            _num(row.get("50%")), _num(row.get("95%")), _num(row.get("99%")), _num(row.get("99.9%")))
+    if "Aggregated" not in stats:
+        raise HarnessError(f"{path} has no Aggregated row; did locust run any request?")
+    total = stats.pop("Aggregated")
+    return total, stats
+
+
+def parse_history(path: Path) -> list[Interval]:
+    """Aggregated rows of `--csv-full-history` as intervals between successive timestamps."""
+    rows = [r for r in csv.DictReader(open(path)) if r["Name"] == "Aggregated"]
+    out, prev_t, prev_total, prev_fail = [], None, 0, 0
+    for row in rows:
+        t, total, fail = float(row["Timestamp"]), int(row["Total Request Count"]), int(row["Total Failure Count"])
+        if prev_t is not None and t > prev_t:
+            pct = {f"p{q.rstrip('%')}": v for q in HISTORY_QUANTILES if (v := _num(row.get(q))) is not None}
+            out.append(Interval(prev_t, t, total - prev_total, _num(row["Requests/s"]) or 0.0, pct, fail - prev_fail))
+        prev_t, prev_total, prev_fail = t, total, fail
+    return out
+
+
+def parse_samples(path: Path) -> list[Point]:
+    points = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            t, latency, _name, ok = line.split(",")
+            points.append(Point(float(t), float(latency), ok == "1"))
+    return points
+
+
+def run_locust(client: ClientHost, endpoint: S3Endpoint, job: LocustJob, out_dir: Path,
+               locustfile: Path = LOCUSTFILE) -> LocustResult:
+    """Run locust headless from `client` against `endpoint`; ConfigError if the endpoint cannot be
+    reached from there (checked before locust starts)."""
+    url = urllib.parse.urlsplit(endpoint.url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(f"S3 endpoint {endpoint.url!r} must be an http:// or https:// URL")
+    if not locustfile.is_file():
+        raise ConfigError(f"locustfile {locustfile} does not exist")
+    check_reachable(client, url.hostname, url.port or (443 if url.scheme == "https" else 80), "S3 endpoint")
+    run_dir = out_dir / f"locust-{next(_seq)}"
+    run_dir.mkdir(parents=True)
+    prefix = run_dir / "locust"
+    env = [f"S3_ENDPOINT={endpoint.url}", f"S3_ACCESS_KEY={endpoint.access_key}",
+           f"S3_SECRET_KEY={endpoint.secret_key}", f"S3_BUCKET={job.bucket}", f"S3_OBJECT_SIZE={job.object_size}",
+           f"LOCUST_SAMPLES={run_dir / 'samples.csv'}"]
+    argv = ["env", *env, sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
+            "-u", str(job.users), "-r", str(job.spawn_rate), "--run-time", f"{job.run_time_s}s",
+            "--csv", str(prefix), "--csv-full-history", "--only-summary", "--stop-timeout", "5",
+            "--exit-code-on-error", "0", "--logfile", str(run_dir / "locust.log")]
+    started = time.time()
+    result = client.run(argv, timeout=job.run_time_s + LOCUST_SLACK_S, check=False)
+    ended = time.time()
+    (run_dir / "output.txt").write_text(result.stdout + result.stderr)
+    stats_csv = Path(f"{prefix}_stats.csv")
+    if not result.ok or not stats_csv.exists():
+        raise HarnessError(f"locust on {client.name} exited {result.returncode} without stats; output tail:\n"
+                           f"{result.tail(result.stdout + result.stderr)}")
+    total, per_request = parse_stats(stats_csv)
+    failures_csv = Path(f"{prefix}_failures.csv")
+    failures = list(csv.DictReader(open(failures_csv))) if failures_csv.exists() else []
+    series = TimeSeries(f"locust-s3-{job.users}u", tuple(parse_samples(run_dir / "samples.csv")),
+                        tuple(parse_history(Path(f"{prefix}_stats_history.csv"))), source="locust")
+    return LocustResult(total, per_request, series, failures, run_dir, started, ended)
