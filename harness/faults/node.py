@@ -1,0 +1,111 @@
+"""Node and zone faults: a hung node (every process SIGSTOPped, continued on revert) and a zone
+outage (every node of a zone crashed or cut off). A crashed node is harness.faults.process.NodeCrash.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, HarnessError
+from .base import Fault
+from .network import IsolateNode
+from .process import NodeCrash, node_support, signal_pids
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of /proc/PID/stat (R, S, T, Z, ...), or None once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+class NodeHang(Fault):
+    """Every process of a node stopped with SIGSTOP (a hung node): clients stall until
+    network.ping-timeout. Revert sends SIGCONT to every stopped process of the node."""
+
+    kind = "node-hang"
+
+    def __init__(self, cluster: "Cluster", node: str, **kw: Any) -> None:
+        super().__init__(cluster, **kw)
+        self.node = cluster.node(node)
+        node_support(self.node)
+        self.pids: list[int] = []
+
+    def params(self) -> dict[str, Any]:
+        return {"node": self.node.name}
+
+    def targets(self) -> tuple[str, ...]:
+        return (self.node.name,)
+
+    def _apply(self) -> None:
+        self.pids = self.node.pids()  # type: ignore[attr-defined]
+        if not self.pids:
+            raise HarnessError(f"node {self.node.name} has no process to stop")
+        self.note_artefact("stopped_pids", self.pids)  # before stopping: a crash now leaves them listed
+        signal_pids(self.node, self.pids, "STOP")
+
+    def _confirm_effect(self) -> dict[str, Any]:
+        def stopped() -> bool:
+            return all(process_state(p) in ("T", None) for p in self.pids)
+
+        self.wait(stopped, f"every process of {self.node.name} in state T",
+                  describe=lambda: ", ".join(f"{p}={process_state(p)}" for p in self.pids))
+        return {"stopped": len(self.pids)}
+
+    def _undo(self) -> None:
+        current = self.node.pids()  # type: ignore[attr-defined]
+        signal_pids(self.node, sorted(set(self.pids) | {p for p in current if process_state(p) == "T"}), "CONT")
+
+    def _confirm_revert(self) -> None:
+        self.wait(lambda: not any(process_state(p) == "T" for p in self.pids), f"no process of {self.node.name} stopped")
+        self.confirm_whole()
+
+
+class ZoneOutage(Fault):
+    """Every node of a zone crashed (mode="crash") or cut off from every other host
+    (mode="isolate"). Revert restarts (or reconnects) them all and confirms a whole volume."""
+
+    kind = "zone-outage"
+    MODES = ("crash", "isolate")
+
+    def __init__(self, cluster: "Cluster", zone: str, mode: str = "crash", **kw: Any) -> None:
+        super().__init__(cluster, **kw)
+        if mode not in self.MODES:
+            raise ConfigError(f"zone outage mode must be one of {', '.join(self.MODES)}, got {mode!r}")
+        self.zone, self.mode = zone, mode
+        self.nodes = cluster.nodes_in_zone(zone)
+        if len(self.nodes) == len(cluster.nodes):
+            raise ConfigError(f"zone {zone} holds every node; an outage would leave nothing to observe it from")
+        sub_kw = {"timeline": self.timeline, "timeout": self.timeout, "mounts": self._mounts}
+        self.parts: list[Fault] = (
+            [NodeCrash(cluster, n.name, **sub_kw) for n in self.nodes] if mode == "crash"
+            else [IsolateNode(cluster, zone=zone, **sub_kw)]
+        )
+
+    def params(self) -> dict[str, Any]:
+        return {"zone": self.zone, "mode": self.mode}
+
+    def targets(self) -> tuple[str, ...]:
+        return (self.zone, *(n.name for n in self.nodes))
+
+    def _apply(self) -> None:
+        for part in self.parts:
+            part.inject()
+        return None
+
+    def _confirm_effect(self) -> dict[str, Any]:
+        return {"parts": [p.fault_id for p in self.parts]}
+
+    def _undo(self) -> None:
+        errors = []
+        for part in reversed(self.parts):
+            try:
+                part.revert()
+            except HarnessError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise HarnessError(f"zone outage {self.zone}: reverting failed: {'; '.join(errors)}")

@@ -1,0 +1,269 @@
+"""Pod faults: SIGKILL a brick process, glusterd, or the self-heal daemon of a node; restart a
+whole gluster pod (everything gluster on a node killed, then glusterd started as a restarted pod
+would, which brings its bricks back)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..errors import ConfigError, HarnessError
+from ..gluster import GlusterError
+from ..health import peers_connected
+from .base import Fault
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster, Node
+    from ..volume import Brick, Volume
+
+
+def node_support(node: "Node") -> None:
+    """Node faults need a provider that can list, signal and restart a node's processes."""
+    for attr in ("pids", "glusterd_pid", "start_glusterd"):
+        if not hasattr(node, attr):
+            raise ConfigError(f"node {node.name} ({type(node).__name__}) cannot {attr}; this fault needs the local "
+                              f"provider (or a provider with process faults)")
+
+
+def signal_pids(node: "Node", pids: Sequence[int], signame: str) -> None:
+    """Send a signal to pids of a node from inside it; pids already gone are fine."""
+    if pids:
+        node.run(["kill", f"-{signame}", *map(str, pids)], timeout=15, check=False)
+
+
+def pid_alive(pid: int) -> bool:
+    from ..netns import is_alive
+
+    return is_alive(pid)
+
+
+def reaped(pid: int) -> bool:
+    """Gone from /proc entirely, not merely a zombie. Orphaned gluster daemons are reaped by
+    pid 1, which may take a second or more; until then glusterd reads the brick's pid file,
+    finds the zombie "running" and will not start a new brick ("discovered already-running")."""
+    return not Path(f"/proc/{pid}").exists()
+
+
+def other_node(cluster: "Cluster", exclude: Sequence["Node"]) -> "Node":
+    for n in cluster.nodes:
+        if n not in exclude:
+            return n
+    raise ConfigError("every node is a target; no node is left to observe the fault from")
+
+
+def peer_disconnected(observer: "Node", target: "Node") -> bool:
+    try:
+        peers = observer.gluster.peer_status()
+    except GlusterError:
+        return False
+    return any(p.hostname == target.address and not p.connected for p in peers)
+
+
+def find_brick(volume: "Volume", brick: "int | str | Brick") -> "Brick":
+    """A brick by index, by name (host:path), by node name (its first brick there), or itself."""
+    for b in volume.bricks:
+        if b is brick or b.index == brick or b.name == brick or (isinstance(brick, str) and b.node.name == brick):
+            return b
+    known = ", ".join(f"{b.index}={b.node.name}:{b.path}" for b in volume.bricks)
+    raise ConfigError(f"volume {volume.name} has no brick {brick!r}; bricks: {known}")
+
+
+class KillBrick(Fault):
+    """SIGKILL brick processes of a volume; revert: `volume start VOL force`."""
+
+    kind = "kill-brick"
+
+    def __init__(self, cluster: "Cluster", volume: "Volume", bricks: Sequence["int | str | Brick"] = (0,),
+                 **kw: Any) -> None:
+        super().__init__(cluster, **kw)
+        if not bricks:
+            raise ConfigError(f"kill-brick on {volume.name} needs at least one brick")
+        self.volume = volume
+        self.bricks = [find_brick(volume, b) for b in bricks]
+        self.observer = other_node(cluster, [b.node for b in self.bricks]) if len(cluster.nodes) > 1 else cluster.nodes[0]
+        self.killed: list[int] = []
+
+    def params(self) -> dict[str, Any]:
+        return {"volume": self.volume.name, "bricks": [b.index for b in self.bricks]}
+
+    def targets(self) -> tuple[str, ...]:
+        return tuple(f"{self.volume.name}:{b.node.name}:{b.path}" for b in self.bricks)
+
+    def _own_volumes(self) -> "list[Volume]":
+        return [self.volume]
+
+    def _apply(self) -> None:
+        status = self.volume.status(self.observer)
+        for brick in self.bricks:
+            st = status.brick(brick.name)
+            if st is None or st.pid is None or not st.online:
+                raise HarnessError(f"brick {brick.name} of {self.volume.name} is not online before the fault "
+                                   f"(status: {st}); wait for the volume to be whole first")
+            self.killed.append(st.pid)
+            signal_pids(brick.node, [st.pid], "KILL")
+
+    def _confirm_effect(self) -> dict[str, Any]:
+        names = {b.name for b in self.bricks}
+
+        def offline() -> bool:
+            st = self.volume.status(self.observer)
+            return all(not (b := st.brick(n)) or not b.online for n in names)
+
+        self.wait(offline, f"bricks {', '.join(sorted(names))} to show offline")
+        return {}
+
+    def _undo(self) -> None:
+        self.wait(lambda: all(reaped(p) for p in self.killed), "the killed brick processes to be reaped")
+        self.cluster.gluster_from([]).xml("volume", "start", self.volume.name, "force")
+
+
+class KillGlusterd(Fault):
+    """SIGKILL glusterd of a node (bricks keep running); revert: start glusterd again."""
+
+    kind = "kill-glusterd"
+
+    def __init__(self, cluster: "Cluster", node: str, **kw: Any) -> None:
+        super().__init__(cluster, **kw)
+        self.node = cluster.node(node)
+        node_support(self.node)
+        self.observer = other_node(cluster, [self.node])
+
+    def params(self) -> dict[str, Any]:
+        return {"node": self.node.name}
+
+    def targets(self) -> tuple[str, ...]:
+        return (self.node.name,)
+
+    def _apply(self) -> None:
+        pid = self.node.glusterd_pid()  # type: ignore[attr-defined]
+        if pid is None:
+            raise HarnessError(f"glusterd of {self.node.name} is not running before the fault")
+        self.pid = pid
+        signal_pids(self.node, [pid], "KILL")
+
+    def _confirm_effect(self) -> dict[str, Any]:
+        self.wait(lambda: not pid_alive(self.pid), f"glusterd {self.pid} of {self.node.name} to die")
+        self.wait(lambda: peer_disconnected(self.observer, self.node),
+                  f"{self.observer.name} to see {self.node.name} Disconnected")
+        return {"pid": self.pid}
+
+    def _undo(self) -> None:
+        if getattr(self, "pid", None):
+            self.wait(lambda: reaped(self.pid), f"the killed glusterd {self.pid} to be reaped")
+        if self.node.glusterd_pid() is None:  # type: ignore[attr-defined]
+            self.node.start_glusterd()  # type: ignore[attr-defined]
+
+
+class KillSelfHeal(Fault):
+    """SIGKILL the self-heal daemon of a node; revert: `volume start VOL force` (glusterd respawns it)."""
+
+    kind = "kill-self-heal"
+
+    def __init__(self, cluster: "Cluster", node: str, volume: "Volume", **kw: Any) -> None:
+        super().__init__(cluster, **kw)
+        self.node = cluster.node(node)
+        self.volume = volume
+        if not volume.spec.replicated and volume.spec.type.value != "disperse":
+            raise ConfigError(f"volume {volume.name} has no self-heal daemon")
+
+    def params(self) -> dict[str, Any]:
+        return {"node": self.node.name, "volume": self.volume.name}
+
+    def targets(self) -> tuple[str, ...]:
+        return (f"{self.node.name}:glustershd",)
+
+    def _own_volumes(self) -> "list[Volume]":
+        return [self.volume]
+
+    def _shd(self) -> Any:
+        # Asked from the node itself, its own daemon row has host "localhost" (or its address).
+        for d in self.volume.status(self.node).self_heal_daemons():
+            if d.host in ("localhost", self.node.address):
+                return d
+        return None
+
+    def _apply(self) -> None:
+        shd = self._shd()
+        if shd is None or shd.pid is None or not shd.online:
+            raise HarnessError(f"self-heal daemon of {self.node.name} is not online for {self.volume.name}: {shd}")
+        self.pid = shd.pid
+        signal_pids(self.node, [shd.pid], "KILL")
+
+    def _confirm_effect(self) -> dict[str, Any]:
+        self.wait(lambda: not pid_alive(self.pid), f"self-heal daemon {self.pid} on {self.node.name} to die")
+        self.wait(lambda: not ((d := self._shd()) and d.online), f"{self.node.name}'s self-heal daemon to show offline")
+        return {"pid": self.pid}
+
+    def _undo(self) -> None:
+        if getattr(self, "pid", None):
+            self.wait(lambda: reaped(self.pid), f"the killed self-heal daemon {self.pid} to be reaped")
+        self.cluster.gluster.xml("volume", "start", self.volume.name, "force")
+
+    def _confirm_revert(self) -> None:
+        self.wait(lambda: (d := self._shd()) is not None and d.online, f"{self.node.name}'s self-heal daemon online")
+        self.confirm_whole()
+
+
+class NodeCrash(Fault):
+    """Every process of a node SIGKILLed (a crashed node / deleted pod); revert starts the node's
+    glusterd, which starts its bricks and self-heal daemon again."""
+
+    kind = "node-crash"
+
+    def __init__(self, cluster: "Cluster", node: str, **kw: Any) -> None:
+        super().__init__(cluster, **kw)
+        self.node = cluster.node(node)
+        node_support(self.node)
+        self.observer = other_node(cluster, [self.node]) if len(cluster.nodes) > 1 else None
+
+    def params(self) -> dict[str, Any]:
+        return {"node": self.node.name}
+
+    def targets(self) -> tuple[str, ...]:
+        return (self.node.name,)
+
+    def _kill_all(self) -> list[int]:
+        pids = self.node.pids()  # type: ignore[attr-defined]
+        # SIGCONT first: a node hung by another fault must still die now.
+        signal_pids(self.node, pids, "CONT")
+        signal_pids(self.node, pids, "KILL")
+        return pids
+
+    def _apply(self) -> None:
+        self.pids = self._kill_all()
+
+    def _confirm_effect(self) -> dict[str, Any]:
+        self.wait(lambda: not any(pid_alive(p) for p in self.pids), f"every process of {self.node.name} to die")
+        if self.observer is not None:
+            self.wait(lambda: peer_disconnected(self.observer, self.node),  # type: ignore[arg-type]
+                      f"{self.observer.name} to see {self.node.name} Disconnected")
+        return {"killed": len(self.pids)}
+
+    def _undo(self) -> None:
+        self.wait(lambda: all(reaped(p) for p in getattr(self, "pids", [])), f"killed processes of {self.node.name} reaped")
+        if self.node.glusterd_pid() is None:  # type: ignore[attr-defined]
+            self.node.start_glusterd()  # type: ignore[attr-defined]
+
+
+class RestartPod(NodeCrash):
+    """Everything gluster on a node killed, then started again as a restarted pod would: inject
+    returns once the new glusterd answers and the node's bricks are online again."""
+
+    kind = "restart-pod"
+
+    def __init__(self, cluster: "Cluster", node: str, volumes: "Sequence[Volume]" = (), **kw: Any) -> None:
+        super().__init__(cluster, node, **kw)
+        self._volumes = list(volumes)
+
+    def _own_volumes(self) -> "list[Volume]":
+        return self._volumes
+
+    def _apply(self) -> None:
+        self.pids = self._kill_all()
+        self.wait(lambda: all(reaped(p) for p in self.pids), f"every process of {self.node.name} to die and be reaped")
+        self.node.start_glusterd()  # type: ignore[attr-defined]
+
+    def _confirm_effect(self) -> dict[str, Any]:
+        for volume in self.volumes():
+            volume.wait_bricks_online(timeout=self.timeout, via=self.node)
+        self.wait(lambda: peers_connected(self.cluster, [self.node])[0], f"{self.node.name} to see every peer Connected")
+        return {"killed": len(self.pids), "glusterd_pid": self.node.glusterd_pid()}  # type: ignore[attr-defined]

@@ -1,0 +1,138 @@
+"""Waiting for a volume to be whole again: bricks online, peers connected, client children up,
+pending heal 0. Unknown ("-" from a brick gluster cannot reach) is never taken for 0.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+from .errors import HarnessError, WaitTimeout
+from .gluster import HealSummary
+from .waiting import wait_for
+
+if TYPE_CHECKING:
+    from .cluster import Cluster, Node
+    from .mount import FuseMount
+    from .volume import Volume
+
+HEAL_POLL_S = 0.25
+
+
+@dataclass(frozen=True)
+class HealWait:
+    """How long pending heal took to reach 0, with the samples seen on the way.
+
+    samples: (elapsed seconds, total pending entries or None when a brick answered "-").
+    """
+
+    seconds: float
+    samples: tuple[tuple[float, int | None], ...]
+
+
+@dataclass(frozen=True)
+class WholeReport:
+    """wait_volume_whole's result: total seconds, and the seconds of each stage."""
+
+    volume: str
+    seconds: float
+    bricks_s: float
+    peers_s: float
+    children_s: float
+    heal: HealWait
+
+
+def _pending_by_brick(summary: HealSummary | None) -> str:
+    if summary is None:
+        return "no answer from `heal info summary`"
+    return ", ".join(f"{b.brick}={'-' if b.pending is None else b.pending}"
+                     f"{'' if b.status in ('', 'Connected') else f' ({b.status})'}" for b in summary.bricks) or "no bricks"
+
+
+def wait_heal(volume: "Volume", timeout: float, via: "Node | None" = None) -> HealWait:
+    """Poll `heal info summary` until every brick answers and pending entries total 0.
+
+    `via` is the node whose CLI is asked (default: the volume's cluster's first node); choose one
+    outside a fault. Raises WaitTimeout naming the volume and the last per-brick counts.
+    """
+    start = time.monotonic()
+    samples: list[tuple[float, int | None]] = []
+    last: list[HealSummary | None] = [None]
+    last_error: list[str] = [""]
+
+    def probe() -> bool:
+        try:
+            summary = volume.heal_summary(via)
+        except HarnessError as exc:  # glusterd busy or restarting: unknown, keep waiting
+            last_error[0] = str(exc).splitlines()[0]
+            samples.append((time.monotonic() - start, None))
+            return False
+        last[0] = summary
+        total = summary.total_pending
+        samples.append((time.monotonic() - start, total))
+        return total == 0
+
+    def describe() -> str:
+        err = f"; last CLI error: {last_error[0]}" if last_error[0] else ""
+        return f"pending per brick: {_pending_by_brick(last[0])}{err}"
+
+    try:
+        wait_for(probe, timeout=timeout, interval=HEAL_POLL_S, what=f"pending heal of volume {volume.name} to reach 0",
+                 describe=describe)
+    except WaitTimeout as exc:
+        raise WaitTimeout(
+            f"{exc}. Check: is the self-heal daemon running (`gluster volume status {volume.name}` shows "
+            f"Self-heal Daemon online; cluster.self-heal-daemon not off)? Is every brick online ('-' means "
+            f"unreachable)? Split-brain entries never heal on their own (`gluster volume heal {volume.name} "
+            f"info split-brain`)."
+        ) from None
+    return HealWait(time.monotonic() - start, tuple(samples))
+
+
+def peers_connected(cluster: "Cluster", nodes: "Sequence[Node] | None" = None) -> tuple[bool, str]:
+    """Whether every node (of `nodes`) sees every other node Connected; with a description."""
+    expected = len(cluster.nodes) - 1
+    problems = []
+    for node in nodes or cluster.nodes:
+        try:
+            peers = node.gluster.peer_status()
+        except HarnessError as exc:
+            problems.append(f"{node.name}: CLI failed ({str(exc).splitlines()[0]})")
+            continue
+        bad = [p.hostname for p in peers if not (p.connected and p.state == "Peer in Cluster")]
+        if len(peers) != expected or bad:
+            problems.append(f"{node.name}: {len(peers)}/{expected} peers, not connected: {', '.join(bad) or '-'}")
+    return (not problems, "; ".join(problems) or "all peers connected")
+
+
+def wait_peers_connected(cluster: "Cluster", timeout: float) -> None:
+    last = [""]
+
+    def probe() -> bool:
+        ok, last[0] = peers_connected(cluster)
+        return ok
+
+    wait_for(probe, timeout=timeout, what="every gluster peer Connected", describe=lambda: last[0])
+
+
+def wait_volume_whole(volume: "Volume", mounts: "Sequence[FuseMount]" = (), timeout: float = 120.0,
+                      via: "Node | None" = None) -> WholeReport:
+    """Wait until every brick is online, every peer Connected, every mount's children up, heal 0.
+
+    The stages run in that order and share one deadline of `timeout` seconds; each failing stage
+    raises WaitTimeout naming what was still missing.
+    """
+    start = time.monotonic()
+
+    def left() -> float:
+        return max(timeout - (time.monotonic() - start), 0.5)
+
+    volume.wait_bricks_online(timeout=left(), via=via)
+    bricks_s = time.monotonic() - start
+    wait_peers_connected(volume.cluster, timeout=left())
+    peers_s = time.monotonic() - start
+    for mount in mounts:
+        mount.wait_children_up(timeout=left())
+    children_s = time.monotonic() - start
+    heal = wait_heal(volume, timeout=left(), via=via)
+    return WholeReport(volume.name, time.monotonic() - start, bricks_s, peers_s, children_s, heal)
