@@ -576,3 +576,99 @@ class FakeGlusterPool:
         if argv[1:3] == ["pool", "list"]:
             return ExecReply(0 if me not in self.down else 1, b"UUID Hostname State\n")
         return ExecReply(1, b"", f"fake gluster: {' '.join(argv[1:])} not faked\n".encode())
+
+
+def seed_gluster_nodes(fake: FakeKubeApi, nodes: list[tuple[str, str, str]], storage_label: tuple[str, str] = (
+        "storagenode", "glusterfs"), control_plane: bool = True) -> None:
+    """Register nodes (name, address, zone) labelled as storage nodes, plus a control-plane node."""
+    if control_plane:
+        fake.add_node("control-plane", "198.18.250.1", {"node-role.kubernetes.io/control-plane": ""})
+    for name, address, zone in nodes:
+        fake.add_node(name, address, {"topology.kubernetes.io/zone": zone, storage_label[0]: storage_label[1]})
+
+
+class FakeKindAndDocker:
+    """A FAKE `kind` and `docker` CLI (an injected command runner) that registers nodes in a FakeKubeApi.
+
+    `kind create cluster --config F` reads the generated config and adds a control-plane node and
+    one node per worker with the config's labels, as kind would; `docker kill/start/pause/unpause`
+    change a node container's state and make the fake node NotReady/Ready (and, through `pool`,
+    its glusterd unreachable/reachable). Every argv is logged in `calls`.
+    """
+
+    def __init__(self, fake: FakeKubeApi, pool: "FakeGlusterPool | None" = None, engine_ok: bool = True) -> None:
+        self.fake, self.pool, self.engine_ok = fake, pool, engine_ok
+        self.calls: list[tuple[str, ...]] = []
+        self.clusters: list[str] = []
+        self.containers: dict[str, str] = {}  # node name -> docker State.Status
+        self.subnet = "198.18.77"
+
+    def __call__(self, argv: Any, *, timeout: float, check: bool = True, where: str = "", **kw: Any) -> Any:
+        """Same signature and result type as harness.runner.run."""
+        from harness.errors import CommandError
+        from harness.runner import CommandResult
+
+        argv = tuple(str(a) for a in argv)
+        self.calls.append(argv)
+        code, out, err = self._handle(Path(argv[0]).name, list(argv[1:]))
+        result = CommandResult(argv, code, out, err, 0.0)
+        if check and code != 0:
+            raise CommandError(result, where)
+        return result
+
+    def _opt(self, args: list[str], name: str) -> str:
+        return args[args.index(name) + 1]
+
+    def _handle(self, tool: str, args: list[str]) -> tuple[int, str, str]:
+        if tool == "docker":
+            return self._docker(args)
+        if args[:2] == ["get", "clusters"]:
+            return 0, "".join(f"{c}\n" for c in self.clusters), ""
+        if args[:2] == ["create", "cluster"]:
+            name = self._opt(args, "--name")
+            config = yaml.safe_load(Path(self._opt(args, "--config")).read_text())
+            workers = 0
+            for node in config["nodes"]:
+                if node["role"] == "control-plane":
+                    self.fake.add_node(f"{name}-control-plane", f"{self.subnet}.2",
+                                       {"node-role.kubernetes.io/control-plane": ""})
+                    continue
+                workers += 1
+                node_name = f"{name}-worker{'' if workers == 1 else workers}"
+                self.fake.add_node(node_name, f"{self.subnet}.{10 + workers}", node.get("labels", {}))
+                self.containers[node_name] = "running"
+            self.clusters.append(name)
+            self.fake.write_kubeconfig(Path(self._opt(args, "--kubeconfig")), f"kind-{name}")
+            return 0, "", f"Creating cluster {name!r} ...\n"
+        if args[:2] == ["export", "kubeconfig"]:
+            name = self._opt(args, "--name")
+            if name not in self.clusters:
+                return 1, "", f"ERROR: unknown cluster {name!r}\n"
+            self.fake.write_kubeconfig(Path(self._opt(args, "--kubeconfig")), f"kind-{name}")
+            return 0, "", ""
+        if args[:2] == ["delete", "cluster"]:
+            name = self._opt(args, "--name")
+            if name in self.clusters:
+                self.clusters.remove(name)
+            return 0, "", f"Deleting cluster {name!r} ...\n"
+        return 1, "", f"fake kind: {' '.join(args)} not faked\n"
+
+    def _docker(self, args: list[str]) -> tuple[int, str, str]:
+        if args[:1] == ["info"]:
+            return (0, "27.0.1\n", "") if self.engine_ok else (1, "", "Cannot connect to the Docker daemon\n")
+        verb, node = args[0], args[-1]
+        if node not in self.containers:
+            return 1, "", f"Error: No such container: {node}\n"
+        state = self.containers[node]
+        if verb == "inspect":
+            return 0, f"{state}\n", ""
+        transitions = {("kill", "running"): "exited", ("start", "exited"): "running",
+                       ("pause", "running"): "paused", ("unpause", "paused"): "running"}
+        if (verb, state) not in transitions:
+            return 1, "", f"Error: cannot {verb} container {node} in state {state}\n"
+        self.containers[node] = new = transitions[(verb, state)]
+        self.fake.set_node_ready(node, new == "running")
+        if self.pool is not None:
+            address = self.pool._address(node)
+            (self.pool.down.discard if new == "running" else self.pool.down.add)(address)
+        return 0, f"{node}\n", ""

@@ -46,16 +46,21 @@ def resolve_kubeconfig(kubeconfig: str | os.PathLike | None) -> Path:
 
 
 def check_context(target: KubeTarget) -> str:
-    """Return the context that will be used; ConfigError if it is absent from the kubeconfig."""
-    from kubernetes import config
-    from kubernetes.config.config_exception import ConfigException
+    """Return the context that will be used; ConfigError if it is absent from the kubeconfig.
+
+    Reads the file as YAML itself: the client's own listing insists on a current-context even
+    when the user names one.
+    """
+    import yaml
 
     try:
-        contexts, current = config.list_kube_config_contexts(str(target.kubeconfig))
-    except (ConfigException, ValueError, TypeError) as exc:
+        data = yaml.safe_load(target.kubeconfig.read_text())
+    except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"kubeconfig {target.kubeconfig} cannot be read: {exc}; check the file") from None
-    names = [c["name"] for c in contexts or []]
-    wanted = target.context or (current or {}).get("name")
+    if not isinstance(data, dict):
+        raise ConfigError(f"kubeconfig {target.kubeconfig} cannot be read: not a mapping; check the file")
+    names = [c.get("name") for c in data.get("contexts") or [] if isinstance(c, dict)]
+    wanted = target.context or data.get("current-context")
     if not wanted:
         raise ConfigError(
             f"kubeconfig {target.kubeconfig} has no current-context; pass --kube-context NAME "
