@@ -1,0 +1,186 @@
+"""The existing provider and the Kubernetes faults' logic against the FAKE API server.
+
+Gluster answers come from FakeGlusterPool (a fake, for provider logic only); the same faults run
+against real glusterd in tests/test_k8s_on_local_gluster.py.
+"""
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import ConfigError
+from harness.k8s.cluster import K8sCapability
+from harness.k8s.faults import DeleteGlusterPod, IptablesPartition, NodeContainerFault, Rule, plan_partition, zone_outage
+from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
+from harness.k8s.options import K8sOptions
+from harness.providers.existing import ExistingProvider
+from harness.providers.kind import KindProvider
+from harness.timeline import Timeline
+from tests.fake_kube_api import FakeGlusterPool, FakeKindAndDocker, FakeKubeApi, seed_gluster_nodes
+
+NODES = [("w1", "198.18.9.11", "zone-a"), ("w2", "198.18.9.12", "zone-b"), ("w3", "198.18.9.13", "zone-c")]
+
+
+@pytest.fixture
+def running(tmp_path):
+    """A fake cluster that already runs gluster (as an operator would have deployed it)."""
+    with FakeKubeApi(recreate_delay_s=0.3) as fake:
+        seed_gluster_nodes(fake, NODES)
+        fake.put("namespaces", namespace(StackSettings("theirs")))
+        fake.put("daemonsets", glusterd_daemonset(StackSettings("theirs")))
+        pool = FakeGlusterPool(fake)
+        pool.pooled = {a for _, a, _ in NODES}
+        fake.exec_handler = pool
+        yield fake, pool, fake.write_kubeconfig(tmp_path / "kc", "prod")
+
+
+def attach(kubeconfig, clients=0, **kw):
+    return ExistingProvider(clients=clients, options=K8sOptions(kubeconfig=str(kubeconfig), ready_timeout_s=10, **kw),
+                            run_id="glh-ex1").up()
+
+
+def mutations(fake):
+    return [(m, p) for m, p in fake.requests if m in ("POST", "PUT", "PATCH", "DELETE")]
+
+
+def test_existing_discovers_nodes_zones_and_pods_and_never_touches_the_stack(running):
+    fake, pool, kc = running
+    cluster = attach(kc, clients=2)
+    assert [(n.name, n.address, n.zone) for n in cluster.nodes] == NODES
+    assert [c.name for c in cluster.clients] == ["gluster-client-0", "gluster-client-1"]
+    assert K8sCapability.NODE_CONTAINER_FAULTS not in cluster.capabilities
+    cluster.down()
+    touched = mutations(fake)
+    assert touched and all("/namespaces/glusterharness-glh-ex1" in p or p.endswith("/namespaces") for _, p in touched)
+    assert ("DELETE", "/api/v1/namespaces/glusterharness-glh-ex1") in touched
+    assert fake.get("daemonsets", "glusterd", "glusterfs") is not None
+    assert len(fake.list("pods", "glusterfs")) == 3
+
+
+def test_existing_bad_input_is_reported_before_any_change(running, tmp_path):
+    fake, pool, kc = running
+    with pytest.raises(ConfigError, match="context 'staging' is not in kubeconfig"):
+        attach(kc, kube_context="staging")
+    with pytest.raises(ConfigError, match="does not exist"):
+        attach(tmp_path / "missing-kubeconfig")
+    with pytest.raises(ConfigError, match="'storagenode=ceph' matches no node"):
+        attach(kc, node_selector="storagenode=ceph", clients=2)
+    with pytest.raises(ConfigError, match="no running gluster pod .* namespace 'gluster'"):
+        attach(kc, gluster_namespace="gluster", clients=2)
+    assert mutations(fake) == []
+
+
+def test_destructive_faults_are_refused_without_the_option_and_nothing_changes(running):
+    fake, pool, kc = running
+    cluster = attach(kc)
+    before_pods = sorted(p["metadata"]["uid"] for p in fake.list("pods"))
+    execs = len(fake.exec_calls)
+    timeline = Timeline()
+    for fault in (DeleteGlusterPod(cluster, "w1", timeline=timeline),
+                  IptablesPartition(cluster, [["w1"], ["w2", "w3"]], timeline=timeline)):
+        with pytest.raises(ConfigError, match=r"refusing to .* destructive faults are off.*--allow-destructive-faults"):
+            with fault:
+                pytest.fail("the body of a refused fault must not run")
+    assert mutations(fake) == [] and len(fake.exec_calls) == execs
+    assert sorted(p["metadata"]["uid"] for p in fake.list("pods")) == before_pods
+    assert timeline.events == []
+    with pytest.raises(ConfigError, match="only the kind provider's are"):
+        NodeContainerFault(cluster, ["w1"]).inject()
+    cluster.down()
+
+
+def test_pod_delete_with_the_option_waits_for_the_new_pod_and_a_whole_pool(running):
+    fake, pool, kc = running
+    cluster = attach(kc, allow_destructive_faults=True)
+    old = cluster.gluster_pod("w2")
+    timeline = Timeline()
+    with DeleteGlusterPod(cluster, "w2", timeline=timeline) as fault:
+        assert ("DELETE", f"/api/v1/namespaces/glusterfs/pods/{old.name}") in fake.requests
+        assert fault.old_uid == old.uid
+    new = cluster.gluster_pod("w2")
+    assert new.uid != old.uid and new.ready
+    assert [e.phase for e in timeline.events] == ["start", "effect-confirmed", "revert-started", "revert-confirmed"]
+    assert timeline.active_faults() == []
+    cluster.down()
+
+
+@pytest.fixture
+def kind_cluster(tmp_path):
+    with FakeKubeApi() as fake:
+        pool = FakeGlusterPool(fake)
+        fake.exec_handler = pool
+        runner = FakeKindAndDocker(fake, pool)
+        kind = tmp_path / "kind"
+        kind.write_text("")
+        kind.chmod(0o755)
+        opts = K8sOptions(kind_binary=str(kind), kind_cluster_name="glh-f", ready_timeout_s=10)
+        cluster = KindProvider(nodes=3, zones=3, clients=0, root=tmp_path / "root", options=opts, runner=runner).up()
+        yield cluster, runner, pool
+        cluster.down()
+
+
+@pytest.mark.parametrize("mode, state", [("crash", "exited"), ("hang", "paused")])
+def test_node_container_fault_stops_or_pauses_and_restores(kind_cluster, mode, state):
+    cluster, runner, pool = kind_cluster
+    node = cluster.nodes[1].name
+    with NodeContainerFault(cluster, [node], mode=mode):
+        assert runner.containers[node] == state
+        assert cluster.nodes[1].address in pool.down
+        assert [c for c in runner.calls if c[1:2] == ("kill" if mode == "crash" else "pause",)] == [
+            ("docker", "kill" if mode == "crash" else "pause", node)]
+    assert runner.containers[node] == "running" and pool.down == set()
+
+
+def test_zone_outage_takes_every_node_of_the_zone(kind_cluster):
+    cluster, runner, pool = kind_cluster
+    zone = cluster.nodes[0].zone
+    fault = zone_outage(cluster, zone)
+    assert fault.targets == tuple(n.name for n in cluster.nodes if n.zone == zone)
+    with fault:
+        assert {n for n, s in runner.containers.items() if s == "exited"} == set(fault.targets)
+    assert set(runner.containers.values()) == {"running"}
+    with pytest.raises(ConfigError, match="no node in zone 'zone-x'"):
+        zone_outage(cluster, "zone-x")
+
+
+def test_node_fault_bad_targets_change_nothing(kind_cluster):
+    cluster, runner, pool = kind_cluster
+    calls = len(runner.calls)
+    with pytest.raises(ConfigError, match="no node named 'nope'"):
+        NodeContainerFault(cluster, ["nope"]).inject()
+    with pytest.raises(ConfigError, match="mode 'melt' is unknown"):
+        NodeContainerFault(cluster, [cluster.nodes[0].name], mode="melt").inject()
+    assert len(runner.calls) == calls
+
+
+ADDR = {"n1": "10.0.0.1", "n2": "10.0.0.2", "n3": "10.0.0.3", "c1": "10.1.0.1", "c2": "10.1.0.2"}
+NODE_NAMES = {"n1", "n2", "n3"}
+
+
+@pytest.mark.parametrize("groups, expected", [
+    ([["n1"], ["n2"]], {("n1", "INPUT", "10.0.0.2"), ("n1", "OUTPUT", "10.0.0.2"),
+                         ("n2", "INPUT", "10.0.0.1"), ("n2", "OUTPUT", "10.0.0.1")}),
+    ([["n1", "c1"], ["n2", "n3"]], {(n, c, a) for n, a in (("n1", "10.0.0.2"), ("n1", "10.0.0.3"),
+                                                            ("n2", "10.0.0.1"), ("n3", "10.0.0.1"),
+                                                            ("n2", "10.1.0.1"), ("n3", "10.1.0.1"))
+                                    for c in ("INPUT", "OUTPUT")}),
+])
+def test_partition_plan_cuts_every_pair_across_groups_on_the_node_side(groups, expected):
+    assert {(r.node, r.chain, r.peer) for r in plan_partition(groups, ADDR, NODE_NAMES)} == expected
+
+
+@pytest.mark.parametrize("groups, message", [
+    ([["n1"]], "at least two groups"),
+    ([["n1"], []], "group 1 is empty"),
+    ([["n1"], ["n1", "n2"]], "n1 is in partition groups 0 and 1"),
+    ([["n1"], ["zz"]], "unknown host 'zz'"),
+    ([["n1", "c1"], ["c2"]], "cannot cut c1 from c2: neither is a storage node"),
+])
+def test_partition_plan_rejects_bad_groups(groups, message):
+    with pytest.raises(ConfigError, match=message):
+        plan_partition(groups, ADDR, NODE_NAMES)
+
+
+def test_rule_arguments_carry_the_tag():
+    assert Rule("n1", "INPUT", "10.0.0.2").args("t1") == ["-s", "10.0.0.2/32", "-m", "comment", "--comment", "t1",
+                                                          "-j", "DROP"]
+    assert Rule("n1", "OUTPUT", "10.0.0.2").args("t1")[:2] == ["-d", "10.0.0.2/32"]
