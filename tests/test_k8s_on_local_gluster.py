@@ -1,0 +1,159 @@
+"""The Kubernetes cluster code over REAL gluster: the FAKE API server's pods exec into the nodes
+and client hosts of this session's local cluster.
+
+Only the Kubernetes API is fake here (tests/fake_kube_api.py). Every gluster command a pod runs
+is run by real glusterd in a local node's namespaces; iptables rules land in the node's real
+network namespace; FUSE mounts are real. The kind node container engine is stood in for by
+LocalNodeRuntime, which crashes (SIGKILL) or hangs (SIGSTOP) the local node's real processes.
+"""
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from harness.k8s.cluster import K8sCapability
+from harness.k8s.faults import DeleteGlusterPod, IptablesPartition, NodeContainerFault, peers_seen_from
+from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
+from harness.k8s.options import K8sOptions
+from harness.netns import kill_pids
+from harness.providers.existing import ExistingProvider
+from harness.volume import VolumeSpec, VolumeType
+from tests.fake_kube_api import ExecCall, ExecReply, FakeKubeApi
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for the local gluster nodes behind the fake pods")
+
+
+class LocalNodeRuntime:
+    """Stands in for docker in front of kind node containers: acts on a local node's real processes."""
+
+    def __init__(self, local_cluster, fake: FakeKubeApi) -> None:
+        self.local, self.fake = local_cluster, fake
+        self.states: dict[str, str] = {n.name: "running" for n in local_cluster.nodes}
+        self.stopped: dict[str, list[int]] = {}
+
+    def state(self, node: str) -> str:
+        return self.states[node]
+
+    def stop(self, node: str) -> None:
+        kill_pids(self.local.node(node).pids())
+        self.states[node] = "exited"
+        self.fake.set_node_ready(node, False)
+
+    def start(self, node: str) -> None:
+        self.local.node(node).start_glusterd()  # a restarted node's pod starts glusterd, which starts bricks
+        self.states[node] = "running"
+        self.fake.set_node_ready(node, True)
+
+    def pause(self, node: str) -> None:
+        self.stopped[node] = self.local.node(node).pids()
+        for pid in self.stopped[node]:
+            os.kill(pid, signal.SIGSTOP)
+        self.states[node] = "paused"
+        self.fake.set_node_ready(node, False)
+
+    def unpause(self, node: str) -> None:
+        for pid in self.stopped.pop(node, []):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self.states[node] = "running"
+        self.fake.set_node_ready(node, True)
+
+
+@pytest.fixture(scope="module")
+def k8s(gluster_cluster, tmp_path_factory):
+    """An existing-provider cluster on the fake API whose pods are the local cluster's hosts."""
+    local = gluster_cluster
+    if type(local).__name__ != "LocalCluster":
+        pytest.skip("needs the local provider (the fake pods exec into local nodes)")
+    with FakeKubeApi(recreate_delay_s=0.3) as fake:
+        fake.add_node("control-plane", "198.18.250.1", {"node-role.kubernetes.io/control-plane": ""})
+        for n in local.nodes:
+            fake.add_node(n.name, n.address, {"topology.kubernetes.io/zone": n.zone, "storagenode": "glusterfs"})
+        fake.put("namespaces", namespace(StackSettings("theirs")))
+        fake.put("daemonsets", glusterd_daemonset(StackSettings("theirs")))
+
+        def bridge(call: ExecCall) -> ExecReply:
+            if call.namespace == "glusterfs":
+                host = local.node(call.node)
+            else:  # client pods gluster-client-i -> local client host i
+                host = local.clients[int(call.pod.rsplit("-", 1)[1])]
+            result = host.run(list(call.argv), input=call.stdin.decode() if call.stdin is not None else None,
+                              timeout=120, check=False)
+            return ExecReply(result.returncode, result.stdout.encode(), result.stderr.encode())
+
+        fake.exec_handler = bridge
+        kc = fake.write_kubeconfig(tmp_path_factory.mktemp("kube") / "kc", "local")
+        root = Path(local.root)
+        (root / "k8s-bricks").mkdir(exist_ok=True)  # what the DaemonSet's DirectoryOrCreate hostPath does
+        options = K8sOptions(kubeconfig=str(kc), allow_destructive_faults=True, ready_timeout_s=30,
+                             brick_root=str(root / "k8s-bricks"))
+        cluster = ExistingProvider(clients=1, options=options, run_id="glh-k8slocal").up()
+        cluster.options.client_mount_root = str(root / "k8s-mnt")
+        cluster.node_runtime = LocalNodeRuntime(local, fake)
+        cluster.capabilities = cluster.capabilities | {K8sCapability.NODE_CONTAINER_FAULTS}
+        try:
+            yield cluster, fake, local
+        finally:
+            cluster.down()
+
+
+def test_volume_create_mount_write_through_pod_exec_lands_on_real_bricks(k8s):
+    cluster, fake, local = k8s
+    volume = cluster.create_volume(VolumeSpec(VolumeType.REPLICA3))
+    try:
+        assert {b.node.name for b in volume.bricks} == {n.name for n in local.nodes}
+        mount = cluster.mount(volume)
+        assert mount.children_up() == [[True, True, True]]
+        client = cluster.clients[0]
+        client.run(["sh", "-c", f"echo through-the-fake-api > {mount.path}/f"])
+        assert client.run(["cat", f"{mount.path}/f"]).stdout == "through-the-fake-api\n"
+        for brick in volume.bricks:  # every replica holds it, read inside the node's pod
+            assert brick.node.run(["cat", f"{brick.path}/f"]).stdout == "through-the-fake-api\n"
+        cluster.unmount(mount)
+        assert not client.run(["mountpoint", "-q", str(mount.path)], check=False).ok
+    finally:
+        volume.delete()
+    assert any(c.argv[:3] == ("gluster", "--mode=script", "volume") for c in fake.exec_calls)
+
+
+def test_iptables_partition_in_node_pods_cuts_real_peers_and_reverts(k8s):
+    cluster, fake, local = k8s
+    a, b, c = (n.name for n in cluster.nodes)
+    with IptablesPartition(cluster, [[a], [b, c]]) as fault:
+        seen = peers_seen_from(cluster, b)
+        assert not seen[cluster.node(a).address].connected and seen[cluster.node(c).address].connected
+        rules = local.node(a).run(["iptables", "-S"]).stdout  # observed outside the fault code
+        assert rules.count(fault.tag) == 4
+    for node in cluster.nodes:
+        assert fault.tag not in node.run(["iptables", "-S"]).stdout
+        assert all(p.connected for p in peers_seen_from(cluster, node.name).values())
+
+
+@pytest.mark.parametrize("mode", ["crash", "hang"])
+def test_node_container_fault_on_real_glusterd(k8s, mode):
+    cluster, fake, local = k8s
+    victim = cluster.nodes[2]
+    with NodeContainerFault(cluster, [victim.name], mode=mode):
+        if mode == "crash":
+            assert local.node(victim.name).glusterd_pid() is None
+            assert not peers_seen_from(cluster, cluster.nodes[0].name)[victim.address].connected
+        else:
+            states = {Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                      for p in local.node(victim.name).pids()}
+            assert states == {"T"}
+    assert local.node(victim.name).glusterd_pid() is not None
+    for node in cluster.nodes:
+        assert all(p.connected for p in peers_seen_from(cluster, node.name).values())
+
+
+def test_pod_delete_confirms_new_pod_and_a_whole_real_pool(k8s):
+    cluster, fake, local = k8s
+    old = cluster.gluster_pod(cluster.nodes[0].name)
+    with DeleteGlusterPod(cluster, cluster.nodes[0].name):
+        pass
+    assert cluster.gluster_pod(cluster.nodes[0].name).uid != old.uid
