@@ -184,3 +184,20 @@ def test_rule_arguments_carry_the_tag():
     assert Rule("n1", "INPUT", "10.0.0.2").args("t1") == ["-s", "10.0.0.2/32", "-m", "comment", "--comment", "t1",
                                                           "-j", "DROP"]
     assert Rule("n1", "OUTPUT", "10.0.0.2").args("t1")[:2] == ["-d", "10.0.0.2/32"]
+
+
+def test_peers_are_matched_by_address_or_by_node_name():
+    from harness.gluster.xml import Peer
+    from harness.k8s.discovery import NodeInfo
+    from harness.k8s.faults import peer_of
+
+    class N:  # the fields peer_of reads from a Node
+        def __init__(self, info: NodeInfo) -> None:
+            self.name, self.address, self.labels = info.name, info.address, info.labels
+
+    node = N(NodeInfo("w1", "zone-a", "10.0.0.1", True, {"kubernetes.io/hostname": "w1.example"}))
+    by_ip = {"10.0.0.1": Peer("u1", "10.0.0.1", True, "Peer in Cluster")}
+    by_name = {"w1.example": Peer("u1", "w1.example", False, "Peer in Cluster")}
+    assert peer_of(by_ip, node).connected is True
+    assert peer_of(by_name, node).connected is False
+    assert peer_of({"10.0.0.9": by_ip["10.0.0.1"]}, node) is None

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+from ..cluster import HOSTNAME_LABEL, Node
 from ..errors import ConfigError, HarnessError
 from ..gluster.xml import Peer
 from ..waiting import wait_for
@@ -101,24 +102,36 @@ def peers_seen_from(cluster: K8sCluster, observer: str) -> dict[str, Peer]:
     return {p.hostname: p for p in cluster.node(observer).gluster.peer_status()}
 
 
-def wait_peers(cluster: K8sCluster, observer: str, addresses: Iterable[str], connected: bool, timeout: float,
+def peer_of(peers: dict[str, Peer], node: Node) -> Peer | None:
+    """The peer entry of `node`: pools probed by address (kind, local) or by node name (heketi-made pools)."""
+    for name in (node.address, node.name, node.labels.get(HOSTNAME_LABEL)):
+        if name and name in peers:
+            return peers[name]
+    return None
+
+
+def wait_peers(cluster: K8sCluster, observer: str, nodes: Iterable[Node], connected: bool, timeout: float,
                what: str) -> None:
-    addresses = list(addresses)
+    nodes = list(nodes)
 
     def probe() -> bool:
         try:
             peers = peers_seen_from(cluster, observer)
         except HarnessError:
             return False
-        return all(a in peers and peers[a].connected == connected for a in addresses)
+        found = [peer_of(peers, n) for n in nodes]
+        return all(p is not None and p.connected == connected for p in found)
 
     def describe() -> str:
         try:
             peers = peers_seen_from(cluster, observer)
         except HarnessError as exc:
             return f"peer status on {observer} failed: {exc}"
-        return ", ".join(f"{a}={'connected' if peers.get(a) and peers[a].connected else 'disconnected'}"
-                         for a in addresses)
+        states = []
+        for n in nodes:
+            p = peer_of(peers, n)
+            states.append(f"{n.name}={'not a peer' if p is None else 'connected' if p.connected else 'disconnected'}")
+        return ", ".join(states)
 
     wait_for(probe, timeout=timeout, what=what, describe=describe, interval=0.5)
 
@@ -126,7 +139,7 @@ def wait_peers(cluster: K8sCluster, observer: str, addresses: Iterable[str], con
 def wait_pool_whole(cluster: K8sCluster, timeout: float) -> None:
     """Every node sees every other node Connected (what the local provider waits for, too)."""
     for node in cluster.nodes:
-        others = [n.address for n in cluster.nodes if n is not node]
+        others = [n for n in cluster.nodes if n is not node]
         wait_peers(cluster, node.name, others, True, timeout, f"every peer Connected as seen from {node.name}")
 
 
@@ -225,7 +238,7 @@ class NodeContainerFault(K8sFault):
         survivors = [n for n in self.cluster.nodes if n.name not in self.nodes]
         if self.mode == "crash" and survivors:
             # A killed node resets its TCP connections: glusterd notices at once.
-            lost = [self.cluster.node(n).address for n in self.nodes]
+            lost = [self.cluster.node(n) for n in self.nodes]
             wait_peers(self.cluster, survivors[0].name, lost, False, self.timeout,
                        f"{survivors[0].name} to see {', '.join(self.nodes)} disconnected")
 
@@ -343,7 +356,7 @@ class IptablesPartition(K8sFault):
         node_names = {n.name for n in self.cluster.nodes}
         for i, group in enumerate(self.groups):
             observers = [h for h in group if h in node_names]
-            others = [self.cluster.node(h).address for j, g in enumerate(self.groups) if j != i for h in g
+            others = [self.cluster.node(h) for j, g in enumerate(self.groups) if j != i for h in g
                       if h in node_names]
             if observers and others:
                 wait_peers(self.cluster, observers[0], others, False, self.timeout,
