@@ -1,0 +1,114 @@
+"""Brick loss: a pod comes back with an EMPTY brick directory (its disk was replaced or wiped).
+
+gluster refuses to start such a brick ("trusted.glusterfs.volume-id is absent"), so the brick
+stays offline until someone recovers it: `recover()` is that action, by `reset-brick` (same path)
+or `replace-brick ... commit force` (a new path), followed by a full heal. revert() recovers with
+reset-brick when nobody did, and returns once the brick is online and heal has finished.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, HarnessError
+from ..gluster import GlusterError
+from ..health import wait_heal
+from .base import Fault
+from .process import find_brick, other_node, reaped, signal_pids
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
+    from ..volume import Brick, Volume
+
+RECOVERY_METHODS = ("reset-brick", "replace-brick")
+
+
+class BrickLoss(Fault):
+    kind = "brick-loss"
+
+    def __init__(self, cluster: "Cluster", volume: "Volume", brick: "int | str | Brick" = 0,
+                 heal_timeout: float = 120.0, **kw: Any) -> None:
+        super().__init__(cluster, **kw)
+        self.volume = volume
+        self.brick = find_brick(volume, brick)
+        root = PurePosixPath(self.brick.node.brick_root)
+        if root not in PurePosixPath(self.brick.path).parents:
+            raise ConfigError(f"brick {self.brick.name} is not under {root}, which the harness made; "
+                              f"the harness only empties brick directories it created")
+        if not volume.spec.replicated and volume.spec.type.value != "disperse":
+            raise ConfigError(f"brick loss on {volume.name} would lose data: it has no redundancy")
+        self.heal_timeout = heal_timeout
+        self.observer = other_node(cluster, [self.brick.node])
+        self.recovered_with: str | None = None
+        self.heal_seconds: float | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"volume": self.volume.name, "brick": self.brick.index, "heal_timeout": self.heal_timeout}
+
+    def targets(self) -> tuple[str, ...]:
+        return (f"{self.volume.name}:{self.brick.node.name}:{self.brick.path}",)
+
+    def _own_volumes(self) -> "list[Volume]":
+        return [self.volume]
+
+    def _online(self) -> bool:
+        st = self.volume.status(self.observer).brick(self.brick.name)
+        return bool(st and st.online)
+
+    def _apply(self) -> None:
+        st = self.volume.status(self.observer).brick(self.brick.name)
+        if st is None or not st.online or st.pid is None:
+            raise HarnessError(f"brick {self.brick.name} of {self.volume.name} is not online before the fault")
+        signal_pids(self.brick.node, [st.pid], "KILL")
+        self.wait(lambda: reaped(st.pid), f"brick process {st.pid} to die and be reaped")
+        node = self.brick.node
+        node.run(["rm", "-rf", "--one-file-system", self.brick.path], timeout=120)
+        node.run(["mkdir", "-p", self.brick.path], timeout=15)
+        # The pod comes back: glusterd is asked to start the brick, and must refuse.
+        try:
+            self.cluster.gluster_from([]).xml("volume", "start", self.volume.name, "force")
+        except GlusterError:
+            pass  # expected: the brick's volume-id xattr is gone
+
+    def _confirm_effect(self) -> dict[str, Any]:
+        self.wait(lambda: not self._online(), f"brick {self.brick.name} to stay offline with an empty directory")
+        listing = self.brick.node.run(["ls", "-A", self.brick.path], timeout=15).stdout.split()
+        if listing:
+            raise HarnessError(f"brick directory {self.brick.path} on {self.brick.node.name} is not empty: {listing}")
+        return {"brick": self.brick.name}
+
+    def recover(self, method: str = "reset-brick") -> float:
+        """Bring the empty brick back and heal it fully; returns the heal seconds.
+
+        reset-brick keeps the path; replace-brick moves the brick to a new directory beside it.
+        """
+        if method not in RECOVERY_METHODS:
+            raise ConfigError(f"recovery method must be one of {', '.join(RECOVERY_METHODS)}, got {method!r}")
+        cli = self.cluster.gluster_from([])
+        name = self.brick.name
+        if method == "reset-brick":
+            cli.xml("volume", "reset-brick", self.volume.name, name, "start")
+            cli.xml("volume", "reset-brick", self.volume.name, name, name, "commit", "force")
+        else:
+            new_path = f"{self.brick.path}-r{int(time.time() * 1000) % 100000}"
+            new = type(self.brick)(self.brick.node, new_path, self.brick.index, self.brick.set_index,
+                                   self.brick.is_arbiter)
+            cli.xml("volume", "replace-brick", self.volume.name, name, new.name, "commit", "force")
+            self.volume.bricks = tuple(new if b is self.brick else b for b in self.volume.bricks)
+            self.brick = new
+        self.volume.wait_bricks_online(timeout=self.timeout, via=self.observer)
+        try:
+            cli.xml("volume", "heal", self.volume.name, "full")
+        except GlusterError as exc:  # the CLI reports this success with a non-zero opRet in --xml mode
+            if "has been successful" not in exc.errstr:
+                raise
+        self.heal_seconds = wait_heal(self.volume, self.heal_timeout, via=self.observer).seconds
+        self.recovered_with = method
+        self.timeline.record(self.fault_id, self.kind, "step", self.targets(), action=f"recovered with {method}",
+                             heal_seconds=round(self.heal_seconds, 3))
+        return self.heal_seconds
+
+    def _undo(self) -> None:
+        if self.recovered_with is None and not self._online():
+            self.recover("reset-brick")

@@ -1,0 +1,66 @@
+"""Rolling restart: every node's gluster pod restarted in turn, waiting between steps for the
+volumes to be whole (bricks online, client children up) and pending heal to reach 0, as an
+operator does before an upgrade. Each step goes on the Timeline."""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..errors import ConfigError
+from ..health import wait_heal
+from .base import Fault
+from .process import RestartPod, node_support
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
+    from ..volume import Volume
+
+
+class RollingRestart(Fault):
+    kind = "rolling-restart"
+
+    def __init__(self, cluster: "Cluster", volumes: "Sequence[Volume]" = (), nodes: Sequence[str] = (),
+                 heal_timeout: float = 120.0, **kw: Any) -> None:
+        super().__init__(cluster, **kw)
+        self.order = [cluster.node(n) for n in nodes] if nodes else list(cluster.nodes)
+        if len({n.name for n in self.order}) != len(self.order):
+            raise ConfigError(f"rolling restart names a node twice: {[n.name for n in self.order]}")
+        for node in self.order:
+            node_support(node)
+        if heal_timeout <= 0:
+            raise ConfigError(f"heal_timeout must be positive, got {heal_timeout}")
+        self._volumes = list(volumes)
+        self.heal_timeout = heal_timeout
+        self.steps: list[dict[str, Any]] = []
+        self._current: RestartPod | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"volumes": [v.name for v in self._volumes], "nodes": [n.name for n in self.order],
+                "heal_timeout": self.heal_timeout}
+
+    def targets(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.order)
+
+    def _own_volumes(self) -> "list[Volume]":
+        return self._volumes
+
+    def _apply(self) -> None:
+        for node in self.order:
+            start = time.monotonic()
+            self._current = RestartPod(self.cluster, node.name, volumes=self.volumes(), timeline=self.timeline,
+                                       timeout=self.timeout, mounts=self._mounts)
+            self._current.inject()
+            self._current.revert()  # confirms bricks online, peers Connected, children up
+            self._current = None
+            heal = {v.name: round(wait_heal(v, self.heal_timeout).seconds, 3) for v in self.volumes()}
+            step = {"node": node.name, "seconds": round(time.monotonic() - start, 3), "heal_seconds": heal}
+            self.steps.append(step)
+            self.timeline.record(self.fault_id, self.kind, "step", (node.name,), **step)
+
+    def _confirm_effect(self) -> dict[str, Any]:
+        return {"steps": self.steps}
+
+    def _undo(self) -> None:
+        if self._current is not None:  # interrupted mid-step: that node must come back
+            self._current.revert()
+            self._current = None
