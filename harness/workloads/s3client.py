@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import socket
+import urllib.parse
+from contextlib import nullcontext
 from typing import Any
 
 from ..errors import ConfigError
-from .nsenter import InNamespace
+from .nsenter import InNamespace, entered
 from .s3gateway import S3Endpoint
 
 CONNECT_TIMEOUT_S = 2.0
@@ -23,6 +26,22 @@ def add_content_md5(params: dict, **_: Any) -> None:
     if isinstance(body, str):
         body = body.encode()
     params["headers"]["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()
+
+
+def check_endpoint(endpoint: S3Endpoint, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """ConfigError unless a TCP connection to the endpoint succeeds from its namespace."""
+    url = urllib.parse.urlsplit(endpoint.url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(f"S3 endpoint {endpoint.url!r} must be an http:// or https:// URL")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with entered(endpoint.netns) if endpoint.netns else nullcontext():
+            with socket.create_connection((url.hostname, port), timeout=timeout):
+                return
+    except OSError as exc:
+        where = f" from {endpoint.netns}" if endpoint.netns else ""
+        raise ConfigError(f"S3 endpoint {endpoint.url} is unreachable{where}: {exc.strerror or exc}; "
+                          f"is the gateway running (S3Gateway.dead() names stopped servers)?") from None
 
 
 def make_client(endpoint: S3Endpoint, *, retries: int = 0, connect_timeout: float = CONNECT_TIMEOUT_S,

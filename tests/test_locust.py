@@ -1,0 +1,80 @@
+"""Real locust runs over the S3 gateway, as a subprocess in a client host; CSV parsing."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from harness.errors import ConfigError
+from harness.timeseries import Phase, phase_percentiles
+from harness.workloads.locust import LOCUSTFILE, LocustJob, parse_history, parse_stats, run_locust
+from harness.workloads.s3gateway import S3Endpoint
+
+OPERATIONS = {"GET", "PUT", "HEAD", "LIST", "DELETE", "MULTIPART"}
+
+
+def test_locust_over_s3_with_four_users(gluster_cluster, s3_gateway, run_dir):
+    client = gluster_cluster.clients[-1]
+    result = run_locust(client, s3_gateway.endpoint(client), LocustJob(users=4, run_time_s=8), run_dir.path / "locust")
+    assert result.total.requests > 20, result.summary()
+    assert result.total.failures == 0, result.failures
+    assert set(result.per_request) == OPERATIONS
+    assert 0 < result.total.p50_ms <= result.total.p99_ms
+    # the time series: one point per request from the samples, intervals from the history CSV
+    series = result.series
+    # requests still in flight when locust stops are sampled but may miss its final stats CSV
+    assert result.total.requests <= len(series.points) <= result.total.requests + 4
+    assert series.intervals and all(i.end > i.start for i in series.intervals)
+    (whole,) = phase_percentiles(series, [Phase("run", result.started, result.ended + 1)])
+    assert whole.count == len(series.points) and whole.percentiles_ms["p99"] is not None
+    # the objects went through the gateway onto the volume
+    assert list((s3_gateway.devices / "d1" / "objects").rglob("*.data"))
+
+
+def test_an_unreachable_endpoint_is_refused_before_locust_starts(gluster_cluster, tmp_path):
+    client = gluster_cluster.clients[-1]
+    dead = S3Endpoint(f"http://{gluster_cluster.clients[0].address}:8080", "test:tester", "testing")
+    with pytest.raises(ConfigError, match=r"S3 endpoint at 198\.18\.\d+\.101:8080 is unreachable from client2"):
+        run_locust(client, dead, LocustJob(run_time_s=1), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"users": 0}, "users must be >= 1"),
+    ({"run_time_s": -5}, "run time must be a positive whole number"),
+    ({"object_size": -1}, "object size must be >= 0"),
+    ({"bucket": "b"}, "must be 3 to 63 characters"),
+])
+def test_bad_locust_parameters_are_one_clear_error(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        LocustJob(**kwargs)
+
+
+def test_the_locustfile_runs_by_hand_and_says_what_is_missing():
+    out = subprocess.run([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", "1",
+                          "--run-time", "1s"], capture_output=True, text=True, timeout=60,
+                         env={"PATH": "/usr/bin:/bin"})
+    assert out.returncode != 0 and "S3_ENDPOINT is not set" in out.stderr + out.stdout
+
+
+def test_stats_and_history_csv_parsing(tmp_path):
+    stats = tmp_path / "s_stats.csv"
+    stats.write_text(
+        "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,"
+        "Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,"
+        "99.99%,100%\n"
+        "S3,GET,10,1,5,6,1,20,100,2.5,0.25,5,6,7,8,9,10,11,12,13,14,20\n"
+        ",Aggregated,10,1,5,6,1,20,100,2.5,0.25,5,6,7,8,9,10,11,12,13,14,20\n")
+    total, per = parse_stats(stats)
+    assert (total.requests, total.failures, total.rps, total.p50_ms, total.p99_ms) == (10, 1, 2.5, 5, 12)
+    assert set(per) == {"GET"}
+    history = tmp_path / "s_stats_history.csv"
+    header = ("Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,"
+              "100%,Total Request Count,Total Failure Count\n")
+    history.write_text(header + "100,1,,Aggregated,0,0,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,0,0\n"
+                       "101,4,,Aggregated,30,0,4,5,5,6,7,8,9,10,11,12,13,30,0\n"
+                       "102,4,,Aggregated,40,5,4,5,5,6,7,8,9,30,31,32,33,70,5\n")
+    intervals = parse_history(history)
+    assert [(i.start, i.end, i.count, i.failures) for i in intervals] == [(100, 101, 30, 0), (101, 102, 40, 5)]
+    assert intervals[1].percentiles_ms == {"p50": 4, "p95": 8, "p99": 30, "p99.9": 31}
