@@ -10,7 +10,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import pytest
 
@@ -24,6 +24,10 @@ from .providers import PROVIDERS, make_provider
 from .results import CheckResult, Recorder
 from .rundir import RunDir, new_run_id
 from .volume import Volume, VolumeSpec, VolumeType
+
+if TYPE_CHECKING:
+    from .workloads.fio import FioResult
+    from .workloads.s3gateway import S3Endpoint, S3Gateway
 
 MARKERS = {
     "quorum": "client and server quorum behaviour",
@@ -362,3 +366,40 @@ def mount_factory(gluster_cluster: Cluster, volume_factory: VolumeFactory) -> It
 def replica3_mount(volume_factory: VolumeFactory, mount_factory: MountFactory) -> FuseMount:
     """A mounted replica-3 volume with the profile's options."""
     return mount_factory(volume_factory(VolumeType.REPLICA3))
+
+
+@pytest.fixture
+def fio_runner(gluster_cluster: Cluster, run_dir: RunDir) -> Callable[..., "FioResult"]:
+    """run(target, job, client=None) -> FioResult: fio from a client host (default the first);
+    fio's JSON, latency log and gfapi log land under reports/<run-id>/workloads/."""
+    from .workloads.fio import run_fio
+
+    def run(target: object, job: object, client: ClientHost | None = None) -> "FioResult":
+        return run_fio(client or gluster_cluster.clients[0], target, job,  # type: ignore[arg-type]
+                       run_dir.path / "workloads" / str(os.getpid()))
+
+    return run
+
+
+@pytest.fixture
+def s3_gateway(gluster_cluster: Cluster, volume_factory: VolumeFactory, mount_factory: MountFactory,
+               run_dir: RunDir) -> Iterator["S3Gateway"]:
+    """A Swift S3 gateway (the "gateway pod") on the first client host, its devices on a fresh
+    replica-3 volume mounted there; stopped before the mount goes."""
+    from .workloads.s3gateway import start_gateway
+
+    volume = volume_factory(VolumeType.REPLICA3)
+    mount = mount_factory(volume, gluster_cluster.clients[0])
+    gateway = start_gateway(gluster_cluster.clients[0], mount,
+                            run_dir.path / "s3gateway" / f"{os.getpid()}-{volume.name}")
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+
+
+@pytest.fixture
+def s3_endpoint(s3_gateway: "S3Gateway", gluster_cluster: Cluster) -> "S3Endpoint":
+    """URL and credentials of s3_gateway, reached from the last client host (so requests cross
+    the cluster network when there are two or more clients)."""
+    return s3_gateway.endpoint(gluster_cluster.clients[-1])
