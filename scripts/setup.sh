@@ -8,6 +8,7 @@ APT_PACKAGES=(
   python3 python3-venv
   libnetfilter-queue-dev python3-dev build-essential
   chromium fonts-dejavu-core
+  swift swift-proxy swift-object swift-container swift-account memcached
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -30,6 +31,12 @@ fi
 if command -v systemctl >/dev/null && systemctl is-active --quiet glusterd 2>/dev/null; then
   systemctl disable --now glusterd
 fi
+# Likewise Swift and memcached: each S3 gateway runs per run inside a client host's namespace.
+for unit in memcached swift-proxy swift-account swift-container swift-object; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$unit" 2>/dev/null; then
+    systemctl disable --now "$unit"
+  fi
+done
 
 [ -e /dev/fuse ] || modprobe fuse
 
