@@ -1,8 +1,10 @@
 """Effectful namespace steps for the local provider: switch, hosts, holders, teardown."""
 from __future__ import annotations
 
+import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from .errors import HarnessError
 from .runner import run
 
 IP_TIMEOUT_S = 15.0
+NODEINIT = Path(__file__).with_name("nodeinit.py")
 
 
 def existing_namespaces() -> list[str]:
@@ -37,31 +40,46 @@ def add_host(switch: str, namespace: str, port: str, address: str, prefix_len: i
 
 
 def start_holder(namespace: str, node_dir: Path, timeout: float = 10.0) -> int:
-    """Start the node's 'pause process': it owns the node's private mount namespace.
+    """Start the node's init (harness/nodeinit.py): it owns the node's private mount namespace.
 
     The node's glusterd state, logs and /run are bind-mounted from node_dir, so each node has its
     own /var/lib/glusterd and /var/run/glusterd.socket. Returns the holder's pid. It is started
-    detached (setsid --fork) so it is never our child and leaves no zombie.
+    detached (setsid --fork) so it is never our child. Daemons are started through it
+    (`spawn_in_node`) so that it, as their subreaper, reaps them the moment they die.
     """
     for sub in ("glusterd", "log"):
         (node_dir / sub).mkdir(parents=True, exist_ok=True)
     ready = node_dir / "holder.pid"
     ready.unlink(missing_ok=True)
+    control_fifo(node_dir).unlink(missing_ok=True)
     script = (
         f"mount --bind {node_dir}/glusterd /var/lib/glusterd && "
         f"mount --bind {node_dir}/log /var/log/glusterfs && "
         "mount -t tmpfs tmpfs /run && mkdir -p /run/gluster && "
-        f"echo $$ > {ready}.tmp && mv {ready}.tmp {ready} && exec sleep infinity"
+        f'exec "$0" {NODEINIT} {ready} {control_fifo(node_dir)} {node_dir / "daemons.log"}'
     )
     run(["setsid", "--fork", "nsenter", f"--net=/run/netns/{namespace}",
-         "unshare", "-m", "--propagation", "private", "sh", "-c", script], timeout=timeout,
+         "unshare", "-m", "--propagation", "private", "sh", "-c", script, sys.executable], timeout=timeout,
         log_to=node_dir / "holder.log")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready.exists():
             return int(ready.read_text())
         time.sleep(0.01)
-    raise HarnessError(f"node holder in {namespace} did not come up within {timeout} s (see {node_dir})")
+    raise HarnessError(f"node holder in {namespace} did not come up within {timeout} s (see {node_dir}/holder.log)")
+
+
+def control_fifo(node_dir: Path) -> Path:
+    return node_dir / "control.fifo"
+
+
+def spawn_in_node(node_dir: Path, argv: list[str]) -> None:
+    """Ask the node's init to start argv detached inside the node (it becomes the daemon's reaper)."""
+    fd = os.open(control_fifo(node_dir), os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        os.write(fd, (json.dumps(argv) + "\n").encode())
+    finally:
+        os.close(fd)
 
 
 def namespace_pids(namespace: str) -> list[int]:

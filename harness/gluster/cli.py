@@ -71,8 +71,10 @@ class GlusterCLI:
         self.xml("volume", "reset", volume, option)
 
     def volume_get(self, volume: str, option: str) -> str:
+        """The option's effective value; "" when gluster has none ("(null)")."""
         root = self.xml("volume", "get", volume, option)
-        return (root.findtext("volGetopts/Opt/Value") or "").strip()
+        value = (root.findtext("volGetopts/Opt/Value") or "").strip().removesuffix("(DEFAULT)").strip()
+        return "" if value == "(null)" else value
 
     def version(self) -> str:
         out = self.host.run(["gluster", "--version"], timeout=30).stdout

@@ -54,8 +54,12 @@ class LocalNode(Node):
         return pid if netns.is_alive(pid) else None
 
     def start_glusterd(self) -> None:
-        """Start glusterd as a (re)started pod would; returns once it answers the CLI."""
-        self.run(["glusterd", f"--pid-file={self.glusterd_pid_file}"], timeout=60)
+        """Start glusterd as a (re)started pod would; returns once it answers the CLI.
+
+        Started through the node's init, so glusterd and the daemons it forks are reaped there.
+        """
+        self.glusterd_pid_file.unlink(missing_ok=True)
+        netns.spawn_in_node(self.dir, ["glusterd", "-N", f"--pid-file={self.glusterd_pid_file}"])
         wait_for(lambda: self.run(["gluster", "--mode=script", "pool", "list"], timeout=10, check=False).ok,
                  timeout=30, what=f"glusterd on {self.name} to answer")
 

@@ -1,0 +1,12 @@
+"""Checks: functions from (history, cluster state) to a CheckResult. They never assert."""
+from .access import AccessReport, OpOutcome, check_access, prepare_access_probe, probe_access
+from .consistency import check_bricks_consistent, snapshot_brick
+from .heal import check_heal
+from .quorum import check_client_quorum, check_server_quorum, client_quorum_met
+from .splitbrain import check_no_split_brain, split_brain_entries
+
+__all__ = [
+    "AccessReport", "OpOutcome", "check_access", "check_bricks_consistent", "check_client_quorum", "check_heal",
+    "check_no_split_brain", "check_server_quorum", "client_quorum_met", "prepare_access_probe", "probe_access",
+    "snapshot_brick", "split_brain_entries",
+]

@@ -1,0 +1,159 @@
+"""Every check on a healthy state passes, and on a broken one (the negative control) reports it."""
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from harness.checks import (
+    check_access, check_bricks_consistent, check_client_quorum, check_heal, check_no_split_brain,
+    client_quorum_met, prepare_access_probe, probe_access,
+)
+from harness.faults.process import KillBrick
+from harness.volume import VolumeType
+
+NO_CLIENT_HEAL = {"cluster.self-heal-daemon": "off", "cluster.data-self-heal": "off",
+                  "cluster.metadata-self-heal": "off", "cluster.entry-self-heal": "off"}
+
+
+@pytest.mark.parametrize(
+    "child_up, quorum_type, count, met",
+    [
+        ([True, True, True], "auto", 0, True),
+        ([True, True, False], "auto", 0, True),
+        ([True, False, False], "auto", 0, False),
+        ([True, False], "auto", 0, True),  # exactly half, including the first child
+        ([False, True], "auto", 0, False),  # exactly half, without the first child
+        ([False, True], "none", 0, True),
+        ([False, False], "none", 0, False),
+        ([True, True, False], "fixed", 3, False),
+        ([True, True, False], "fixed", 2, True),
+    ],
+)
+def test_client_quorum_rule(child_up, quorum_type, count, met):
+    assert client_quorum_met(child_up, quorum_type, count) is met
+
+
+def write_files(mount, count: int = 20, prefix: str = "f") -> list[str]:
+    names = [f"{prefix}{i}" for i in range(count)]
+    for name in names:
+        (mount / name).write_bytes(name.encode() * 100)
+    return names
+
+
+def test_consistency_passes_on_a_healthy_volume(volume_factory, mount_factory):
+    volume = volume_factory(VolumeType.REPLICA3)
+    mount = mount_factory(volume)
+    (mount / "dir").mkdir()
+    write_files(mount)
+    result = check_bricks_consistent(volume)
+    assert result.passed is True, result.explain()
+    assert result.evidence["entries_compared"] >= 21
+
+
+def test_consistency_reports_a_brick_file_tampered_with(volume_factory, mount_factory):
+    volume = volume_factory(VolumeType.REPLICA3)
+    mount = mount_factory(volume)
+    write_files(mount)
+    victim = volume.bricks[1]
+    victim.node.run(["sh", "-c", f"printf corrupted > {victim.path}/f7"])
+    result = check_bricks_consistent(volume)
+    assert result.passed is False
+    assert any(m.startswith("f7: content differs") for m in result.observed["mismatches"]), result.explain()
+
+
+def test_consistency_reports_a_file_missing_from_one_brick(volume_factory, mount_factory):
+    volume = volume_factory(VolumeType.ARBITER)
+    mount = mount_factory(volume)
+    write_files(mount, 3)
+    arbiter = next(b for b in volume.bricks if b.is_arbiter)
+    arbiter.node.run(["rm", f"{arbiter.path}/f1"])
+    result = check_bricks_consistent(volume)
+    assert result.passed is False
+    assert f"f1: missing on {arbiter.name}" in result.observed["mismatches"], result.explain()
+
+
+def test_consistency_reports_pending_changelog_xattrs(volume_factory, mount_factory):
+    volume = volume_factory(VolumeType.REPLICA3)
+    mount = mount_factory(volume)
+    write_files(mount, 2)
+    brick = volume.bricks[0]
+    key = f"trusted.afr.{volume.name}-client-1"
+    brick.node.run(["setfattr", "-n", key, "-v", "0x000000010000000000000000", f"{brick.path}/f0"])
+    result = check_bricks_consistent(volume)
+    assert result.passed is False
+    assert any(key in p and p.startswith("f0 on") for p in result.observed["pending_xattrs"]), result.explain()
+
+
+def test_heal_check_measures_time_and_backlog(gluster_cluster, volume_factory, mount_factory, profile):
+    volume = volume_factory(VolumeType.REPLICA3)
+    mount = mount_factory(volume)
+    with KillBrick(gluster_cluster, volume, [2], mounts=[mount]):
+        write_files(mount, 30)
+    result = check_heal(volume, timeout=profile.heal_timeout_s)
+    assert result.passed is True, result.explain()
+    assert result.evidence["heal_seconds"] >= 0 and result.evidence["backlog"][-1][1] == 0
+    assert check_bricks_consistent(volume).passed is True
+
+
+def test_heal_check_times_out_clearly_with_the_self_heal_daemon_disabled(gluster_cluster, volume_factory,
+                                                                         mount_factory):
+    volume = volume_factory(VolumeType.REPLICA3, NO_CLIENT_HEAL)
+    mount = mount_factory(volume)
+    with KillBrick(gluster_cluster, volume, [2], mounts=[mount]):
+        write_files(mount, 10)
+    result = check_heal(volume, timeout=8)
+    assert result.passed is False
+    assert "pending heal not 0 after 8 s" == result.observed
+    assert "self-heal daemon" in result.evidence["reason"] and volume.name in result.evidence["reason"]
+
+
+def make_split_brain(cluster, volume, mount, name: str = "sb") -> None:
+    """Scenario S1: replica 2 without quorum or heals; each brick takes a write the other misses."""
+    (mount / name).write_text("v0")
+    with KillBrick(cluster, volume, [0], mounts=[mount]):
+        (mount / name).write_text("written while brick 0 was down")
+    with KillBrick(cluster, volume, [1], mounts=[mount]):
+        (mount / name).write_text("written while brick 1 was down, different size")
+
+
+def test_split_brain_check_passes_when_there_is_none(volume_factory, mount_factory):
+    volume = volume_factory(VolumeType.REPLICA2)
+    mount = mount_factory(volume)
+    write_files(mount, 3)
+    result = check_no_split_brain(volume, mount, ["f0", "f1", "f2"])
+    assert result.passed is True, result.explain()
+
+
+def test_split_brain_check_reports_a_real_split_brain(gluster_cluster, volume_factory, mount_factory):
+    volume = volume_factory(VolumeType.REPLICA2, {**NO_CLIENT_HEAL, "cluster.quorum-type": "none"})
+    mount = mount_factory(volume)
+    make_split_brain(gluster_cluster, volume, mount)
+    result = check_no_split_brain(volume, mount, ["sb"])
+    assert result.passed is False
+    assert result.observed["eio_reads"] == ["sb"]
+    assert "/sb" in result.observed["split_brain_entries"], result.explain()
+    assert check_bricks_consistent(volume).passed is False
+
+
+def test_access_probe_all_ok_on_a_healthy_volume(volume_factory, mount_factory):
+    mount = mount_factory(volume_factory(VolumeType.REPLICA3))
+    prepare_access_probe(mount)
+    report = probe_access(mount)
+    result = check_access(report, {op: "ok" for op in report.labels()})
+    assert result.passed is True, result.explain()
+    assert check_client_quorum(mount, expect_met=True).passed is True
+
+
+def test_access_and_quorum_checks_report_lost_quorum(gluster_cluster, volume_factory, mount_factory):
+    volume = volume_factory(VolumeType.REPLICA3)
+    mount = mount_factory(volume)
+    prepare_access_probe(mount)
+    with KillBrick(gluster_cluster, volume, [1, 2], mounts=[mount]):
+        report = probe_access(mount, ["read", "write"])
+        expecting_ok = check_access(report, {"read": "ok", "write": "ok"})
+        quorum = check_client_quorum(mount, expect_met=True)
+    assert expecting_ok.passed is False
+    assert expecting_ok.observed == {"read": "ENOTCONN", "write": "ENOTCONN"}
+    assert report.outcomes[0].errno == errno.ENOTCONN
+    assert quorum.passed is False and quorum.observed == "quorum lost"
