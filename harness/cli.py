@@ -1,4 +1,4 @@
-"""`python -m harness`: up, status, down, cleanup."""
+"""`python -m harness`: up, status, down, cleanup, compare, report."""
 from __future__ import annotations
 
 import argparse
@@ -31,6 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("run_id", nargs="?", help="only this cluster (default: all kept clusters)")
     cleanup = sub.add_parser("cleanup", help="remove state left by crashed runs")
     cleanup.add_argument("--all", action="store_true", help="also remove clusters kept by `up` / --keep-cluster")
+    compare = sub.add_parser("compare", help="compare two runs' summary.json; exit 1 on a regression")
+    compare.add_argument("baseline", type=Path, help="summary.json of the earlier run (or its run folder)")
+    compare.add_argument("current", type=Path, help="summary.json of the newer run (or its run folder)")
+    compare.add_argument("--regression-pct", type=float, default=None,
+                         help="worse by more than this percentage is a regression (default: the thresholds file's)")
+    compare.add_argument("--thresholds", type=Path, default=None, help="thresholds file with the regression settings")
+    compare.add_argument("--profile", default=None, help="profile table of the thresholds file (default: the current run's)")
+    report = sub.add_parser("report", help="rebuild summary.json, plots and report.html of a run folder from its records")
+    report.add_argument("run_dir", type=Path, help="reports/<run-id> (or reports/latest)")
+    report.add_argument("--thresholds", type=Path, default=None, help="gate limits (default: gates/thresholds.toml)")
+    report.add_argument("--profile", default=None, help="profile table for the gates (default: the run's)")
+    report.add_argument("--baseline", type=Path, default=None, help="summary.json of an earlier run to compare with")
+    report.add_argument("--regression-pct", type=float, default=None)
     return parser
 
 
@@ -154,4 +167,17 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"up": cmd_up, "status": cmd_status, "down": cmd_down, "cleanup": cmd_cleanup}
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .report import offline
+
+    return offline.compare_command(args.baseline, args.current, args.regression_pct, args.thresholds, args.profile)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import offline
+
+    return offline.report_command(args.run_dir, args.thresholds, args.profile, args.baseline, args.regression_pct)
+
+
+COMMANDS = {"up": cmd_up, "status": cmd_status, "down": cmd_down, "cleanup": cmd_cleanup, "compare": cmd_compare,
+            "report": cmd_report}

@@ -26,6 +26,7 @@ from .rundir import RunDir, new_run_id
 from .volume import Volume, VolumeSpec, VolumeType
 
 if TYPE_CHECKING:
+    from .timeline import Timeline
     from .workloads.fio import FioResult
     from .workloads.s3gateway import S3Endpoint, S3Gateway
 
@@ -55,7 +56,7 @@ OPTIONS: dict[str, tuple[str, object, type, str]] = {
 }
 OPTIONS.update(K8S_OPTIONS)  # the kind and existing providers' options
 OUTCOMES_STASH = pytest.StashKey["object"]()
-FAILED_STASH = pytest.StashKey[bool]()
+LOGS_ATTACHED = pytest.StashKey[bool]()
 
 RUN_STASH = pytest.StashKey["HarnessRun"]()
 
@@ -195,12 +196,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     report = yield
     run = item.config.stash.get(RUN_STASH, None)
     if run is not None and run.extras.get("allure"):
-        item.stash[FAILED_STASH] = item.stash.get(FAILED_STASH, False) or report.failed
-        if report.when == "teardown":
-            from .report import allure
+        from .report import allure
 
-            allure.attach(allure.test_attachments(run.run_dir.path, item.nodeid, run.extras.get("cluster"),
-                                                  item.stash[FAILED_STASH]))
+        cluster = run.extras.get("cluster")
+        if report.failed and cluster is not None and not item.stash.get(LOGS_ATTACHED, False):
+            item.stash[LOGS_ATTACHED] = True  # now: after the last test's teardown the cluster is gone
+            allure.attach(allure.node_logs(cluster))
+        if report.when == "teardown":
+            allure.attach(allure.test_files(run.run_dir.path, item.nodeid))
     return report
 
 
@@ -300,12 +303,19 @@ def gluster_cluster(harness_settings: HarnessRun) -> Iterator[Cluster]:
     except HarnessError as exc:
         pytest.exit(f"cannot start the {s.provider} cluster: {exc}", returncode=3)
     s.extras["cluster"] = cluster  # allure attaches its nodes' logs to failing tests
+    from .faults.base import revert_active_faults, set_default_timeline
+    from .timeline import Timeline
+
+    # Faults record on one timeline per session (per xdist worker), mirrored to the run folder.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    set_default_timeline(cluster, Timeline(s.run_dir.path / (f"timeline-{worker}.jsonl" if worker else "timeline.jsonl")))
     from .report.summary import describe_cluster
 
     s.recorder.record("cluster", describe_cluster(cluster))
     try:
         yield cluster
     finally:
+        revert_active_faults(cluster)  # safety net: whatever a test left injected
         s.extras.pop("cluster", None)
         if s.keep_cluster and hasattr(cluster, "keep"):
             cluster.keep()  # type: ignore[attr-defined]
@@ -335,8 +345,19 @@ def volume_factory(gluster_cluster: Cluster, profile: Profile) -> Iterator[Volum
         return volume
 
     yield make
+    from .faults.base import revert_active_faults
+
+    revert_active_faults(gluster_cluster)  # a fault the test left active must not outlive its volumes
     for volume in reversed(created):
         volume.delete()
+
+
+@pytest.fixture(scope="session")
+def timeline(gluster_cluster: Cluster) -> "Timeline":
+    """The session's fault Timeline (JSON lines in the run folder); faults record on it by default."""
+    from .faults.base import default_timeline
+
+    return default_timeline(gluster_cluster)
 
 
 MountFactory = Callable[..., FuseMount]
@@ -357,6 +378,9 @@ def mount_factory(gluster_cluster: Cluster, volume_factory: VolumeFactory) -> It
         return mount
 
     yield make
+    from .faults.base import revert_active_faults
+
+    revert_active_faults(gluster_cluster)  # reverted while the mounts can still confirm children up
     for mount in reversed(mounts):
         unmount = getattr(gluster_cluster, "unmount", None)
         unmount(mount) if unmount else mount.unmount()

@@ -1,8 +1,9 @@
 """Allure attachments through allure-pytest's own API (`allure.attach.file`, `allure.global_attach`).
 
-Per test (called at the end of its teardown, while allure still holds the test open): the plots of
-the scenarios it recorded, every file its workload records name (fio JSON, locust CSV, latency
-series) and, when the test failed, the gluster logs of the cluster's nodes (LocalNode.dir/log).
+Per test: when it fails, the gluster logs of the cluster's nodes (LocalNode.dir/log), attached
+right away (a session's last test tears the cluster down before its own teardown report); at the
+end of its teardown, the plots of the scenarios it recorded and every file its workload records
+name (fio JSON, locust CSV, latency series).
 Per run: summary.json and report.html as global attachments.
 """
 from __future__ import annotations
@@ -30,8 +31,8 @@ class Attachment:
     body: bytes | None = None  # instead of path: e.g. the tail of a large log
 
 
-def test_attachments(run_path: Path, nodeid: str, cluster: Any | None, failed: bool) -> list[Attachment]:
-    """What to attach to one test: its plots and workload files, and on failure the node logs."""
+def test_files(run_path: Path, nodeid: str) -> list[Attachment]:
+    """What to attach to one test at its end: the plots of its scenarios and its workload files."""
     out: list[Attachment] = []
     summary = build_summary(run_path, run_id=run_path.name, provider="", profile="", started=None)
     mine = [w for w in summary["workloads"] if w["test"] == nodeid]
@@ -55,8 +56,6 @@ def test_attachments(run_path: Path, nodeid: str, cluster: Any | None, failed: b
                 for f in sorted(path.iterdir()):
                     if f.suffix in (".json", ".csv"):
                         out.append(Attachment(f, f"{w['name']} {f.name}", _type(f)))
-    if failed and cluster is not None:
-        out += node_logs(cluster)
     return out
 
 
@@ -68,7 +67,7 @@ def node_logs(cluster: Any) -> list[Attachment]:
         if log_dir is None or not (Path(log_dir) / "log").is_dir():
             continue
         for path in sorted((Path(log_dir) / "log").rglob("*.log")):
-            if path.is_file():
+            if path.is_file() and path.stat().st_size:  # empty logs say nothing
                 out.append(Attachment(None, f"{node.name}: {path.relative_to(Path(log_dir) / 'log')}", "TEXT",
                                       _tail(path)))
     return out

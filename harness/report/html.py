@@ -23,6 +23,12 @@ METRIC_LABELS = {
     "split_brain_entries": "split-brain entries", "provision_p99_s": "provisioning p99 (s)", "iops": "IOPS",
 }
 
+# Marks on <body> how many plots the browser decoded ("2/2"): lets a headless-browser test tell a
+# page whose images load from one with a broken embedded plot.
+IMAGE_CHECK = ("<script>window.addEventListener('load',function(){var i=Array.prototype.slice.call(document.images);"
+               "document.body.setAttribute('data-images-loaded',i.filter(function(x){return x.complete&&"
+               "x.naturalWidth>0;}).length+'/'+i.length);});</script>")
+
 CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;margin:0;color:#1d1d1d;background:#fafafa}
 main{max-width:1200px;margin:0 auto;padding:16px 24px}
@@ -68,7 +74,7 @@ def render(summary: dict, plots: Iterable[Plot]) -> str:
                         [(t["nodeid"], (t["outcome"], f"o-{t['outcome']}"), _num(t["duration_s"]),
                           _short(t.get("message") or "", 200)) for t in summary["tests"]], empty="no test ran"))
     parts.append(f"<p class='muted'>summary.json holds every figure on this page. "
-                 f"Written {escape(summary['finished_iso'])}.</p></main></body></html>")
+                 f"Written {escape(summary['finished_iso'])}.</p></main>{IMAGE_CHECK}</body></html>")
     return "\n".join(parts)
 
 

@@ -55,5 +55,11 @@ class OutcomeCollector:
         self.add(report.nodeid, report.when, report.outcome, report.duration,
                  wasxfail=hasattr(report, "wasxfail"), message=message)
 
+    def pytest_collectreport(self, report: Any) -> None:
+        """pytest hook: a module that fails to import counts as an errored test."""
+        if report.failed:
+            text = str(report.longrepr).strip().splitlines()
+            self.add(report.nodeid or "(collection)", "collect", "failed", 0.0, message=text[-1] if text else None)
+
     def outcomes(self) -> list[dict]:
         return [t.to_dict() for t in self.tests.values()]

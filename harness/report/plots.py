@@ -78,17 +78,18 @@ def latency_timeline(summary: dict, run_path: Path, scenario: str, out: Path) ->
         return None
     series = [load_series(run_path, w["series_file"]) for w in workloads]
     faults = scenario_faults(summary, scenario)
+    heals = [h for h in summary["heal"] if h["scenario"] == scenario]
     t0 = min([p["t"] for s in series for p in s] + [f["start"] for f in faults] or [0.0])
     fig, axes = plt.subplots(len(workloads), 1, figsize=(11, 3.6 * len(workloads)), squeeze=False, sharex=True)
     for ax, w, points in zip(axes[:, 0], workloads, series):
-        _draw_latency(ax, w, points, faults, t0)
+        _draw_latency(ax, w, points, faults, heals, t0)
     axes[-1, 0].set_xlabel("time since scenario start (s)")
-    fig.suptitle(f"{scenario}: latency over time (shaded: fault active)", fontsize=12)
+    fig.suptitle(f"{scenario}: latency over time (red: fault active, blue: self-heal running)", fontsize=12)
     fig.tight_layout()
     return _save(fig, out, scenario, "latency", f"{scenario} latency timeline")
 
 
-def _draw_latency(ax: plt.Axes, w: dict, points: list[dict], faults: list[dict], t0: float) -> None:
+def _draw_latency(ax: plt.Axes, w: dict, points: list[dict], faults: list[dict], heals: list[dict], t0: float) -> None:
     ax.set_title(f"{w['name']} ({w['access'] or '?'})", fontsize=10, loc="left")
     ax.set_ylabel(f"latency ({w['unit']})")
     ok = [(p["t"] - t0, float(p["latency_ms"])) for p in points if p.get("ok", True)]
@@ -118,12 +119,22 @@ def _draw_latency(ax: plt.Axes, w: dict, points: list[dict], faults: list[dict],
         ax.axvspan(f["start"] - t0, end - t0, color="#ffb3b3", alpha=0.35, linewidth=0, zorder=0)
         if f.get("effect") is not None:
             ax.axvline(f["effect"] - t0, color="#b22222", linestyle=":", linewidth=1)
-        label = f"{f['fault']} {','.join(f['targets'])}".strip()
+        label = f"{f['fault']} {_short(','.join(f['targets']), 45)}".strip()
         ax.text(f["start"] - t0, 1.0, " " + label, transform=ax.get_xaxis_transform(), fontsize=8, va="top",
                 color="#8b0000")
     if faults:
         handles.append(Patch(color="#ffb3b3", alpha=0.6, label="fault active"))
         labels.append("fault active")
+    healing = False
+    for h in heals:
+        last = h["samples"][-1][0] if h["samples"] else 0.0
+        length = h["seconds"] if h["seconds"] is not None else last
+        if length:
+            ax.axvspan(h["started"] - t0, h["started"] + length - t0, color="#b3d1ff", alpha=0.35, linewidth=0, zorder=0)
+            healing = True
+    if healing:
+        handles.append(Patch(color="#b3d1ff", alpha=0.6, label="healing"))
+        labels.append("healing")
     for window in w["unavailability"]:
         ax.axvspan(window["start"] - t0, window["end"] - t0, ymin=0, ymax=0.04, color="#d62728", alpha=0.9)
     if w["unavailability"]:
@@ -151,6 +162,7 @@ def heal_curve(summary: dict, scenario: str, out: Path) -> Plot | None:
     ax.set_ylabel("pending heal entries")
     ax.set_title(f"{scenario}: self-heal backlog", fontsize=12)
     ax.set_ylim(bottom=0)
+    ax.set_xlim(left=0)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -177,3 +189,7 @@ def _save(fig: plt.Figure, out: Path, scenario: str, kind: str, title: str) -> P
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Plot(scenario, kind, path, title)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else "..." + text[-(limit - 3):]

@@ -1,0 +1,167 @@
+"""Real run records for the report tests: a self-heal scenario (H1) on the embedded local cluster.
+
+A replica-3 volume is mounted; fio (workloads/randwrite.fio through harness.workloads.fio) writes
+to it while one brick process is SIGKILLed, small files are written during the fault, the brick
+is restarted (`volume start force`), and the heal backlog is sampled until it reaches 0. The
+records follow /work/notes/records.md exactly: "cluster", "timeline" (four events), "workload"
+(series file from fio's per-I/O latency log, phases, IOPS, fio JSON), "heal", "history",
+"scenario". Produced once per pytest process into a folder that the tests copy into the run
+folders of their pytester runs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+from harness.cluster import Cluster
+from harness.profiles import Profile
+from harness.report.summary import describe_cluster
+from harness.results import Recorder
+from harness.timeseries import Phase, phase_percentiles
+from harness.volume import VolumeSpec, VolumeType
+from harness.waiting import wait_for
+from harness.workloads.fio import FileTarget, FioJob, FioResult, run_fio
+
+TEST_ID = "tests/report_realrun.py::H1"
+SCENARIO = "H1"
+COMPLETE = "records-complete"
+BEFORE_S = 2.5  # a "before" phase long enough to show the normal latency band
+FAULT_S = 3.0
+FILES_DURING_FAULT = 40
+
+
+def produce(out: Path, cluster: Cluster, profile: Profile) -> Path:
+    """Record the scenario into `out` (records/, series/, workloads/) unless already done there."""
+    if (out / COMPLETE).exists():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    recorder = Recorder(out, "realrun")
+    recorder.record("cluster", describe_cluster(cluster))
+    volume = cluster.create_volume(VolumeSpec(VolumeType.REPLICA3, dict(profile.volume_options)))
+    mount = cluster.mount(volume)
+    try:
+        _scenario(out, recorder, cluster, volume, mount)
+    finally:
+        cluster.unmount(mount)  # type: ignore[attr-defined]
+        volume.delete()
+    (out / COMPLETE).write_text("ok\n")
+    return out
+
+
+def _event(recorder: Recorder, brick: str, event: str) -> float:
+    wall = time.time()
+    recorder.record("timeline", {"fault": "kill-brick", "targets": [brick], "event": event, "wall": wall,
+                                 "mono": time.monotonic(), "details": {}}, test=TEST_ID)
+    return wall
+
+
+def _scenario(out: Path, recorder: Recorder, cluster: Cluster, volume, mount) -> None:  # noqa: ANN001
+    job = FioJob("randwrite", size="16M", runtime_s=12)
+    result: dict[str, FioResult | BaseException] = {}
+
+    def fio() -> None:
+        try:
+            result["fio"] = run_fio(mount.client, FileTarget(mount), job, out / "workloads")
+        except BaseException as exc:  # reported by the main thread after join
+            result["fio"] = exc
+
+    thread = threading.Thread(target=fio, name="fio")
+    thread.start()
+    target = mount.path / "fio.dat"
+    wait_for(lambda: target.exists() and target.stat().st_size >= 16 << 20, timeout=60, what="fio to lay out its file")
+    time.sleep(BEFORE_S)  # scenario design: the "before" phase, not a wait for a state
+
+    victim = volume.bricks[1]
+    pid = next(b.pid for b in volume.status().bricks if b.path == victim.path and b.hostname == victim.node.address)
+    fault_start = _event(recorder, victim.name, "start")
+    os.kill(pid, signal.SIGKILL)  # the brick runs on this host (local provider); its pid is ours to kill
+    wait_for(lambda: not next(b.online for b in volume.status().bricks if b.path == victim.path),
+             timeout=30, what=f"brick {victim.name} offline")
+    _event(recorder, victim.name, "effect_confirmed")
+    history = []
+    for i in range(FILES_DURING_FAULT):  # writes that the restarted brick misses: the heal backlog
+        value = hashlib.sha1(f"{i}".encode()).hexdigest()
+        history.append({"type": "invoke", "f": "write", "key": f"h1-{i}", "value": value, "time": time.time()})
+        (mount.path / f"h1-{i}").write_text(value)
+        history.append({"type": "ok", "f": "write", "key": f"h1-{i}", "value": value, "time": time.time()})
+    time.sleep(max(0.0, FAULT_S - (time.time() - fault_start)))  # scenario design: the fault's length
+    _event(recorder, victim.name, "revert_started")
+    volume.start(force=True)
+    volume.wait_bricks_online()
+    mount.wait_children_up()
+    healed_from = _event(recorder, victim.name, "revert_confirmed")
+
+    samples: list[list[float | None]] = []
+
+    def healed() -> bool:
+        pending = volume.heal_summary().total_pending
+        samples.append([round(time.time() - healed_from, 3), pending])
+        return pending == 0
+
+    wait_for(healed, timeout=120, interval=0.5, what=f"pending heal of {volume.name} to reach 0")
+    heal_done = time.time()
+    split_brain = volume.heal_summary().total_split_brain
+    recorder.record("heal", {"scenario": SCENARIO, "volume": volume.name, "seconds": round(heal_done - healed_from, 3),
+                             "samples": samples, "started": healed_from}, test=TEST_ID)
+
+    lost = [op["key"] for op in history if op["type"] == "ok" and (mount.path / op["key"]).read_text() != op["value"]]
+    (out / "histories").mkdir(exist_ok=True)
+    (out / "histories" / "H1.jsonl").write_text("".join(json.dumps(op) + "\n" for op in history))
+    recorder.record("history", {"scenario": SCENARIO, "valid": not lost, "lost": lost, "phantom": [],
+                                "ops": len(history) // 2, "file": "histories/H1.jsonl"}, test=TEST_ID)
+
+    thread.join()
+    fio_result = result["fio"]
+    if isinstance(fio_result, BaseException):
+        raise fio_result
+    series = fio_result.series["write"]
+    (out / "series").mkdir(exist_ok=True)
+    series_file = "series/H1-fio-randwrite-file.jsonl"
+    (out / series_file).write_text("".join(json.dumps({"t": p.t, "latency_ms": p.latency_ms, "op": "write", "ok": p.ok}) + "\n"
+                                           for p in series.points))
+    end = max(p.t for p in series.points) + 1e-6
+    marks = [("before", series.start, fault_start), ("during_fault", fault_start, healed_from),
+             ("during_heal", healed_from, heal_done), ("after", heal_done, end)]
+    phases = {}
+    for stats in phase_percentiles(series, [Phase(n, a, max(a, b)) for n, a, b in marks]):
+        if stats.count:
+            lat = [p.latency_ms for p in series.points if stats.start <= p.t < stats.end and p.ok]
+            pc = stats.percentiles_ms
+            phases[stats.name] = {"count": stats.count, "p50_ms": pc["p50"], "p95_ms": pc["p95"], "p99_ms": pc["p99"],
+                                  "p999_ms": pc["p99.9"], "max_ms": max(lat), "ops_per_s": stats.rate_per_s}
+    recorder.record("workload", {
+        "scenario": SCENARIO, "name": "fio-randwrite-file", "access": "file", "unit": "ms", "series_file": series_file,
+        "phases": phases, "iops": fio_result.iops, "unavailability": [], "history": None,
+        "fio_json_file": str((fio_result.out_dir / "fio.json").relative_to(out)),  # type: ignore[operator]
+    }, test=TEST_ID)
+    recorder.record("scenario", {
+        "scenario": SCENARIO, "volume_type": "replica3", "options": dict(volume.spec.options),
+        "fault": f"SIGKILL brick {victim.name} during writes, then volume start force",
+        "expected": "pending heal reaches 0; no acknowledged write lost",
+        "observed": f"heal to 0 in {heal_done - healed_from:.1f} s; {len(lost)} of {FILES_DURING_FAULT} writes lost",
+        "verdict": "pass" if not lost and split_brain == 0 else "fail",
+        "evidence": {"split_brain_entries": split_brain, "heal_samples": len(samples)},
+    }, test=TEST_ID)
+
+
+def adopt(source: Path, run_path: Path, test_id: str | None = None) -> None:
+    """Copy recorded data into a run folder (as if this run had recorded it); with `test_id`, the
+    records are attributed to that test instead of TEST_ID."""
+    import shutil
+
+    for folder in ("series", "workloads", "histories"):
+        if (source / folder).is_dir():
+            shutil.copytree(source / folder, run_path / folder, dirs_exist_ok=True)
+    (run_path / "records").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for line in (source / "records" / "realrun.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if test_id is not None and record.get("test") == TEST_ID:
+            record["test"] = test_id
+        lines.append(json.dumps(record) + "\n")
+    (run_path / "records" / "adopted.jsonl").write_text("".join(lines))
