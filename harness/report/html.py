@@ -130,7 +130,7 @@ def _scenario(s: dict, scenario: str, plots: list[Plot]) -> str:
     out = [f"<section class='scenario' id='scenario-{escape(scenario)}'><h3>{escape(scenario)}</h3>"]
     m = s["metrics"].get(scenario)
     if m:
-        shown = [(METRIC_LABELS.get(k, k), v) for k, v in m.items() if v not in (None, False)]
+        shown = [(METRIC_LABELS.get(k, k), v) for k, v in m.items() if v is not None and v is not False]
         if shown:
             out.append(_table([k for k, _ in shown], [[_num(v) if not isinstance(v, bool) else "yes" for _, v in shown]]))
     for p in plots:
