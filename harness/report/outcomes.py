@@ -48,7 +48,10 @@ class OutcomeCollector:
     def pytest_runtest_logreport(self, report: Any) -> None:
         """pytest hook (this object is registered as a plugin on the controller)."""
         message = None
-        if report.failed and report.longreprtext:
+        crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
+        if report.failed and crash is not None:
+            message = str(crash.message).strip().splitlines()[0] if str(crash.message).strip() else None
+        elif report.failed and report.longreprtext:
             message = report.longreprtext.strip().splitlines()[-1]
         elif report.skipped and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2])
