@@ -149,6 +149,7 @@ class FakeKubeApi:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.ws_protocols = ("v5.channel.k8s.io", "v4.channel.k8s.io")  # in preference order
+        self.pod_ips: dict[str, str] = {}  # pod name -> IP to give it (else a made-up 10.244.x.y)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> str:
@@ -262,7 +263,8 @@ class FakeKubeApi:
         spec = template["spec"]
         spec["nodeName"] = node["metadata"]["name"]
         host_ip = self._node_address(node)
-        pod_ip = host_ip if spec.get("hostNetwork") else f"10.244.{len(self._store) % 250}.{self._rv % 250 + 2}"
+        pod_ip = host_ip if spec.get("hostNetwork") else \
+            self.pod_ips.get(name, f"10.244.{len(self._store) % 250}.{self._rv % 250 + 2}")
         ns = owner["metadata"].get("namespace", "")
         pod = {
             "apiVersion": "v1", "kind": "Pod",

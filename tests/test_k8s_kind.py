@@ -134,3 +134,19 @@ def test_make_provider_wires_kind_and_existing_options(tmp_path):
     existing = make_provider("existing", nodes=3, zones=3, clients=1, root=tmp_path, k8s=opts)
     assert isinstance(kind, KindProvider) and kind.options is opts
     assert type(existing).__name__ == "ExistingProvider" and existing.options is opts
+
+
+def test_reuse_restores_node_containers_a_crashed_run_left_paused_or_stopped(tmp_path, env):
+    fake, pool, runner, kind = env
+    first = provider(tmp_path, runner, kind).up()
+    first.keep()
+    # what a SIGKILLed run in the middle of a hang and a crash fault leaves behind
+    runner(["docker", "pause", "glh-kind-worker2"], timeout=5)
+    runner(["docker", "kill", "glh-kind-worker3"], timeout=5)
+    assert pool.down == {first.node("glh-kind-worker2").address, first.node("glh-kind-worker3").address}
+    runner.calls.clear()
+    second = provider(tmp_path, runner, kind).up()
+    assert ("docker", "unpause", "glh-kind-worker2") in runner.calls
+    assert ("docker", "start", "glh-kind-worker3") in runner.calls
+    assert set(runner.containers.values()) == {"running"} and pool.down == set()
+    second.down()

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from harness.k8s.cluster import K8sCapability
-from harness.k8s.faults import DeleteGlusterPod, IptablesPartition, NodeContainerFault, peers_seen_from
+from harness.k8s.faults import (DeleteGlusterPod, IptablesPartition, NodeContainerFault, peers_seen_from,
+                                 sweep_partition_rules, zone_outage)
 from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
 from harness.k8s.options import K8sOptions
 from harness.netns import kill_pids
@@ -87,6 +88,8 @@ def k8s(gluster_cluster, tmp_path_factory):
             return ExecReply(result.returncode, result.stdout.encode(), result.stderr.encode())
 
         fake.exec_handler = bridge
+        # client pods get the addresses of the local client hosts they exec into
+        fake.pod_ips = {f"gluster-client-{i}": c.address for i, c in enumerate(local.clients)}
         kc = fake.write_kubeconfig(tmp_path_factory.mktemp("kube") / "kc", "local")
         root = Path(local.root)
         (root / "k8s-bricks").mkdir(exist_ok=True)  # what the DaemonSet's DirectoryOrCreate hostPath does
@@ -157,3 +160,38 @@ def test_pod_delete_confirms_new_pod_and_a_whole_real_pool(k8s):
     with DeleteGlusterPod(cluster, cluster.nodes[0].name):
         pass
     assert cluster.gluster_pod(cluster.nodes[0].name).uid != old.uid
+
+
+def test_zone_isolation_cuts_the_zone_from_every_other_host_and_heals(k8s):
+    cluster, fake, local = k8s
+    zone = cluster.nodes[0].zone
+    fault = zone_outage(cluster, zone, "isolate")
+    with fault:
+        others = [n for n in cluster.nodes if n.zone != zone]
+        seen = peers_seen_from(cluster, others[0].name)
+        assert not seen[cluster.nodes[0].address].connected
+        client = local.clients[0]  # a client host cannot reach the isolated node's glusterd
+        probe = client.run(["timeout", "2", "bash", "-c", f"exec 3<>/dev/tcp/{cluster.nodes[0].address}/24007"],
+                           check=False)
+        assert probe.returncode != 0
+    assert fault.kind == "zone-outage-isolate"
+    for node in cluster.nodes:
+        assert all(p.connected for p in peers_seen_from(cluster, node.name).values())
+
+
+def test_sweep_removes_rules_a_crashed_run_left_and_only_those(k8s):
+    cluster, fake, local = k8s
+    node = cluster.nodes[1]
+    # TEST-NET-1 source: the rules match no traffic of this cluster
+    node.run(["iptables", "-w", "-I", "INPUT", "1", "-s", "192.0.2.1/32", "-m", "comment", "--comment",
+              "glusterharness-crashed-run-partition-9", "-j", "DROP"])
+    node.run(["iptables", "-w", "-I", "INPUT", "1", "-s", "192.0.2.2/32", "-m", "comment", "--comment",
+              "someone-else", "-j", "DROP"])
+    try:
+        assert sweep_partition_rules(cluster) == [f"1 partition rule(s) on {node.name}"]
+        rules = node.run(["iptables", "-S", "INPUT"]).stdout
+        assert "glusterharness-crashed-run" not in rules and "someone-else" in rules
+        assert sweep_partition_rules(cluster) == []
+    finally:
+        node.run(["iptables", "-w", "-D", "INPUT", "-s", "192.0.2.2/32", "-m", "comment", "--comment",
+                  "someone-else", "-j", "DROP"], check=False)

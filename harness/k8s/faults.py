@@ -31,8 +31,11 @@ class K8sFault(ABC):
 
     kind = "fault"
 
-    def __init__(self, cluster: K8sCluster, timeline: Any = None, timeout: float = 120.0) -> None:
+    def __init__(self, cluster: K8sCluster, timeline: Any = None, timeout: float = 120.0,
+                 kind: str | None = None) -> None:
         self.cluster, self.timeline, self.timeout = cluster, timeline, timeout
+        if kind:
+            self.kind = kind
         self.fault_id = f"{cluster.run_id}-{self.kind}-{next(_ids)}"
         self.injected = False
 
@@ -196,8 +199,7 @@ class NodeContainerFault(K8sFault):
                  **kw: Any) -> None:
         self.nodes = list(nodes)
         self.mode = mode
-        self.kind = kind or f"node-{mode}"
-        super().__init__(cluster, **kw)
+        super().__init__(cluster, kind=kind or f"node-{mode}", **kw)
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -258,10 +260,7 @@ class NodeContainerFault(K8sFault):
         wait_pool_whole(self.cluster, self.timeout)
 
 
-def zone_outage(cluster: K8sCluster, zone: str, mode: str = "crash", **kw: Any) -> NodeContainerFault:
-    """Every node of a zone crashed (or hung) at once."""
-    nodes = [n.name for n in cluster.nodes_in_zone(zone)]
-    return NodeContainerFault(cluster, nodes, mode, kind=f"zone-outage-{mode}", **kw)
+
 
 
 # -- partition by iptables -------------------------------------------------------------------------
@@ -388,3 +387,47 @@ def remove_tagged_rules(cluster: K8sCluster, node: str, tag_prefix: str) -> int:
             cluster.node(node).run(["iptables", "-w", "-D", *words[1:]], timeout=30)
             removed += 1
     return removed
+
+
+ZONE_MODES = ("crash", "hang", "isolate")
+
+
+def zone_outage(cluster: K8sCluster, zone: str, mode: str = "crash", **kw: Any) -> K8sFault:
+    """Every node of a zone at once: crashed or hung (kind node containers), or isolated by iptables
+    from every other node and client (any cluster, given permission)."""
+    if mode not in ZONE_MODES:
+        raise ConfigError(f"zone outage mode {mode!r} is unknown; choose one of {', '.join(ZONE_MODES)}")
+    nodes = [n.name for n in cluster.nodes_in_zone(zone)]
+    if mode == "isolate":
+        rest = [n.name for n in cluster.nodes if n.name not in nodes] + [c.name for c in cluster.clients]
+        if not rest:
+            raise ConfigError(f"zone {zone} holds every host; there is nothing to isolate it from")
+        return IptablesPartition(cluster, [nodes, rest], kind="zone-outage-isolate", **kw)
+    return NodeContainerFault(cluster, nodes, mode, kind=f"zone-outage-{mode}", **kw)
+
+
+def restore_node_containers(runtime: Any, nodes: Iterable[str]) -> list[str]:
+    """Start or unpause node containers a crashed run left stopped or paused; returns what was done."""
+    undone = []
+    for name in nodes:
+        state = runtime.state(name)
+        if state == "paused":
+            runtime.unpause(name)
+        elif state in ("exited", "created", "dead"):
+            runtime.start(name)
+        else:
+            continue
+        undone.append(f"node container {name} was {state}")
+    return undone
+
+
+def sweep_partition_rules(cluster: K8sCluster) -> list[str]:
+    """Remove iptables rules a crashed run's partitions left in the gluster pods (tag prefix
+    glusterharness-). A pod whose image lacks iptables cannot carry such rules: skipped."""
+    undone = []
+    for node in cluster.nodes:
+        listing = node.run(["iptables", "-w", "-S"], timeout=30, check=False)
+        if listing.ok and f"{RULE_TAG_PREFIX}-" in listing.stdout:
+            count = remove_tagged_rules(cluster, node.name, f"{RULE_TAG_PREFIX}-")
+            undone.append(f"{count} partition rule(s) on {node.name}")
+    return undone

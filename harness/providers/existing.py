@@ -18,7 +18,7 @@ from ..k8s import manifests as m
 from ..k8s.client import KubeApi, connect
 from ..k8s.cluster import K8sCluster, K8sClusterOptions
 from ..k8s.discovery import check_selector, gluster_pods_by_node, storage_nodes
-from ..k8s.faults import wait_pool_whole
+from ..k8s.faults import sweep_partition_rules, wait_pool_whole
 from ..k8s.options import K8sOptions
 from ..k8s.podexec import ExecRunner, PodExec
 from ..k8s.stack import apply, delete_namespace, wait_replicas_ready
@@ -70,7 +70,10 @@ class ExistingProvider:
             clients = self._deploy_clients(api, owned)
             cluster = K8sCluster(api, self.run_id, options, nodes, clients, self.exec_runner(api),
                                  node_runtime=None, on_down=down, on_keep=api.close)
-            # Read-only: the pool must be whole before any suite runs against it.
+            if self.options.allow_destructive_faults:  # our own rules from a crashed run with the option
+                for note in sweep_partition_rules(cluster):
+                    log.warning("removed %s (left by an earlier run)", note)
+            # The pool must be whole before any suite runs against it.
             wait_pool_whole(cluster, POOL_CHECK_TIMEOUT_S)
         except BaseException:
             down()

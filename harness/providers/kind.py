@@ -23,6 +23,7 @@ from ..runner import CommandResult, run
 from ..k8s import manifests as m
 from ..k8s.client import KubeApi, connect
 from ..k8s.cluster import K8sCluster, K8sClusterOptions
+from ..k8s.faults import restore_node_containers, sweep_partition_rules
 from ..k8s.discovery import check_selector, equality_labels, gluster_pods_by_node, storage_nodes
 from ..k8s.noderuntime import DockerNodeRuntime
 from ..k8s.options import K8sOptions
@@ -145,7 +146,7 @@ class KindProvider:
         kind, labels = self.check()
         created = self.ensure_cluster(kind, labels)
         try:
-            return self.build(kind, labels)
+            return self.build(kind, reused=not created)
         except BaseException:
             if created:
                 self.delete(kind)
@@ -182,7 +183,7 @@ class KindProvider:
             state_dir=str(Path(self.options.brick_root).parent),
         )
 
-    def build(self, kind: KindCli, labels: dict[str, str]) -> K8sCluster:
+    def build(self, kind: KindCli, reused: bool = False) -> K8sCluster:
         from .local import form_pool
 
         api = connect(self.kubeconfig, f"kind-{self.name}")
@@ -197,6 +198,10 @@ class KindProvider:
                 f"{where} has {len(nodes)} storage node(s), {self.nodes} wanted; it was made with another "
                 f"--gluster-nodes: delete it (kind delete cluster --name {self.name}) or use that count"
             )
+        runtime = DockerNodeRuntime(self.engine, self.runner)
+        if reused:  # a crashed run may have left node containers stopped or paused
+            for note in restore_node_containers(runtime, [n.name for n in nodes]):
+                log.warning("%s: restored (left by an earlier run)", note)
         wait_pods_ready(api, settings.namespace, self.options.pod_selector, nodes, self.options.ready_timeout_s,
                         f"a Ready gluster pod on every storage node of {where}")
         gluster_pods_by_node(api.core, settings.namespace, self.options.pod_selector, nodes, where)
@@ -210,10 +215,12 @@ class KindProvider:
             allow_destructive_faults=True,  # the cluster is the harness's own
             description=where,
         )
-        runtime = DockerNodeRuntime(self.engine, self.runner)
         cluster = K8sCluster(api, self.name, options, nodes, sorted(clients, key=lambda p: p.name),
                              self.exec_runner(api), node_runtime=runtime,
                              on_down=lambda: (api.close(), self.delete(kind)), on_keep=api.close)
+        if reused:
+            for note in sweep_partition_rules(cluster):
+                log.warning("removed %s (left by an earlier run)", note)
         form_pool(cluster)
         log.info("kind cluster %s up: %s", self.name, ", ".join(f"{n.name}@{n.address}/{n.zone}" for n in nodes))
         return cluster
