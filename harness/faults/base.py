@@ -240,3 +240,19 @@ class Fault(ABC):
         path = self._state_file()
         if path is not None:
             path.unlink(missing_ok=True)
+
+
+def revert_active_faults(cluster: "Cluster") -> list[str]:
+    """Revert every fault still active on the cluster's timeline, newest first (the safety net
+    the plugin runs after each test and at session end). Returns the ids reverted; a fault whose
+    revert fails is logged and left for `python -m harness cleanup`, the others still revert."""
+    timeline = getattr(cluster, DEFAULT_TIMELINE_ATTR, None)
+    reverted = []
+    for fault in timeline.active_faults() if timeline is not None else []:
+        log.warning("reverting %s %s left active by the test", fault.kind, fault.fault_id)
+        try:
+            fault.revert()
+            reverted.append(fault.fault_id)
+        except Exception as exc:  # noqa: BLE001 - keep reverting the others
+            log.error("could not revert %s %s: %s", fault.kind, fault.fault_id, exc)
+    return reverted

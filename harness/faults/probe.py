@@ -8,6 +8,7 @@ packets crossed), and the count of attempts that timed out (packets did not cros
 from __future__ import annotations
 
 import json
+import math
 import socket
 import statistics
 import sys
@@ -66,7 +67,8 @@ class ProbeResult:
         if not self.ms:
             return None
         ordered = sorted(self.ms)
-        return ordered[min(len(ordered) - 1, max(0, round(q / 100.0 * len(ordered) + 0.5) - 1))]
+        # nearest rank: the smallest value with at least q % of the samples at or below it
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100.0 * len(ordered)) - 1))]
 
     @property
     def loss(self) -> float:
