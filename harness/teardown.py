@@ -69,6 +69,12 @@ def sweep_stale() -> list[str]:
             teardown(entry.run_id, Path(entry.root))
             registry.release(entry.index)
             removed.append(entry.run_id)
+        else:
+            # A live or kept cluster may carry faults of a killed process (rules, delayers, stopped
+            # processes); only faults whose owner is dead are removed (each one is logged).
+            from .faults.leftovers import clear_fault_leftovers
+
+            clear_fault_leftovers(entry.run_id, Path(entry.root))
     for ns in existing_namespaces():
         index = registry.index_of_namespace(ns)
         if index is not None and index not in known:
