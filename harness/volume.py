@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Mapping, Sequence
@@ -220,8 +221,15 @@ class Volume:
         self.deleted = True
 
 
-def create_volume(cluster: "Cluster", spec: VolumeSpec, name: str | None = None) -> Volume:
-    """Create, configure and start a volume; return once every brick is online."""
+def create_volume(
+    cluster: "Cluster", spec: VolumeSpec, name: str | None = None, *, phases: dict[str, float] | None = None
+) -> Volume:
+    """Create, configure and start a volume; return once every brick is online.
+
+    With `phases`, the seconds spent in each step ("create", "options", "start", "online") are
+    stored in it, so a caller (the provisioning storm) can tell where the time goes.
+    """
+    clock = _PhaseClock(phases)
     name = name or f"v{next(_names)}"
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ConfigError(f"volume name {name!r} may hold only letters, digits, '-' and '_'")
@@ -234,13 +242,31 @@ def create_volume(cluster: "Cluster", spec: VolumeSpec, name: str | None = None)
     ]
     cli = cluster.gluster
     cli.xml("volume", "create", name, *spec.create_args(), "transport", "tcp", *(b.name for b in bricks), "force")
+    clock.lap("create")
     volume = Volume(cluster, name, spec, bricks, placement.notes)
     try:
         for option, value in spec.options.items():
             cli.volume_set(name, option, str(value))
+        clock.lap("options")
         volume.start()
+        clock.lap("start")
         volume.wait_bricks_online()
+        clock.lap("online")
     except BaseException:
         volume.delete()
         raise
     return volume
+
+
+class _PhaseClock:
+    """Stores the seconds since the previous lap under each lap's name (no-op without a dict)."""
+
+    def __init__(self, phases: dict[str, float] | None) -> None:
+        self.phases = phases
+        self.last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        if self.phases is not None:
+            self.phases[name] = now - self.last
+        self.last = now

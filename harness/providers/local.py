@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
-from .. import netns, registry
+from .. import capacity, netns, registry
 from ..cluster import HOSTNAME_LABEL, ZONE_LABEL, Capability, Cluster, ClientHost, Node, DEFAULT_TIMEOUT_S
 from ..errors import ConfigError, HarnessError, MissingPrerequisite
 from ..mount import FuseMount, mount_volume
@@ -177,11 +177,15 @@ def claim_root_base(base: Path) -> None:
 class LocalProvider:
     """Builds LocalClusters. All input is checked before anything on the machine changes."""
 
-    def __init__(self, nodes: int = 3, zones: int = 3, clients: int = 2, root: Path = DEFAULT_ROOT) -> None:
+    def __init__(self, nodes: int = 3, zones: int = 3, clients: int = 2, root: Path = DEFAULT_ROOT,
+                 volumes: int = 0, bricks_per_volume: int = 3, brick_multiplex: bool = False) -> None:
         self.nodes, self.zones, self.clients, self.root = nodes, zones, clients, Path(root)
+        # What the cluster is meant to carry, for the capacity check (harness.capacity).
+        self.demand = capacity.Demand(nodes, volumes, bricks_per_volume, brick_multiplex)
 
     def up(self) -> LocalCluster:
         plan_cluster(0, self.nodes, self.zones, self.clients)  # validate the shape before touching anything
+        capacity.check(self.demand)  # refuses what would not fit the machine, before anything changes
         check_prerequisites()
         claim_root_base(self.root)
         with registry.locked():

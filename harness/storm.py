@@ -1,0 +1,520 @@
+"""The provisioning storm: N volumes provisioned the way a dynamic provisioner does, then deleted.
+
+`run_storm(cluster, StormPlan(...))` creates N volumes with a fixed concurrency (create, set the
+options, start, wait until every brick is online; every k-th volume is also FUSE-mounted from a
+client and unmounted again to prove it is mount-ready), samples glusterd and brick memory (RSS from
+/proc) and process counts as N grows, deletes every volume it made, and returns a StormResult:
+per-volume provisioning latency (p50/p95/p99/max), volumes per minute, errors, the cost-vs-N curve
+and anything left behind. `cluster.brick-multiplex` is set for the storm and reset afterwards.
+
+Latency of one volume is from its `volume create` to every brick online (a provisioner's service
+time; time spent queued behind the concurrency limit is not included). The capacity check runs
+before anything changes, so a storm that cannot fit is refused with the arithmetic.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import tomllib
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+from . import capacity
+from .errors import ConfigError, HarnessError
+from .gluster import GlusterCLI
+from .results import CheckResult
+from .volume import Volume, VolumeSpec, VolumeType, create_volume
+
+if TYPE_CHECKING:
+    from .cluster import Cluster, Node
+
+log = logging.getLogger("harness.storm")
+
+MULTIPLEX_OPTION = "cluster.brick-multiplex"
+# glusterd runs transactions on different volumes side by side (per-volume locks), but its
+# event loop and the brick spawns share this machine's 2 cores; measured in DESIGN of this
+# module's benchmark: 2-4 concurrent provisions give the best volumes/min here (see README).
+DEFAULT_CONCURRENCY = 4
+DEFAULT_SAMPLES = 10
+DEFAULT_MOUNT_EVERY = 10
+DEFAULT_MAX_ERRORS = 5
+# Used when the gates file (gates/thresholds.toml, key max_provision_p99_s) is absent.
+DEFAULT_MAX_PROVISION_P99_S = 10.0
+GATES_FILE = Path(__file__).resolve().parents[1] / "gates" / "thresholds.toml"
+THRESHOLD_KEY = "max_provision_p99_s"
+MB = 1024.0
+
+
+@dataclass(frozen=True)
+class StormPlan:
+    """What to provision. Validated on creation (ConfigError), before anything changes."""
+
+    volumes: int
+    concurrency: int = DEFAULT_CONCURRENCY
+    brick_multiplex: bool = False
+    spec: VolumeSpec = field(default_factory=lambda: VolumeSpec(VolumeType.REPLICA3))
+    mount_every: int = DEFAULT_MOUNT_EVERY  # FUSE-mount every k-th volume; 0: never
+    samples: int = DEFAULT_SAMPLES  # curve points (besides N=0)
+    max_errors: int = DEFAULT_MAX_ERRORS  # stop provisioning more once this many failed
+    prefix: str = "storm"
+
+    def __post_init__(self) -> None:
+        if self.volumes < 1:
+            raise ConfigError(f"a storm needs at least 1 volume, got {self.volumes}")
+        if self.concurrency < 1:
+            raise ConfigError(f"storm concurrency must be >= 1, got {self.concurrency}")
+        if self.mount_every < 0 or self.samples < 1 or self.max_errors < 1:
+            raise ConfigError(
+                f"mount_every must be >= 0 (got {self.mount_every}), samples >= 1 (got {self.samples}) "
+                f"and max_errors >= 1 (got {self.max_errors})"
+            )
+        if not self.prefix.isalnum():
+            raise ConfigError(f"storm volume prefix {self.prefix!r} may hold only letters and digits")
+
+    @property
+    def label(self) -> str:
+        return f"{self.volumes}-mux-{'on' if self.brick_multiplex else 'off'}"
+
+    def volume_name(self, i: int) -> str:
+        return f"{self.prefix}-{i:05d}"
+
+    def checkpoints(self) -> list[int]:
+        """Volume counts at which the curve is sampled: `samples` evenly spaced points ending at N."""
+        step = math.ceil(self.volumes / self.samples)
+        return sorted({min(self.volumes, k * step) for k in range(1, self.samples + 1)})
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Cost of the cluster with `n` storm volumes started."""
+
+    n: int
+    elapsed_s: float
+    glusterd_rss_mb: float | None
+    brick_rss_mb: float | None
+    other_rss_mb: float | None  # self-heal daemons and other glusterfs processes of the nodes
+    processes: int | None  # glusterd + glusterfsd + glusterfs on the storage nodes
+    glusterd_processes: int | None
+    brick_processes: int | None
+    mem_available_mb: float
+
+
+@dataclass(frozen=True)
+class VolumeTiming:
+    name: str
+    ok: bool
+    seconds: float  # create -> every brick online
+    phases: dict[str, float]
+    mount_s: float | None = None  # mount -> every child up (sampled volumes only)
+    error: str | None = None
+
+
+@dataclass
+class StormResult:
+    plan: StormPlan
+    cluster: str
+    timings: list[VolumeTiming]
+    curve: list[Sample]
+    create_s: float
+    delete_s: float
+    leftovers: list[str]
+    max_bricks_per_process: str | None
+    delete_errors: list[str] = field(default_factory=list)
+
+    @property
+    def latencies(self) -> list[float]:
+        return [t.seconds for t in self.timings if t.ok]
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{t.name}: {t.error}" for t in self.timings if not t.ok] + self.delete_errors
+
+    @property
+    def created(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def volumes_per_min(self) -> float:
+        return 60.0 * self.created / self.create_s if self.create_s > 0 else 0.0
+
+    def percentile(self, q: float) -> float | None:
+        return percentile(self.latencies, q)
+
+    def phase_means(self) -> dict[str, float]:
+        ok = [t.phases for t in self.timings if t.ok]
+        names = sorted({k for p in ok for k in p})
+        return {k: round(sum(p.get(k, 0.0) for p in ok) / len(ok), 4) for k in names} if ok else {}
+
+    def peak(self) -> dict[str, float | None]:
+        """Peak gluster RSS over the curve and the lowest MemAvailable seen (MiB)."""
+        totals = [sum(v for v in (s.glusterd_rss_mb, s.brick_rss_mb, s.other_rss_mb) if v is not None)
+                  for s in self.curve]
+        return {"gluster_rss_mb": round(max(totals), 1) if totals else None,
+                "min_mem_available_mb": round(min(s.mem_available_mb for s in self.curve), 1) if self.curve else None}
+
+    def to_record(self) -> dict[str, Any]:
+        """The "storm" run record (docs: notes/records.md)."""
+        mounts = [t.mount_s for t in self.timings if t.mount_s is not None]
+
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 4)
+
+        return {
+            "n_volumes": self.plan.volumes,
+            "concurrency": self.plan.concurrency,
+            "brick_multiplex": self.plan.brick_multiplex,
+            "volume_type": self.plan.spec.type.value,
+            "cluster": self.cluster,
+            "created": self.created,
+            "p50_s": r(self.percentile(50)), "p95_s": r(self.percentile(95)),
+            "p99_s": r(self.percentile(99)), "max_s": r(max(self.latencies, default=None)),
+            "volumes_per_min": round(self.volumes_per_min, 2),
+            "create_s": round(self.create_s, 2), "delete_s": round(self.delete_s, 2),
+            "phases_mean_s": self.phase_means(),
+            "mounts": {"count": len(mounts), "p50_s": r(percentile(mounts, 50)), "max_s": r(max(mounts, default=None))},
+            "max_bricks_per_process": self.max_bricks_per_process,
+            "peak": self.peak(),
+            "errors": self.errors,
+            "leftovers": self.leftovers,
+            "curve": [asdict(s) for s in self.curve],
+        }
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (the smallest value with at least q % of values <= it); None if empty."""
+    if not values:
+        return None
+    if not 0 < q <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {q}")
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100.0 * len(ordered)) - 1)]
+
+
+# --- measuring ------------------------------------------------------------------------------------
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / MB
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def _comm(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def gluster_processes(nodes: Iterable["Node"]) -> dict[str, list[int]] | None:
+    """pids of glusterd, glusterfsd (bricks) and glusterfs (daemons) on the nodes; None if unknowable.
+
+    Needs nodes whose processes this host can see (the local provider's `pids()`).
+    """
+    found: dict[str, list[int]] = {"glusterd": [], "glusterfsd": [], "glusterfs": []}
+    for node in nodes:
+        pids = getattr(node, "pids", None)
+        if pids is None:
+            return None
+        for pid in pids():
+            comm = _comm(pid)
+            if comm in found:
+                found[comm].append(pid)
+    return found
+
+
+def sample_cost(nodes: Sequence["Node"], n: int, elapsed_s: float) -> Sample:
+    procs = gluster_processes(nodes)
+    available = capacity.meminfo()["MemAvailable"]
+    if procs is None:
+        return Sample(n, round(elapsed_s, 2), None, None, None, None, None, None, round(available, 1))
+
+    def total(kind: str) -> float:
+        return round(sum(_rss_mb(p) or 0.0 for p in procs[kind]), 1)
+
+    return Sample(
+        n=n, elapsed_s=round(elapsed_s, 2),
+        glusterd_rss_mb=total("glusterd"), brick_rss_mb=total("glusterfsd"), other_rss_mb=total("glusterfs"),
+        processes=sum(len(v) for v in procs.values()),
+        glusterd_processes=len(procs["glusterd"]), brick_processes=len(procs["glusterfsd"]),
+        mem_available_mb=round(available, 1),
+    )
+
+
+# --- brick multiplexing ---------------------------------------------------------------------------
+
+def set_multiplex(cli: GlusterCLI, on: bool) -> None:
+    cli.xml("volume", "set", "all", MULTIPLEX_OPTION, "on" if on else "off")
+
+
+def reset_multiplex(cli: GlusterCLI) -> None:
+    cli.xml("volume", "reset", "all", MULTIPLEX_OPTION)
+
+
+def cluster_option(cli: GlusterCLI, option: str) -> str | None:
+    try:
+        return cli.volume_get("all", option) or None
+    except HarnessError:
+        return None
+
+
+# --- the storm ------------------------------------------------------------------------------------
+
+def run_storm(cluster: "Cluster", plan: StormPlan, progress: Callable[[str], None] | None = None) -> StormResult:
+    """Provision plan.volumes volumes, measure, delete them all; return the result (never asserts).
+
+    Raises ConfigError before any change if the storm would not fit the machine
+    (harness.capacity) or if volumes named like the storm's already exist. Volume failures are
+    collected as errors, not raised; whatever happens, every storm volume is deleted and brick
+    multiplexing is reset before returning.
+    """
+    say = progress or log.info
+    nodes = list(cluster.nodes)
+    capacity.check(capacity.Demand(len(nodes), plan.volumes, plan.spec.brick_count, plan.brick_multiplex,
+                                   mounts=1 if plan.mount_every else 0))
+    cli = cluster.gluster
+    clashing = [v for v in cli.volume_names() if v.startswith(plan.prefix + "-")]
+    if clashing:
+        raise ConfigError(f"volumes named like this storm's already exist ({', '.join(clashing[:5])}); "
+                          f"delete them or choose another storm prefix")
+    created: dict[str, Volume] = {}
+    timings: list[VolumeTiming] = []
+    curve: list[Sample] = []
+    mount_lock = threading.Lock()
+    lock = threading.Lock()
+    client = cluster.clients[0] if cluster.clients else None
+
+    def provision(i: int) -> VolumeTiming:
+        name = plan.volume_name(i)
+        phases: dict[str, float] = {}
+        start = time.monotonic()
+        try:
+            volume = create_volume(cluster, plan.spec, name, phases=phases)
+        except Exception as exc:  # one volume's failure is a finding, not the end of the storm
+            return VolumeTiming(name, False, time.monotonic() - start, phases, error=_short(exc))
+        seconds = time.monotonic() - start
+        with lock:
+            created[name] = volume
+        mount_s = None
+        if client is not None and plan.mount_every and (i + 1) % plan.mount_every == 0:
+            try:
+                with mount_lock:  # mount paths are numbered by the cluster; one mount at a time
+                    t0 = time.monotonic()
+                    mount = cluster.mount(volume, client)
+                    mount_s = time.monotonic() - t0
+                    unmount = getattr(cluster, "unmount", None)
+                    unmount(mount) if unmount else mount.unmount()
+            except Exception as exc:
+                return VolumeTiming(name, False, seconds, phases, error=f"mount: {_short(exc)}")
+        return VolumeTiming(name, True, seconds, phases, mount_s)
+
+    started = time.monotonic()
+    create_s = delete_s = 0.0
+    delete_errors: list[str] = []
+    max_bricks = cluster_option(cli, "cluster.max-bricks-per-process")
+    set_multiplex(cli, plan.brick_multiplex)
+    try:
+        curve.append(sample_cost(nodes, 0, 0.0))
+        checkpoints = plan.checkpoints()
+        # Every volume is queued at once, like a burst of claims; the curve is sampled from this
+        # thread whenever the count of finished volumes passes a checkpoint, without pausing the pool.
+        with ThreadPoolExecutor(max_workers=plan.concurrency, thread_name_prefix="storm") as pool:
+            futures = [pool.submit(provision, i) for i in range(plan.volumes)]
+            try:
+                stopping = False
+                for future in as_completed(futures):
+                    if future.cancelled():
+                        continue
+                    timings.append(future.result())
+                    failed = sum(1 for t in timings if not t.ok)
+                    if checkpoints and len(timings) >= checkpoints[0]:
+                        while checkpoints and len(timings) >= checkpoints[0]:
+                            checkpoints.pop(0)
+                        curve.append(sample_cost(nodes, len(created), time.monotonic() - started))
+                        say(f"storm {plan.label}: {len(created)}/{plan.volumes} volumes up after "
+                            f"{time.monotonic() - started:.0f} s, {failed} failed")
+                    if failed >= plan.max_errors and not stopping:
+                        say(f"storm {plan.label}: stopping after {failed} failures; the queued volumes are cancelled")
+                        stopping = True
+                        for queued in futures:
+                            queued.cancel()  # only those not yet started; running ones finish
+            except BaseException:
+                for queued in futures:  # interrupted: do not provision the queue before cleaning up
+                    queued.cancel()
+                raise
+        create_s = time.monotonic() - started
+        timings.sort(key=lambda t: t.name)
+    finally:
+        t0 = time.monotonic()
+        delete_errors = delete_volumes(list(created.values()), plan.concurrency)
+        delete_errors += sweep_storm_volumes(cluster, plan.prefix)
+        delete_s = time.monotonic() - t0
+        reset_multiplex(cli)
+    leftovers = storm_leftovers(cluster, plan.prefix)
+    say(f"storm {plan.label}: deleted in {delete_s:.0f} s; leftovers: {leftovers or 'none'}")
+    return StormResult(plan, cluster.run_id, timings, curve, create_s, delete_s, leftovers, max_bricks, delete_errors)
+
+
+def delete_volumes(volumes: Sequence[Volume], concurrency: int) -> list[str]:
+    """Stop and delete volumes concurrently; return one error line per volume that failed."""
+
+    def delete(volume: Volume) -> str | None:
+        try:
+            volume.delete()
+        except Exception as exc:
+            return f"delete {volume.name}: {_short(exc)}"
+        return None
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="storm-del") as pool:
+        return [e for e in pool.map(delete, volumes) if e]
+
+
+def sweep_storm_volumes(cluster: "Cluster", prefix: str) -> list[str]:
+    """Delete volumes named like the storm's that a failed provision left registered in glusterd."""
+    errors = []
+    cli = cluster.gluster
+    for name in [v for v in cli.volume_names() if v.startswith(prefix + "-")]:
+        try:
+            if cli.volume_info(name)[0].status == "Started":
+                cli.xml("volume", "stop", name, "force")
+            cli.xml("volume", "delete", name)
+        except HarnessError as exc:
+            errors.append(f"sweep {name}: {_short(exc)}")
+    for node in cluster.nodes:
+        node.run(["find", node.brick_root, "-mindepth", "1", "-maxdepth", "1", "-name", f"{prefix}-*",
+                  "-exec", "rm", "-rf", "--one-file-system", "{}", "+"], timeout=600, check=False)
+    return errors
+
+
+def storm_leftovers(cluster: "Cluster", prefix: str) -> list[str]:
+    """What a storm left: volumes named like it, brick directories, brick processes serving them."""
+    found = [f"volume {v}" for v in cluster.gluster.volume_names() if v.startswith(prefix + "-")]
+    for node in cluster.nodes:
+        listing = node.run(["find", node.brick_root, "-mindepth", "1", "-maxdepth", "1", "-name", f"{prefix}-*"],
+                           timeout=60, check=False).stdout.split()
+        found += [f"brick directory {node.name}:{p}" for p in listing]
+    procs = gluster_processes(cluster.nodes) or {}
+    for pid in procs.get("glusterfsd", []):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if f"/{prefix}-" in cmdline:
+            found.append(f"brick process {pid} serving {prefix} volumes")
+    return found
+
+
+def _short(exc: BaseException, limit: int = 400) -> str:
+    text = f"{type(exc).__name__}: {exc}".replace("\n", " | ")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# --- verdict and threshold ------------------------------------------------------------------------
+
+def provision_p99_threshold(path: Path | None = None) -> tuple[float, str]:
+    """(max_provision_p99_s, where it came from): the gates file if it sets it, else the default.
+
+    The key may sit at the top of the file or in any table of it. GLUSTER_GATES names another file.
+    """
+    path = path or Path(os.environ.get("GLUSTER_GATES", GATES_FILE))
+    if not path.exists():
+        return DEFAULT_MAX_PROVISION_P99_S, f"default in harness/storm.py ({path} absent)"
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"gates file {path} is not valid TOML: {exc}; fix it or remove it") from None
+    value = _find_key(data, THRESHOLD_KEY)
+    if value is None:
+        return DEFAULT_MAX_PROVISION_P99_S, f"default in harness/storm.py ({path} has no {THRESHOLD_KEY})"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{THRESHOLD_KEY} in {path} must be a positive number of seconds, got {value!r}")
+    return float(value), str(path)
+
+
+def _find_key(data: dict, key: str) -> Any:
+    if key in data:
+        return data[key]
+    for value in data.values():
+        if isinstance(value, dict):
+            found = _find_key(value, key)
+            if found is not None:
+                return found
+    return None
+
+
+def check_storm(result: StormResult, max_p99_s: float) -> CheckResult:
+    """Passed when every volume provisioned and was deleted, nothing was left, and p99 <= max_p99_s."""
+    p99 = result.percentile(99)
+    problems = []
+    if result.errors:
+        problems.append(f"{len(result.errors)} error(s)")
+    if result.created < result.plan.volumes:
+        problems.append(f"only {result.created} of {result.plan.volumes} volumes provisioned")
+    if p99 is None or p99 > max_p99_s:
+        problems.append(f"provisioning p99 {p99 if p99 is None else round(p99, 3)} s over {max_p99_s} s")
+    if result.leftovers:
+        problems.append(f"left behind: {', '.join(result.leftovers[:5])}")
+    return CheckResult(
+        name=f"provisioning storm {result.plan.label}",
+        passed=not problems,
+        observed=("; ".join(problems) if problems else
+                  f"{result.created} volumes, p99 {p99:.3f} s, {result.volumes_per_min:.1f} volumes/min"),
+        expected=f"{result.plan.volumes} volumes provisioned and deleted without error, p99 <= {max_p99_s} s",
+        evidence={"errors": result.errors[:10], "p50_s": result.percentile(50), "p95_s": result.percentile(95),
+                  "max_s": max(result.latencies, default=None), "phases_mean_s": result.phase_means()},
+    )
+
+
+# --- the curve on disk ----------------------------------------------------------------------------
+
+def write_result(result: StormResult, run_path: Path) -> Path:
+    """storm-<label>.json in the run folder: the record plus every volume's timing."""
+    data = {**result.to_record(), "volumes": [asdict(t) for t in result.timings]}
+    target = run_path / f"storm-{result.plan.label}.json"
+    _atomic_write(target, lambda tmp: tmp.write_text(_json(data)))
+    return target
+
+
+def plot_curves(records: Sequence[dict], target: Path) -> Path:
+    """A PNG of cost against N for every storm record given (memory, processes, latency)."""
+    from matplotlib.figure import Figure  # heavy import, only when plotting; no pyplot state
+
+    fig = Figure(figsize=(12, 4), layout="constrained")
+    mem, procs, lat = fig.subplots(1, 3)
+    for rec in records:
+        curve = rec["curve"]
+        label = f"{rec['n_volumes']} vol, mux {'on' if rec['brick_multiplex'] else 'off'}"
+        ns = [p["n"] for p in curve]
+        if any(p["brick_rss_mb"] is not None for p in curve):
+            mem.plot(ns, [p["brick_rss_mb"] for p in curve], marker="o", label=f"bricks, {label}")
+            mem.plot(ns, [p["glusterd_rss_mb"] for p in curve], marker="x", linestyle="--", label=f"glusterd, {label}")
+            procs.plot(ns, [p["processes"] for p in curve], marker="o", label=label)
+        lat.bar(label, rec["p99_s"] or 0.0, alpha=0.6)
+    mem.set(title="RSS (MiB) against volumes", xlabel="volumes started", ylabel="MiB")
+    procs.set(title="gluster processes on the nodes", xlabel="volumes started", ylabel="processes")
+    lat.set(title="provisioning p99 (s)", ylabel="seconds")
+    mem.legend(fontsize="small")
+    procs.legend(fontsize="small")
+    _atomic_write(target, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    return target
+
+
+def _atomic_write(target: Path, write: Callable[[Path], Any]) -> None:
+    # Parallel workers may redraw the same file: readers never see half of it.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    write(tmp)
+    tmp.replace(target)
+
+
+def _json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, indent=2, sort_keys=True, default=str)
