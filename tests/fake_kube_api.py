@@ -150,6 +150,9 @@ class FakeKubeApi:
         self._thread: threading.Thread | None = None
         self.ws_protocols = ("v5.channel.k8s.io", "v4.channel.k8s.io")  # in preference order
         self.pod_ips: dict[str, str] = {}  # pod name -> IP to give it (else a made-up 10.244.x.y)
+        # job name -> (succeeded, log) the fake Job's pod "ends" with; absent: the Job keeps running
+        self.job_results: dict[str, tuple[bool, str]] = {}
+        self.pod_logs: dict[tuple[str, str], str] = {}  # (namespace, pod) -> log text
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> str:
@@ -288,6 +291,12 @@ class FakeKubeApi:
                     labels = node["metadata"].get("labels", {})
                     if all(labels.get(k) == v for k, v in selector.items()) and node["metadata"]["name"] not in have:
                         self._make_pod("DaemonSet", owner, f"{owner['metadata']['name']}-{secrets.token_hex(3)}", node)
+            elif r == "jobs" and not self._pods_of("Job", owner):
+                job = owner["metadata"]["name"]
+                owner["spec"]["template"].setdefault("metadata", {}).setdefault("labels", {})["job-name"] = job
+                nodes = [n for n in self._nodes() if "node-role.kubernetes.io/control-plane" not in n["metadata"]["labels"]]
+                if nodes:
+                    self._make_pod("Job", owner, f"{job}-{secrets.token_hex(3)}", nodes[0])
             elif r == "statefulsets":
                 have = {p["metadata"]["name"] for p in self._pods_of("StatefulSet", owner)}
                 nodes = [n for n in self._nodes() if "node-role.kubernetes.io/control-plane" not in n["metadata"]["labels"]]
@@ -295,6 +304,18 @@ class FakeKubeApi:
                     name = f"{owner['metadata']['name']}-{i}"
                     if name not in have and nodes:
                         self._make_pod("StatefulSet", owner, name, nodes[i % len(nodes)])
+
+    def _settle_job(self, job: dict) -> None:
+        """A Job whose outcome the test set finishes: its pod ends, its log is the given text."""
+        name, ns = job["metadata"]["name"], job["metadata"].get("namespace", "")
+        if name not in self.job_results:
+            job["status"] = {"active": 1}
+            return
+        ok, text = self.job_results[name]
+        for pod in self._pods_of("Job", job):
+            pod["status"]["phase"] = "Succeeded" if ok else "Failed"
+            self.pod_logs[(ns, pod["metadata"]["name"])] = text
+        job["status"] = {"succeeded": 1} if ok else {"failed": 1}
 
     def _schedule_reconcile(self) -> None:
         def later() -> None:
@@ -362,6 +383,10 @@ class FakeKubeApi:
             obj = self._store.get(key)
             if obj is None:
                 return 404, _status(404, "NotFound", f'{resource} "{name}" not found')
+            if method == "GET" and resource == "pods" and sub == "log":
+                return 200, {"__text__": self.pod_logs.get((namespace, name), "")}
+            if method == "GET" and resource == "jobs":
+                self._settle_job(obj)
             if method == "GET":
                 return 200, copy.deepcopy(obj)
             if method == "PUT":
@@ -394,9 +419,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _reply(self, code: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
+        text = "__text__" in payload
+        data = payload["__text__"].encode() if text else json.dumps(payload).encode()
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "text/plain" if text else "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

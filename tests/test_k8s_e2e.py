@@ -15,6 +15,7 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.k8s import manifests as m
+from harness.k8s.jobs import run_fio_across_pods
 from harness.k8s.faults import DeleteGlusterPod, IptablesPartition, NodeContainerFault, peers_seen_from, zone_outage
 from harness.k8s.options import K8sOptions
 from harness.k8s.stack import apply
@@ -117,6 +118,10 @@ def test_kind_pv_through_kadalu_csi_when_installed(kind_cluster):
 
         wait_for(lambda: kind_cluster.api.core.read_namespaced_persistent_volume_claim(
             volume.name, settings.namespace).status.phase == "Bound", timeout=120, what=f"PVC {volume.name} Bound")
+        # load from several pods at once: fio servers on the PVC, one client Job driving them all
+        job = "[global]\ndirectory=/data\nsize=16m\nruntime=10\ntime_based=1\n[randrw]\nrw=randrw\nbs=4k\n"
+        report = run_fio_across_pods(kind_cluster.api, settings, volume.name, job, servers=2, timeout=600)
+        assert len(report["client_stats"]) >= 2
     finally:
         kind_cluster.api.core.delete_namespaced_persistent_volume_claim(volume.name, settings.namespace)
         kind_cluster.api.core.delete_persistent_volume(f"{settings.run_id}-{volume.name}")
