@@ -15,8 +15,8 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.k8s import manifests as m
-from harness.k8s.jobs import run_fio_across_pods
 from harness.k8s.faults import DeleteGlusterPod, IptablesPartition, NodeContainerFault, peers_seen_from, zone_outage
+from harness.k8s.jobs import run_fio_across_pods
 from harness.k8s.options import K8sOptions
 from harness.k8s.stack import apply
 from harness.k8s.validate import validate_manifests
