@@ -1,27 +1,30 @@
 """Real run records for the report tests: a self-heal scenario (H1) on the embedded local cluster.
 
 A replica-3 volume is mounted; fio (workloads/randwrite.fio through harness.workloads.fio) writes
-to it while one brick process is SIGKILLed, small files are written during the fault, the brick
-is restarted (`volume start force`), and the heal backlog is sampled until it reaches 0. The
-records follow /work/notes/records.md exactly: "cluster", "timeline" (four events), "workload"
-(series file from fio's per-I/O latency log, phases, IOPS, fio JSON), "heal", "history",
-"scenario". Produced once per pytest process into a folder that the tests copy into the run
-folders of their pytester runs.
+to it while the KillBrick fault (harness.faults) SIGKILLs one brick, small files are written
+during the fault, the fault reverts (`volume start force`, confirmed whole), and
+harness.health.wait_heal samples the heal backlog until it reaches 0. The fault's own Timeline
+file (timeline.jsonl) holds the fault window; the records follow /work/notes/records.md:
+"cluster", "workload" (series file from fio's per-I/O latency log, phases, IOPS, fio JSON),
+"heal", "history", "scenario". Produced once per pytest process into a folder that the tests
+copy into the run folders of their pytester runs.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 import threading
 import time
 from pathlib import Path
 
 from harness.cluster import Cluster
+from harness.faults.process import KillBrick
+from harness.health import wait_heal
 from harness.profiles import Profile
 from harness.report.summary import describe_cluster
 from harness.results import Recorder
+from harness.timeline import Phase as FaultPhase
+from harness.timeline import Timeline
 from harness.timeseries import Phase, phase_percentiles
 from harness.volume import VolumeSpec, VolumeType
 from harness.waiting import wait_for
@@ -53,13 +56,6 @@ def produce(out: Path, cluster: Cluster, profile: Profile) -> Path:
     return out
 
 
-def _event(recorder: Recorder, brick: str, event: str) -> float:
-    wall = time.time()
-    recorder.record("timeline", {"fault": "kill-brick", "targets": [brick], "event": event, "wall": wall,
-                                 "mono": time.monotonic(), "details": {}}, test=TEST_ID)
-    return wall
-
-
 def _scenario(out: Path, recorder: Recorder, cluster: Cluster, volume, mount) -> None:  # noqa: ANN001
     job = FioJob("randwrite", size="16M", runtime_s=12)
     result: dict[str, FioResult | BaseException] = {}
@@ -76,38 +72,24 @@ def _scenario(out: Path, recorder: Recorder, cluster: Cluster, volume, mount) ->
     wait_for(lambda: target.exists() and target.stat().st_size >= 16 << 20, timeout=60, what="fio to lay out its file")
     time.sleep(BEFORE_S)  # scenario design: the "before" phase, not a wait for a state
 
-    victim = volume.bricks[1]
-    pid = next(b.pid for b in volume.status().bricks if b.path == victim.path and b.hostname == victim.node.address)
-    fault_start = _event(recorder, victim.name, "start")
-    os.kill(pid, signal.SIGKILL)  # the brick runs on this host (local provider); its pid is ours to kill
-    wait_for(lambda: not next(b.online for b in volume.status().bricks if b.path == victim.path),
-             timeout=30, what=f"brick {victim.name} offline")
-    _event(recorder, victim.name, "effect_confirmed")
+    timeline = Timeline(out / "timeline.jsonl")
+    fault = KillBrick(cluster, volume, bricks=[1], timeline=timeline, mounts=[mount])
     history = []
-    for i in range(FILES_DURING_FAULT):  # writes that the restarted brick misses: the heal backlog
-        value = hashlib.sha1(f"{i}".encode()).hexdigest()
-        history.append({"type": "invoke", "f": "write", "key": f"h1-{i}", "value": value, "time": time.time()})
-        (mount.path / f"h1-{i}").write_text(value)
-        history.append({"type": "ok", "f": "write", "key": f"h1-{i}", "value": value, "time": time.time()})
-    time.sleep(max(0.0, FAULT_S - (time.time() - fault_start)))  # scenario design: the fault's length
-    _event(recorder, victim.name, "revert_started")
-    volume.start(force=True)
-    volume.wait_bricks_online()
-    mount.wait_children_up()
-    healed_from = _event(recorder, victim.name, "revert_confirmed")
-
-    samples: list[list[float | None]] = []
-
-    def healed() -> bool:
-        pending = volume.heal_summary().total_pending
-        samples.append([round(time.time() - healed_from, 3), pending])
-        return pending == 0
-
-    wait_for(healed, timeout=120, interval=0.5, what=f"pending heal of {volume.name} to reach 0")
+    with fault:
+        for i in range(FILES_DURING_FAULT):  # writes that the killed brick misses: the heal backlog
+            value = hashlib.sha1(f"{i}".encode()).hexdigest()
+            history.append({"type": "invoke", "f": "write", "key": f"h1-{i}", "value": value, "time": time.time()})
+            (mount.path / f"h1-{i}").write_text(value)
+            history.append({"type": "ok", "f": "write", "key": f"h1-{i}", "value": value, "time": time.time()})
+        time.sleep(FAULT_S)  # scenario design: the fault's length
+    events = {e.phase: e.wall for e in timeline.for_fault(fault.fault_id)}
+    fault_start, healed_from = events[FaultPhase.START.value], events[FaultPhase.REVERTED.value]
+    heal = wait_heal(volume, timeout=120)
     heal_done = time.time()
     split_brain = volume.heal_summary().total_split_brain
-    recorder.record("heal", {"scenario": SCENARIO, "volume": volume.name, "seconds": round(heal_done - healed_from, 3),
-                             "samples": samples, "started": healed_from}, test=TEST_ID)
+    recorder.record("heal", {"scenario": SCENARIO, "volume": volume.name, "seconds": round(heal.seconds, 3),
+                             "samples": [[round(t, 3), n] for t, n in heal.samples], "started": heal_done - heal.seconds},
+                    test=TEST_ID)
 
     lost = [op["key"] for op in history if op["type"] == "ok" and (mount.path / op["key"]).read_text() != op["value"]]
     (out / "histories").mkdir(exist_ok=True)
@@ -141,11 +123,11 @@ def _scenario(out: Path, recorder: Recorder, cluster: Cluster, volume, mount) ->
     }, test=TEST_ID)
     recorder.record("scenario", {
         "scenario": SCENARIO, "volume_type": "replica3", "options": dict(volume.spec.options),
-        "fault": f"SIGKILL brick {victim.name} during writes, then volume start force",
+        "fault": f"kill-brick {', '.join(fault.targets())} during writes, then volume start force",
         "expected": "pending heal reaches 0; no acknowledged write lost",
-        "observed": f"heal to 0 in {heal_done - healed_from:.1f} s; {len(lost)} of {FILES_DURING_FAULT} writes lost",
+        "observed": f"heal to 0 in {heal.seconds:.1f} s; {len(lost)} of {FILES_DURING_FAULT} writes lost",
         "verdict": "pass" if not lost and split_brain == 0 else "fail",
-        "evidence": {"split_brain_entries": split_brain, "heal_samples": len(samples)},
+        "evidence": {"split_brain_entries": split_brain, "heal_samples": len(heal.samples)},
     }, test=TEST_ID)
 
 
@@ -157,6 +139,7 @@ def adopt(source: Path, run_path: Path, test_id: str | None = None) -> None:
     for folder in ("series", "workloads", "histories"):
         if (source / folder).is_dir():
             shutil.copytree(source / folder, run_path / folder, dirs_exist_ok=True)
+    shutil.copy(source / "timeline.jsonl", run_path / "timeline-adopted.jsonl")
     (run_path / "records").mkdir(parents=True, exist_ok=True)
     lines = []
     for line in (source / "records" / "realrun.jsonl").read_text().splitlines():

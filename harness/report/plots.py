@@ -62,13 +62,22 @@ def bucket_quantiles(points: list[tuple[float, float]], width: float) -> dict[st
     return lines
 
 
-def scenario_faults(summary: dict, scenario: str) -> list[dict]:
-    """Fault windows recorded by the tests of a scenario's workloads and heals."""
+def scenario_faults(summary: dict, scenario: str, span: tuple[float, float] | None = None) -> list[dict]:
+    """Fault windows of a scenario: those recorded by its tests, and those without a test id (the
+    faults' own timeline files) that overlap `span`, the scenario's measured time range."""
     tests = {w["test"] for w in summary["workloads"] if w["scenario"] == scenario}
     tests |= {h["test"] for h in summary["heal"] if h["scenario"] == scenario}
     tests |= {r["test"] for r in summary["scenarios"] if r["scenario"] == scenario}
     tests.discard(None)
-    return [f for f in summary["faults"] if f["test"] in tests]
+    found = []
+    for f in summary["faults"]:
+        if f["test"] in tests:
+            found.append(f)
+        elif f["test"] is None and span is not None:
+            end = f["end"] if f["end"] is not None else span[1]
+            if f["start"] <= span[1] and end >= span[0]:
+                found.append(f)
+    return found
 
 
 def latency_timeline(summary: dict, run_path: Path, scenario: str, out: Path) -> Plot | None:
@@ -77,8 +86,9 @@ def latency_timeline(summary: dict, run_path: Path, scenario: str, out: Path) ->
     if not workloads:
         return None
     series = [load_series(run_path, w["series_file"]) for w in workloads]
-    faults = scenario_faults(summary, scenario)
     heals = [h for h in summary["heal"] if h["scenario"] == scenario]
+    times = [p["t"] for s in series for p in s] + [h["started"] for h in heals]
+    faults = scenario_faults(summary, scenario, (min(times), max(times)) if times else None)
     t0 = min([p["t"] for s in series for p in s] + [f["start"] for f in faults] or [0.0])
     fig, axes = plt.subplots(len(workloads), 1, figsize=(11, 3.6 * len(workloads)), squeeze=False, sharex=True)
     for ax, w, points in zip(axes[:, 0], workloads, series):

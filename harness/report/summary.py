@@ -70,7 +70,7 @@ def build_summary(
         "scenarios": scenarios,
         "workloads": workloads,
         "heal": heals,
-        "faults": fault_windows(by_kind.get("timeline", [])),
+        "faults": fault_windows(by_kind.get("timeline", []) + timeline_file_events(run_path)),
         "histories": histories,
         "storms": storms,
         "metrics": scenario_metrics(scenarios, workloads, heals, histories, storms),
@@ -100,11 +100,28 @@ def attach_verdict(summary: dict, gates: dict | None, baseline: dict | None) -> 
     return summary
 
 
+def timeline_file_events(run_path: Path) -> list[dict]:
+    """Events of the faults' own Timeline files (harness.timeline: run folder timeline*.jsonl, one
+    per xdist worker), in the shape of "timeline" records. They carry no test id: reports place them
+    by time."""
+    events = []
+    for path in sorted(run_path.glob("timeline*.jsonl")):
+        for line in path.read_text().splitlines():
+            if not line.strip():
+                continue
+            e = json.loads(line)
+            events.append({"fault": e.get("kind"), "fault_id": e.get("fault_id"), "event": e.get("phase"),
+                           "targets": e.get("targets", []), "wall": e["wall"], "mono": e.get("mono"),
+                           "time": e["wall"], "test": None, "details": e.get("details") or {}})
+    return events
+
+
 def fault_windows(events: list[dict]) -> list[dict]:
     """Pair timeline events into windows: start -> revert confirmed (end null while never reverted).
 
     Events of one fault are paired by `fault_id` when the recorder gave one, otherwise by
-    (test, fault, targets) in order. Event names accept "_" or "-" ("effect_confirmed").
+    (test, fault, targets) in order. Event names accept "_" or "-" ("effect_confirmed"); "failed"
+    (an inject that failed and was rolled back) closes the window.
     """
     windows: list[dict] = []
     open_: dict[tuple, dict] = {}
@@ -115,7 +132,7 @@ def fault_windows(events: list[dict]) -> list[dict]:
         name = str(ev.get("event") or ev.get("phase") or "").replace("-", "_")
         wall = float(ev.get("wall", ev["time"]))
         if name == "start" or key not in open_:
-            if name != "start" and name not in ("effect_confirmed", "revert_started", "revert_confirmed"):
+            if name != "start" and name not in ("effect_confirmed", "revert_started", "revert_confirmed", "failed"):
                 continue
             window = {"fault": fault, "targets": targets, "test": ev.get("test"), "start": wall,
                       "effect": None, "revert_start": None, "end": None, "details": ev.get("details") or {}}
@@ -126,8 +143,10 @@ def fault_windows(events: list[dict]) -> list[dict]:
             window["effect"] = wall
         elif name == "revert_started":
             window["revert_start"] = wall
-        elif name == "revert_confirmed":
+        elif name in ("revert_confirmed", "failed"):
             window["end"] = wall
+            if name == "failed":
+                window["details"] = {**window["details"], "failed": True}
             del open_[key]
     return windows
 
