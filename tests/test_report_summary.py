@@ -1,0 +1,51 @@
+"""Fault windows from both timeline sources, and plots of unusual timelines."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.report import plots
+from harness.report.summary import build_summary, fault_windows, validate_summary
+from harness.timeline import Phase, Timeline
+from tests.report_records import write_run
+
+
+def test_windows_from_the_faults_timeline_file(tmp_path: Path) -> None:
+    """Written by harness.timeline.Timeline itself, as faults do during a run."""
+    timeline = Timeline(tmp_path / "timeline.jsonl")
+    for phase in (Phase.START, Phase.EFFECT, Phase.REVERT, Phase.REVERTED):
+        timeline.record("glh1-f1-1", "kill-brick", phase, ["v1:node2:/b1"])
+    timeline.record("glh1-f1-2", "partition", Phase.START, ["node1"])
+    timeline.record("glh1-f1-2", "partition", Phase.FAILED, ["node1"], error="rule not applied")
+    timeline.record("glh1-f1-3", "node-hang", Phase.START, ["node3"])  # never reverted (a crashed run)
+    summary = build_summary(tmp_path, run_id="r", provider="local", profile="fast", started=None)
+    validate_summary(summary)
+    kill, partition, hang = summary["faults"]
+    assert kill["fault"] == "kill-brick" and kill["targets"] == ["v1:node2:/b1"]
+    assert kill["start"] <= kill["effect"] <= kill["revert_start"] <= kill["end"]
+    assert partition["end"] is not None and partition["details"]["failed"] is True and partition["effect"] is None
+    assert hang["end"] is None
+
+
+def test_record_windows_pair_by_test_and_targets() -> None:
+    def ev(test: str, target: str, event: str, wall: float) -> dict:
+        return {"kind": "timeline", "test": test, "time": wall, "fault": "kill-brick", "targets": [target],
+                "event": event, "wall": wall, "mono": wall, "details": {}}
+
+    events = [ev("t1", "b1", "start", 1), ev("t1", "b2", "start", 2), ev("t1", "b2", "revert_confirmed", 3),
+              ev("t1", "b1", "effect-confirmed", 4), ev("t1", "b1", "revert_confirmed", 5)]
+    windows = fault_windows(events)
+    assert [(w["targets"], w["start"], w["effect"], w["end"]) for w in windows] == [
+        (["b1"], 1, 4, 5), (["b2"], 2, None, 3)]
+
+
+def test_plots_cope_with_an_open_fault_and_a_missing_series(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run", [{"id": "N1", "unavailable_s": 9.5, "heal_s": None}])
+    (run / "series" / "N1.jsonl").unlink()  # a workload whose series file was never written
+    Timeline(run / "timeline.jsonl").record("glh1-f1-9", "node-hang", Phase.START, ["node1"])
+    summary = build_summary(run, run_id="r", provider="local", profile="fast", started=None)
+    made = plots.render_all(summary, run)
+    assert sorted(p.path.name for p in made) == ["N1-heal.png", "N1-latency.png"]
+    for p in made:
+        assert p.path.read_bytes()[:4] == b"\x89PNG"
+    assert json.dumps(summary)  # plain JSON all the way down
