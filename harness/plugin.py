@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import pytest
 
 from .cluster import ClientHost, Cluster
-from .conformance import ConformanceRecorder, format_table, write_matrix
+from .conformance import ConformanceRecorder, ScenarioRow, format_table, write_matrix
 from .errors import HarnessError
 from .k8s.options import K8S_OPTIONS, k8s_options_from
 from .mount import FuseMount
@@ -285,6 +285,19 @@ def recorder(harness_settings: HarnessRun) -> Recorder:
 def conformance(request: pytest.FixtureRequest, recorder: Recorder) -> ConformanceRecorder:
     """Record conformance-matrix rows for this test."""
     return ConformanceRecorder(recorder, request.node.nodeid)
+
+
+@pytest.fixture
+def conform(conformance: ConformanceRecorder) -> Callable[..., CheckResult]:
+    """conform(scenario, volume, fault, result): add the row to the matrix, then expect(result)."""
+
+    def record_and_expect(scenario: str, volume: Volume, fault: str, result: CheckResult) -> CheckResult:
+        __tracebackhide__ = True
+        conformance.record(ScenarioRow.from_result(scenario, volume.spec.type.value, dict(volume.spec.options),
+                                                   fault, result))
+        return expect(result)
+
+    return record_and_expect
 
 
 @pytest.fixture(scope="session")

@@ -117,40 +117,57 @@ class KillBrick(Fault):
 
 
 class KillGlusterd(Fault):
-    """SIGKILL glusterd of a node (bricks keep running); revert: start glusterd again."""
+    """SIGKILL glusterd of one or more nodes (bricks keep running); revert: start them again.
+
+    Several nodes are one fault (e.g. SQ1's "kill glusterd on 2 nodes"): the revert restarts
+    them all before confirming a whole volume, which nested one-node faults could not do.
+    """
 
     kind = "kill-glusterd"
 
-    def __init__(self, cluster: "Cluster", node: str, **kw: Any) -> None:
+    def __init__(self, cluster: "Cluster", node: str | None = None, nodes: Sequence[str] = (), **kw: Any) -> None:
         super().__init__(cluster, **kw)
-        self.node = cluster.node(node)
-        node_support(self.node)
-        self.observer = other_node(cluster, [self.node])
+        names = ([node] if node else []) + list(nodes)
+        if not names or len(set(names)) != len(names):
+            raise ConfigError(f"kill-glusterd needs distinct node names, got {names}")
+        self.nodes = [cluster.node(n) for n in names]
+        for n in self.nodes:
+            node_support(n)
+        self.observer = other_node(cluster, self.nodes)
+        self.pids: dict[str, int] = {}
+
+    @property
+    def node(self) -> "Node":
+        return self.nodes[0]
 
     def params(self) -> dict[str, Any]:
-        return {"node": self.node.name}
+        return {"nodes": [n.name for n in self.nodes]}
 
     def targets(self) -> tuple[str, ...]:
-        return (self.node.name,)
+        return tuple(n.name for n in self.nodes)
 
     def _apply(self) -> None:
-        pid = self.node.glusterd_pid()  # type: ignore[attr-defined]
-        if pid is None:
-            raise HarnessError(f"glusterd of {self.node.name} is not running before the fault")
-        self.pid = pid
-        signal_pids(self.node, [pid], "KILL")
+        for n in self.nodes:
+            pid = n.glusterd_pid()  # type: ignore[attr-defined]
+            if pid is None:
+                raise HarnessError(f"glusterd of {n.name} is not running before the fault")
+            self.pids[n.name] = pid
+            signal_pids(n, [pid], "KILL")
 
     def _confirm_effect(self) -> dict[str, Any]:
-        self.wait(lambda: not pid_alive(self.pid), f"glusterd {self.pid} of {self.node.name} to die")
-        self.wait(lambda: peer_disconnected(self.observer, self.node),
-                  f"{self.observer.name} to see {self.node.name} Disconnected")
-        return {"pid": self.pid}
+        for n in self.nodes:
+            pid = self.pids[n.name]
+            self.wait(lambda: not pid_alive(pid), f"glusterd {pid} of {n.name} to die")
+            self.wait(lambda: peer_disconnected(self.observer, n), f"{self.observer.name} to see {n.name} Disconnected")
+        return {"pids": dict(self.pids)}
 
     def _undo(self) -> None:
-        if getattr(self, "pid", None):
-            self.wait(lambda: reaped(self.pid), f"the killed glusterd {self.pid} to be reaped")
-        if self.node.glusterd_pid() is None:  # type: ignore[attr-defined]
-            self.node.start_glusterd()  # type: ignore[attr-defined]
+        for n in self.nodes:
+            pid = self.pids.get(n.name)
+            if pid:
+                self.wait(lambda: reaped(pid), f"the killed glusterd {pid} to be reaped")
+            if n.glusterd_pid() is None:  # type: ignore[attr-defined]
+                n.start_glusterd()  # type: ignore[attr-defined]
 
 
 class KillSelfHeal(Fault):
