@@ -49,3 +49,23 @@ def test_plots_cope_with_an_open_fault_and_a_missing_series(tmp_path: Path) -> N
     for p in made:
         assert p.path.read_bytes()[:4] == b"\x89PNG"
     assert json.dumps(summary)  # plain JSON all the way down
+
+
+def test_split_brain_counts_come_from_check_results_in_scenario_rows(tmp_path: Path) -> None:
+    """Rows made by ScenarioRow.from_result of harness.checks.splitbrain (entries listed in observed),
+    and of a composed check (the failing part's result inside evidence); "expected" never counts."""
+    from harness.conformance import ScenarioRow
+    from harness.results import CheckResult, Recorder, all_passed
+
+    def split_check(entries: list[str]) -> CheckResult:
+        return CheckResult("no split brain", not entries, {"split_brain_entries": entries, "eio_reads": []},
+                           {"split_brain_entries": ["never counted"]}, {"volume": "v1"})
+
+    recorder = Recorder(tmp_path, "main")
+    rows = [ScenarioRow.from_result("S1", "replica2", {}, "f", split_check(["/a", "/b"])),
+            ScenarioRow.from_result("S2", "replica2", {}, "f", all_passed([split_check(["/a"])])),
+            ScenarioRow.from_result("Q1", "replica3", {}, "f", split_check([]))]
+    for row in rows:
+        recorder.record("scenario", row.__dict__, test="t")
+    metrics = build_summary(tmp_path, run_id="r", provider="local", profile="fast", started=None)["metrics"]
+    assert {k: v["split_brain_entries"] for k, v in metrics.items()} == {"Q1": 0, "S1": 2, "S2": 1}

@@ -164,12 +164,8 @@ def scenario_metrics(scenarios: list[dict], workloads: list[dict], heals: list[d
 
     for row in scenarios:
         m = entry(row["scenario"])
-        for key in SPLIT_BRAIN_KEYS:
-            value = (row.get("evidence") or {}).get(key)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                m["split_brain_entries"] = _max(m["split_brain_entries"], int(value))
-            elif isinstance(value, list):
-                m["split_brain_entries"] = _max(m["split_brain_entries"], len(value))
+        for count in _split_brain_counts({"evidence": row.get("evidence"), "observed": row.get("observed")}):
+            m["split_brain_entries"] = _max(m["split_brain_entries"], count)
     for w in workloads:
         m = entry(w["scenario"])
         m["fault_p99_ms"] = _max(m["fault_p99_ms"], (w["phases"].get("during_fault") or {}).get("p99_ms"))
@@ -193,6 +189,24 @@ def scenario_metrics(scenarios: list[dict], workloads: list[dict], heals: list[d
         m = entry(s["scenario"])
         m["provision_p99_s"] = _max(m["provision_p99_s"], s["p99_s"])
     return dict(sorted(metrics.items()))
+
+
+def _split_brain_counts(value: Any, depth: int = 0) -> list[int]:
+    """Split-brain counts a row reports under SPLIT_BRAIN_KEYS, in its evidence or observed value,
+    also inside nested check results (a composed check keeps its parts' results in evidence);
+    a list counts its entries. Never looks at "expected"."""
+    if depth > 4 or not isinstance(value, dict):
+        return []
+    counts = []
+    for key, item in value.items():
+        if key in SPLIT_BRAIN_KEYS:
+            if isinstance(item, list):
+                counts.append(len(item))
+            elif isinstance(item, (int, float)) and not isinstance(item, bool):
+                counts.append(int(item))
+        elif key != "expected":
+            counts += _split_brain_counts(item, depth + 1)
+    return counts
 
 
 def validate_summary(summary: dict) -> None:
