@@ -47,7 +47,7 @@ def test_malformed_environment_value_is_a_usage_error(pytester, monkeypatch):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
-def test_kubernetes_providers_say_they_come_later_without_touching_the_machine(pytester):
+def test_kind_provider_without_kind_fails_clearly_without_touching_the_machine(pytester):
     pytester.makepyfile("""
         def test_needs_cluster(gluster_cluster):
             pass

@@ -1,0 +1,135 @@
+"""Split brain (SCENARIOS.md S1-S4): a real one is detected (negative control), resolved by policy
+or by favorite-child, and avoided by quorum under a network partition with no acknowledged write lost."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from harness.checks import check_access, check_heal, check_no_split_brain, prepare_access_probe, probe_access
+from harness.faults import KillBrick, NetworkPartition
+from harness.history import FileStore, check_history, run_clients
+from harness.results import CheckResult, all_passed
+from harness.volume import VolumeType
+
+pytestmark = pytest.mark.splitbrain
+
+FILE = "sb"
+NO_HEALS = {"cluster.quorum-type": "none", "cluster.self-heal-daemon": "off", "cluster.data-self-heal": "off",
+            "cluster.metadata-self-heal": "off", "cluster.entry-self-heal": "off"}
+S1_FAULT = "brick 0 down + write; brick 0 up, brick 1 down + write the same file; all up"
+
+
+def make_split_brain(cluster, volume, mount, timeout: float) -> CheckResult:
+    """S1's fault pattern. Returns whether each write succeeded (it must: quorum is off)."""
+    writes = {}
+    (mount / FILE).write_text("before")
+    # Explicit mtimes a minute apart: AFR's latest-mtime policy compares whole seconds.
+    now = int(time.time())
+    with KillBrick(cluster, volume, [0], mounts=[mount], timeout=timeout):
+        writes["brick 0 down"] = _write(mount, "written while brick 0 was down", now - 60)
+    with KillBrick(cluster, volume, [1], mounts=[mount], timeout=timeout):
+        writes["brick 1 down"] = _write(mount, "written while brick 1 was down: a different size", now)
+    return CheckResult("each write succeeds", all(v == "ok" for v in writes.values()), writes,
+                       dict.fromkeys(writes, "ok"))
+
+
+def _write(mount, text: str, mtime: int) -> str:
+    try:
+        (mount / FILE).write_text(text)
+        os.utime(mount / FILE, (mtime, mtime))
+        return "ok"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
+def heal_cli(volume, *args: str) -> str:
+    """`gluster volume heal` sub-commands whose --xml output gluster does not implement."""
+    return volume.cluster.nodes[0].run(["gluster", "--mode=script", "volume", "heal", volume.name, *args]).stdout
+
+
+def test_s1_real_split_brain_is_reported(gluster_cluster, volume_factory, mount_factory, profile, conform):
+    """The negative control: the split-brain checker must report this file, and shd must not heal it."""
+    volume = volume_factory(VolumeType.REPLICA2, NO_HEALS)
+    mount = mount_factory(volume)
+    writes = make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s)
+    volume.set("cluster.self-heal-daemon", "on")
+    heal_cli(volume)
+    not_healed = check_heal(volume, timeout=10)
+    detected = check_no_split_brain(volume, mount, [FILE])
+    reported = CheckResult(
+        "split brain detected and not healed by shd",
+        detected.passed is False and f"/{FILE}" in detected.observed["split_brain_entries"]
+        and detected.observed["eio_reads"] == [FILE] and not_healed.passed is False,
+        {**detected.observed, "shd heal": not_healed.observed},
+        {"split_brain_entries": [f"/{FILE}"], "eio_reads": [FILE], "shd heal": "split-brain entries remain"},
+        {"checker": detected.to_dict()})
+    conform("S1", volume, S1_FAULT, all_passed([writes, reported]))
+
+
+@pytest.mark.parametrize("policy", ["latest-mtime", "bigger-file", "source-brick"])
+def test_s2_split_brain_resolved_by_policy(policy, gluster_cluster, volume_factory, mount_factory, profile, conform):
+    volume = volume_factory(VolumeType.REPLICA2, NO_HEALS)
+    mount = mount_factory(volume)
+    make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s)
+    assert check_no_split_brain(volume, mount, [FILE]).passed is False, "S1's pattern made no split brain"
+    args = [policy, volume.bricks[1].name] if policy == "source-brick" else [policy]
+    heal_cli(volume, "split-brain", *args, f"/{FILE}")
+    result = all_passed([check_heal(volume, profile.heal_timeout_s), check_no_split_brain(volume, mount, [FILE])])
+    conform("S2", volume, f"S1's split brain, then heal split-brain {' '.join(args)}", result)
+
+
+def test_s3_favorite_child_policy_heals_automatically(gluster_cluster, volume_factory, mount_factory, profile,
+                                                     conform):
+    volume = volume_factory(VolumeType.REPLICA2, NO_HEALS)
+    mount = mount_factory(volume)
+    make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s)
+    volume.set("cluster.favorite-child-policy", "mtime")
+    volume.set("cluster.self-heal-daemon", "on")
+    heal_cli(volume)
+    result = all_passed([check_heal(volume, profile.heal_timeout_s), check_no_split_brain(volume, mount, [FILE])])
+    conform("S3", volume, f"{S1_FAULT}; favorite-child-policy mtime", result)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", [VolumeType.REPLICA3, VolumeType.ARBITER], ids=lambda k: k.value)
+def test_s4_partition_of_one_node_loses_no_acknowledged_write(kind, gluster_cluster, volume_factory, mount_factory,
+                                                              profile, run_dir, recorder, request, conform):
+    """Clients on both sides of a partition write (the same probe file, and their own keys)."""
+    volume = volume_factory(kind, {"cluster.quorum-type": "auto"})
+    majority_client, minority_client = gluster_cluster.clients[:2]
+    majority, minority = mount_factory(volume, majority_client), mount_factory(volume, minority_client)
+    minority_node = gluster_cluster.nodes[-1]
+    prepare_access_probe(majority)
+    for m in (majority, minority):
+        (m / "history").mkdir(exist_ok=True)
+    groups = [[minority_node.name, minority_client.name],
+              [n.name for n in gluster_cluster.nodes[:-1]] + [majority_client.name]]
+    sides: dict[str, CheckResult] = {}
+
+    def under_partition() -> None:
+        with NetworkPartition(gluster_cluster, groups, mounts=[majority, minority], timeout=profile.fault_timeout_s):
+            probes = {}
+            threads = [threading.Thread(target=lambda m=m, k=k: probes.__setitem__(k, probe_access(m, ["write"])))
+                       for k, m in (("minority", minority), ("majority", majority))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            sides["minority"] = check_access(probes["minority"], {"write": "ENOTCONN"}, "minority side write")
+            sides["majority"] = check_access(probes["majority"], {"write": "ok"}, "majority side write")
+
+    history_file = run_dir.path / f"history-S4-{kind.value}-{volume.name}.jsonl"
+    run = run_clients({"majority": FileStore(majority / "history"), "minority": FileStore(minority / "history")},
+                      duration_s=0, path=history_file, final_store=FileStore(majority / "history"),
+                      during=under_partition)
+    verdict = check_history(run.ops)
+    recorder.record("history", {"scenario": "S4", "valid": verdict.valid, "lost": verdict.lost,
+                                "phantom": verdict.phantom, "ops": len(run.ops),
+                                "file": str(history_file.relative_to(run_dir.path))}, request.node.nodeid)
+    result = all_passed([sides["minority"], sides["majority"], check_heal(volume, profile.heal_timeout_s),
+                         check_no_split_brain(volume, majority, [".harness-probe/existing"]),
+                         verdict.to_check_result()])
+    conform("S4", volume, f"partition {minority_node.name}+{minority_client.name} from the rest", result)
