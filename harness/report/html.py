@@ -151,6 +151,8 @@ def _scenario(s: dict, scenario: str, plots: list[Plot]) -> str:
     if rows:
         out.append(_table(("workload", "phase", "ops", "p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms", "ops/s"),
                           rows, numeric_from=2))
+    if len(out) == 1:
+        out.append("<p class='muted'>no latency, heal or gated measurement recorded for this scenario</p>")
     out.append("</section>")
     return "".join(out)
 
