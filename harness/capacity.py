@@ -10,12 +10,16 @@ reports/<run>/storm-*.json); re-measure with it on other builds.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import ConfigError
 
 MEMINFO = Path("/proc/meminfo")
+
+
+class CapacityError(ConfigError):
+    """The configuration would not fit this machine's memory (raised before anything changes)."""
 
 
 @dataclass(frozen=True)
@@ -53,17 +57,24 @@ class Demand:
     bricks_per_volume: int = 3
     brick_multiplex: bool = False
     mounts: int = 0
+    concurrency: int = 1  # volumes started at the same time
 
     @property
     def bricks(self) -> int:
         return self.volumes * self.bricks_per_volume
 
     def brick_processes(self, footprint: Footprint = MEASURED) -> int:
-        """glusterfsd processes over the cluster (bricks spread evenly over the nodes)."""
+        """glusterfsd processes over the cluster (bricks spread evenly over the nodes).
+
+        With multiplexing, volumes started at the same moment on a node with no brick process yet
+        each spawn their own (measured: 4 concurrent starts gave up to 4 per node), so a node holds
+        at least min(bricks, concurrency) processes.
+        """
         if not self.brick_multiplex:
             return self.bricks
         per_node = math.ceil(self.bricks / self.nodes) if self.nodes else 0
-        return self.nodes * math.ceil(per_node / footprint.max_bricks_per_process)
+        by_limit = math.ceil(per_node / footprint.max_bricks_per_process)
+        return self.nodes * max(by_limit, min(per_node, self.concurrency))
 
     def describe(self) -> str:
         mux = "on" if self.brick_multiplex else "off"
@@ -115,13 +126,15 @@ def headroom_mb(total_mb: float) -> float:
 
 def check(demand: Demand, *, available_mb: float | None = None, total_mb: float | None = None,
           footprint: Footprint = MEASURED) -> Estimate:
-    """Return the estimate if it fits in MemAvailable less headroom; raise ConfigError if not.
+    """Return the estimate if it fits in MemAvailable less headroom; raise CapacityError if not.
 
     Call before anything on the machine changes. The message states the arithmetic and what to
     change: brick multiplexing first (it is what makes hundreds of volumes fit), else fewer volumes.
     """
-    if demand.nodes < 1 or demand.volumes < 0 or demand.bricks_per_volume < 1 or demand.mounts < 0:
-        raise ConfigError(f"impossible demand {demand}: nodes and bricks per volume must be >= 1, volumes >= 0")
+    if (demand.nodes < 1 or demand.volumes < 0 or demand.bricks_per_volume < 1 or demand.mounts < 0
+            or demand.concurrency < 1):
+        raise ConfigError(f"impossible demand {demand}: nodes, bricks per volume and concurrency must be >= 1, "
+                          f"volumes and mounts >= 0")
     if available_mb is None or total_mb is None:
         info = meminfo()
         available_mb = info["MemAvailable"] if available_mb is None else available_mb
@@ -134,14 +147,13 @@ def check(demand: Demand, *, available_mb: float | None = None, total_mb: float 
         advice = (f"lower the number of volumes (at most about {max_volumes(demand, usable, footprint)} fit), "
                   "or free memory on this machine")
     else:
-        muxed = estimate(Demand(demand.nodes, demand.volumes, demand.bricks_per_volume, True, demand.mounts),
-                         footprint)
+        muxed = estimate(replace(demand, brick_multiplex=True), footprint)
         fits = "fits" if muxed.total_mb <= usable else "still does not fit"
         advice = (f"turn on brick multiplexing (`gluster volume set all cluster.brick-multiplex on`; the storm's "
                   f"brick_multiplex=True): the bricks then share {muxed.brick_processes} processes, about "
                   f"{muxed.total_mb:.0f} MiB, which {fits}; or lower the number of volumes (at most about "
                   f"{max_volumes(demand, usable, footprint)} fit without multiplexing)")
-    raise ConfigError(
+    raise CapacityError(
         f"{demand.describe()} would not fit this machine: {est.brick_processes} brick processes "
         f"({'multiplexed' if demand.brick_multiplex else f'{footprint.brick_process_mb:.0f} MiB RSS each'}) "
         f"+ daemons + mounts need about {est.total_mb:.0f} MiB, but MemAvailable is {available_mb:.0f} MiB "
@@ -152,7 +164,7 @@ def check(demand: Demand, *, available_mb: float | None = None, total_mb: float 
 def max_volumes(demand: Demand, usable_mb: float, footprint: Footprint = MEASURED) -> int:
     """The largest volume count of this shape whose estimate fits in usable_mb (0 if none)."""
     lo, hi = 0, 1
-    shape = lambda v: Demand(demand.nodes, v, demand.bricks_per_volume, demand.brick_multiplex, demand.mounts)  # noqa: E731
+    shape = lambda v: replace(demand, volumes=v)  # noqa: E731
     while estimate(shape(hi), footprint).total_mb <= usable_mb and hi < 10**7:
         lo, hi = hi, hi * 2
     while hi - lo > 1:

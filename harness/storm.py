@@ -18,11 +18,10 @@ import math
 import os
 import threading
 import time
-import tomllib
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from . import capacity
 from .errors import ConfigError, HarnessError
@@ -43,10 +42,11 @@ DEFAULT_CONCURRENCY = 4
 DEFAULT_SAMPLES = 10
 DEFAULT_MOUNT_EVERY = 10
 DEFAULT_MAX_ERRORS = 5
-# Used when the gates file (gates/thresholds.toml, key max_provision_p99_s) is absent.
+# Used when the gates file (gates/thresholds.toml, key max_provision_p99_s) is absent or lacks the key.
 DEFAULT_MAX_PROVISION_P99_S = 10.0
-GATES_FILE = Path(__file__).resolve().parents[1] / "gates" / "thresholds.toml"
 THRESHOLD_KEY = "max_provision_p99_s"
+STORM_VOLUMES_ENV = "GLUSTER_STORM_VOLUMES"  # overrides the profile's storm_volumes
+STORM_SCENARIO = "storm"  # the scenario id of storm records in reports and gates
 MB = 1024.0
 
 
@@ -79,6 +79,12 @@ class StormPlan:
     @property
     def label(self) -> str:
         return f"{self.volumes}-mux-{'on' if self.brick_multiplex else 'off'}"
+
+    def demand(self, nodes: int, volumes: int | None = None) -> capacity.Demand:
+        """What this storm (or `volumes` of it) asks of the machine, for harness.capacity."""
+        return capacity.Demand(nodes, self.volumes if volumes is None else volumes, self.spec.brick_count,
+                               self.brick_multiplex, mounts=1 if self.mount_every else 0,
+                               concurrency=self.concurrency)
 
     def volume_name(self, i: int) -> str:
         return f"{self.prefix}-{i:05d}"
@@ -118,6 +124,8 @@ class VolumeTiming:
 class StormResult:
     plan: StormPlan
     cluster: str
+    nodes: int
+    volumes_before: int  # volumes the cluster already had (not the storm's)
     timings: list[VolumeTiming]
     curve: list[Sample]
     create_s: float
@@ -165,11 +173,14 @@ class StormResult:
             return None if v is None else round(v, 4)
 
         return {
+            "scenario": STORM_SCENARIO,
             "n_volumes": self.plan.volumes,
             "concurrency": self.plan.concurrency,
             "brick_multiplex": self.plan.brick_multiplex,
             "volume_type": self.plan.spec.type.value,
             "cluster": self.cluster,
+            "nodes": self.nodes,
+            "volumes_before": self.volumes_before,
             "created": self.created,
             "p50_s": r(self.percentile(50)), "p95_s": r(self.percentile(95)),
             "p99_s": r(self.percentile(99)), "max_s": r(max(self.latencies, default=None)),
@@ -278,10 +289,10 @@ def run_storm(cluster: "Cluster", plan: StormPlan, progress: Callable[[str], Non
     """
     say = progress or log.info
     nodes = list(cluster.nodes)
-    capacity.check(capacity.Demand(len(nodes), plan.volumes, plan.spec.brick_count, plan.brick_multiplex,
-                                   mounts=1 if plan.mount_every else 0))
+    capacity.check(plan.demand(len(nodes)))
     cli = cluster.gluster
-    clashing = [v for v in cli.volume_names() if v.startswith(plan.prefix + "-")]
+    existing = cli.volume_names()
+    clashing = [v for v in existing if v.startswith(plan.prefix + "-")]
     if clashing:
         raise ConfigError(f"volumes named like this storm's already exist ({', '.join(clashing[:5])}); "
                           f"delete them or choose another storm prefix")
@@ -360,7 +371,7 @@ def run_storm(cluster: "Cluster", plan: StormPlan, progress: Callable[[str], Non
         reset_multiplex(cli)
     leftovers = storm_leftovers(cluster, plan.prefix)
     say(f"storm {plan.label}: deleted in {delete_s:.0f} s; leftovers: {leftovers or 'none'}")
-    return StormResult(plan, cluster.run_id, timings, curve, create_s, delete_s, leftovers, max_bricks, delete_errors)
+    return StormResult(plan, cluster.run_id, len(nodes), len(existing), timings, curve, create_s, delete_s, leftovers, max_bricks, delete_errors)
 
 
 def delete_volumes(volumes: Sequence[Volume], concurrency: int) -> list[str]:
@@ -419,35 +430,61 @@ def _short(exc: BaseException, limit: int = 400) -> str:
 
 # --- verdict and threshold ------------------------------------------------------------------------
 
-def provision_p99_threshold(path: Path | None = None) -> tuple[float, str]:
-    """(max_provision_p99_s, where it came from): the gates file if it sets it, else the default.
+def provision_p99_threshold(path: Path | None, profile: str) -> tuple[float, str]:
+    """(max_provision_p99_s, where it came from) for a run profile.
 
-    The key may sit at the top of the file or in any table of it. GLUSTER_GATES names another file.
+    From the gates file's [profile] table (harness.report.gates: per-scenario overrides of scenario
+    "storm" apply); the default in this module when the file is absent or does not set the gate.
+    A malformed file is a ConfigError naming it.
     """
-    path = path or Path(os.environ.get("GLUSTER_GATES", GATES_FILE))
-    if not path.exists():
-        return DEFAULT_MAX_PROVISION_P99_S, f"default in harness/storm.py ({path} absent)"
+    from .report.gates import DEFAULT_THRESHOLDS, load_thresholds
+
+    file = Path(path) if path is not None else DEFAULT_THRESHOLDS
+    if not file.exists():
+        return DEFAULT_MAX_PROVISION_P99_S, f"default in harness/storm.py ({file} absent)"
+    limit = load_thresholds(file, profile).limit_for(THRESHOLD_KEY, STORM_SCENARIO)
+    if limit is None:
+        return DEFAULT_MAX_PROVISION_P99_S, f"default in harness/storm.py ([{profile}] of {file} sets no {THRESHOLD_KEY})"
+    return float(limit), f"{file} [{profile}]"
+
+
+def storm_volume_count(default: int, environ: Mapping[str, str] = os.environ) -> int:
+    """The storm's N: GLUSTER_STORM_VOLUMES if set (a positive integer), else `default` (the profile's)."""
+    raw = environ.get(STORM_VOLUMES_ENV)
+    if raw is None or raw == "":
+        return default
     try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"gates file {path} is not valid TOML: {exc}; fix it or remove it") from None
-    value = _find_key(data, THRESHOLD_KEY)
-    if value is None:
-        return DEFAULT_MAX_PROVISION_P99_S, f"default in harness/storm.py ({path} has no {THRESHOLD_KEY})"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{THRESHOLD_KEY} in {path} must be a positive number of seconds, got {value!r}")
-    return float(value), str(path)
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{STORM_VOLUMES_ENV}={raw!r} must be a positive number of volumes, e.g. 100; "
+                          f"unset it to use the profile's {default}")
+    return value
 
 
-def _find_key(data: dict, key: str) -> Any:
-    if key in data:
-        return data[key]
-    for value in data.values():
-        if isinstance(value, dict):
-            found = _find_key(value, key)
-            if found is not None:
-                return found
-    return None
+def check_footprint(result: StormResult, footprint: capacity.Footprint = capacity.MEASURED) -> CheckResult:
+    """Passed when the gluster processes' memory stayed within the capacity model's estimate.
+
+    Keeps the resource ceiling honest: at the last curve point, the measured RSS of glusterd,
+    bricks and daemons on the nodes must not exceed what harness.capacity predicts for every volume
+    then on the cluster (the storm's and those it found). Unknown when processes are not visible.
+    """
+    last = result.curve[-1] if result.curve else None
+    name = f"memory footprint within the capacity model ({result.plan.label})"
+    if last is None or last.brick_rss_mb is None:
+        return CheckResult(name, None, "process memory not visible", "measured RSS <= estimate")
+    measured = (last.glusterd_rss_mb or 0.0) + (last.brick_rss_mb or 0.0) + (last.other_rss_mb or 0.0)
+    demand = replace(result.plan.demand(result.nodes, result.volumes_before + last.n), mounts=0)
+    est = capacity.estimate(demand, footprint)
+    per_brick = (last.brick_rss_mb / last.brick_processes) if last.brick_processes else 0.0
+    return CheckResult(
+        name, measured <= est.total_mb,
+        observed=f"{measured:.0f} MiB RSS with {last.n} storm volumes up ({last.brick_processes} brick processes, "
+                 f"{per_brick:.1f} MiB each; glusterd {last.glusterd_rss_mb}, other {last.other_rss_mb})",
+        expected=f"<= {est.total_mb:.0f} MiB as harness.capacity estimates for {demand.describe()}",
+        evidence={"last": asdict(last), "footprint": asdict(footprint)},
+    )
 
 
 def check_storm(result: StormResult, max_p99_s: float) -> CheckResult:
