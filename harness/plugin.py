@@ -184,6 +184,8 @@ def _load_report_inputs(config: pytest.Config, profile: str) -> dict:
     try:
         path = DEFAULT_THRESHOLDS if thresholds == OPTIONS["thresholds"][1] else Path(str(thresholds))
         inputs: dict = {"thresholds": load_thresholds(path, profile), "regression_pct": option(config, "regression_pct")}
+        if inputs["regression_pct"] is not None and inputs["regression_pct"] < 0:
+            raise pytest.UsageError(f"--regression-pct must be >= 0 (a percentage), got {inputs['regression_pct']}")
         if baseline:
             inputs["baseline"] = BaselineInput(Path(str(baseline)), load_summary(Path(str(baseline))))
     except HarnessError as exc:
