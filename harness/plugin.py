@@ -367,6 +367,17 @@ def volume_factory(gluster_cluster: Cluster, profile: Profile) -> Iterator[Volum
         volume.delete()
 
 
+@pytest.fixture(autouse=True)
+def _revert_faults_left_by_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Safety net per test: a fault a test injected and did not revert (no `with`, an exception
+    between inject and revert) is reverted when that test ends, before the next one starts."""
+    yield
+    if "gluster_cluster" in request.fixturenames:
+        from .faults.base import revert_active_faults
+
+        revert_active_faults(request.getfixturevalue("gluster_cluster"))
+
+
 @pytest.fixture(scope="session")
 def timeline(gluster_cluster: Cluster) -> "Timeline":
     """The session's fault Timeline (JSON lines in the run folder); faults record on it by default."""
