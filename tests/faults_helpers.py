@@ -19,8 +19,9 @@ def netfilter_state(cluster: Cluster) -> dict[str, tuple[str, str]]:
 
 
 def fault_state_files(cluster: Cluster) -> list[str]:
+    """State files of active (or crashed) faults; delayer logs stay for post-mortems."""
     directory = Path(getattr(cluster, "root")) / "faults"
-    return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+    return sorted(p.name for p in directory.glob("*.json")) if directory.is_dir() else []
 
 
 def write_sync(path: Path, data: bytes = b"x" * 4096) -> None:
