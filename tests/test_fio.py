@@ -113,3 +113,22 @@ def test_a_file_target_that_is_not_mounted_is_a_clear_error(fio_runner, mount_fa
     gluster_cluster.unmount(mount)
     with pytest.raises(ConfigError, match="is not mounted"):
         fio_runner(FileTarget(mount), FioJob("randread", "8M", RUNTIME_S))
+
+
+def test_phase_percentiles_from_points_and_from_tool_windows():
+    from harness.timeseries import Interval, Point, TimeSeries, bucket, phases_from_marks
+
+    points = tuple(Point(100.0 + i * 0.1, float(i % 10) + (50.0 if 20 <= i < 30 else 0.0), ok=i != 25)
+                   for i in range(40))
+    phases = phases_from_marks([("before", 100.0), ("during_fault", 102.0), ("after", 103.0)], 104.0)
+    before, during, after = phase_percentiles(TimeSeries("s", points), phases)
+    assert (before.count, during.count, after.count) == (20, 10, 10)
+    assert during.failures == 1 and before.failures == 0
+    assert before.percentiles_ms["p50"] == 4.0 and during.percentiles_ms["p50"] >= 50.0  # the spike
+    assert before.exact and during.rate_per_s == pytest.approx(10.0)
+    assert [i.count for i in bucket(TimeSeries("s", points), 1.0)] == [10, 10, 10, 10]
+    windows = TimeSeries("w", intervals=(Interval(100, 101, 10, 10, {"p50": 2.0}), Interval(101, 102, 30, 30, {"p50": 4.0})))
+    (whole,) = phase_percentiles(windows, [Phase("all", 100, 102)])
+    assert whole.count == 40 and whole.percentiles_ms["p50"] == pytest.approx(3.5) and not whole.exact
+    with pytest.raises(ConfigError, match="ends .* before it starts"):
+        Phase("bad", 2.0, 1.0)

@@ -72,7 +72,8 @@ class InNamespace:
     """Wraps an object so every method call runs with the calling thread in a network namespace.
 
     Results are returned as they are: sockets opened during the call stay usable from anywhere,
-    e.g. a streaming S3 body read after the call returns.
+    e.g. a streaming S3 body read after the call returns. Objects that make requests later by
+    themselves (boto3 paginators, waiters) must be used inside `with entered(path):`.
     """
 
     def __init__(self, target: object, path: str) -> None:

@@ -29,6 +29,7 @@ log = logging.getLogger("harness.scenario")
 Workload = Callable[[int], Sequence[TimeSeries]]  # runtime in s -> latency series
 # Phase names shared with the report (harness/report/summary.schema.json); a baseline is "before".
 BEFORE, DURING_FAULT, DURING_HEAL, AFTER = "before", "during_fault", "during_heal", "after"
+WORKLOAD_GRACE_S = 180.0  # start-up and layout of a workload round beyond its runtime
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class PhasePlan:
     before_s: float = 3.0
     fault_s: float = 4.0
     after_s: float = 3.0
-    heal_allowance_s: float = 8.0  # extra workload runtime so it is still running after heal
+    heal_allowance_s: float = 8.0  # workload runtime into heal; then it pauses until heal is done
     heal_timeout_s: float = 120.0
     # Pause between a history client's operations: every write made while a brick is down is a
     # heal entry, and self-heal works through them one at a time (cluster.shd-max-threads 1).
@@ -131,38 +132,50 @@ def run_phases(access: str, workload: Workload, stores: dict[str, Store], histor
     series: list[TimeSeries] = []
     errors: list[BaseException] = []
 
-    orchestrated = threading.Event()
+    after_go, after_done = threading.Event(), threading.Event()
 
     def drive() -> None:
-        # Heal lasts as long as it takes: while the phases are not over, run the workload again in
-        # short rounds, so the "after" phase has measurements too.
+        # Round one covers before, fault and heal_allowance_s of heal. The workload then pauses
+        # until heal is done (gluster may never finish healing a file that is rewritten without
+        # pause), and a second round measures the "after" phase.
         rounds: list[Sequence[TimeSeries]] = []
         try:
             rounds.append(workload(runtime))
-            while not orchestrated.is_set():
-                rounds.append(workload(max(2, round(plan.after_s))))
+            if fault is not None:
+                after_go.wait()
+                if not orchestration_failed.is_set():
+                    rounds.append(workload(max(1, round(plan.after_s))))
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
+        finally:
+            after_done.set()
         series.extend(merge_rounds(rounds))
 
     marks: list[tuple[str, float]] = []
     heal_s: list[float] = []
-    stop = threading.Event()
+    orchestration_failed = threading.Event()
 
     def orchestrate() -> None:
         start = time.time()
         marks.append((BEFORE, start))
-        stop.wait(plan.before_s if fault else runtime)
         if fault is None:
+            after_done.wait(runtime + WORKLOAD_GRACE_S)  # history runs as long as the workload
             return
-        with fault:
-            stop.wait(plan.fault_s)
-        events = {e.phase: e.wall for e in fault.timeline.for_fault(fault.fault_id)}
-        marks.append((DURING_FAULT, events.get("start", start)))
-        marks.append((DURING_HEAL, events.get("revert-confirmed", time.time())))
-        heal_s.append(wait_heal(volume, plan.heal_timeout_s, via=volume.cluster.nodes[-1]).seconds)
-        marks.append((AFTER, time.time()))
-        stop.wait(plan.after_s)
+        try:
+            after_done.wait(plan.before_s)
+            with fault:
+                after_done.wait(plan.fault_s)
+            events = {e.phase: e.wall for e in fault.timeline.for_fault(fault.fault_id)}
+            marks.append((DURING_FAULT, events.get("start", start)))
+            marks.append((DURING_HEAL, events.get("revert-confirmed", time.time())))
+            heal_s.append(wait_heal(volume, plan.heal_timeout_s, via=volume.cluster.nodes[-1]).seconds)
+            marks.append((AFTER, time.time()))
+        except BaseException:
+            orchestration_failed.set()
+            raise
+        finally:
+            after_go.set()
+        after_done.wait(runtime + WORKLOAD_GRACE_S)
 
     worker = threading.Thread(target=drive, name=f"workload-{access}", daemon=True)
     worker.start()
@@ -170,13 +183,13 @@ def run_phases(access: str, workload: Workload, stores: dict[str, Store], histor
         history = run_clients(stores, duration_s=0, path=history_path, during=orchestrate,
                               think_s=plan.history_think_s)
     finally:
-        orchestrated.set()
-    worker.join(runtime + 180)
+        after_go.set()
+        worker.join(runtime + WORKLOAD_GRACE_S)
     end = time.time()  # the last phase lasts until the workload is done
     if errors:
         raise errors[0]
     if worker.is_alive():
-        raise ConfigError(f"the {access} workload did not finish within {runtime + 180} s")
+        raise ConfigError(f"the {access} workload did not finish within {runtime + WORKLOAD_GRACE_S} s")
     phases = phases_from_marks(sorted(marks, key=lambda m: m[1]), end)
     verdict = check_history(history.ops)
     report = WorkloadReport(
