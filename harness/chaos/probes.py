@@ -1,0 +1,122 @@
+"""chaostoolkit probes for the steady state of a volume. Each returns True or False (use
+`"tolerance": true`) and logs why it is False; a state that cannot be known (a brick answering
+"-", a CLI that fails, an I/O that does not return) is False, never taken for healthy.
+
+Probes return rather than raise on an unhealthy volume on purpose: chaostoolkit counts a probe
+that raises as a failed run (and skips rollbacks under its default strategy), while a False
+probe is a deviation, which is what a broken steady state is.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Mapping
+
+from ..checks import check_access, check_no_split_brain, prepare_access_probe, probe_access
+from ..errors import HarnessError
+from ..health import peers_connected
+from ..latency_probe import LatencyProbe
+from ..timeseries import percentiles
+from .target import target
+
+log = logging.getLogger("chaostoolkit.glusterharness")
+
+__all__ = [
+    "volume_healthy", "pending_heal_is_zero", "no_split_brain", "client_can_write_and_read",
+    "write_latency_p99_below", "ping_timeout_at_most",
+]
+
+
+def _false(probe: str, why: str) -> bool:
+    log.warning("probe %s is False: %s", probe, why)
+    return False
+
+
+def volume_healthy(configuration: Mapping[str, Any] | None = None) -> bool:
+    """Every brick of the volume online and every gluster peer Connected."""
+    t = target(configuration)
+    try:
+        status = t.volume.status()
+    except HarnessError as exc:
+        return _false("volume_healthy", f"`volume status {t.volume.name}` failed: {str(exc).splitlines()[0]}")
+    offline = [b.name for b in t.volume.bricks if not ((s := status.brick(b.name)) and s.online)]
+    if offline:
+        return _false("volume_healthy", f"bricks of {t.volume.name} offline: {', '.join(offline)}")
+    ok, detail = peers_connected(t.cluster)
+    if not ok:
+        return _false("volume_healthy", f"peers of {t.cluster.run_id}: {detail}")
+    return True
+
+
+def pending_heal_is_zero(configuration: Mapping[str, Any] | None = None) -> bool:
+    """`heal info summary` answers for every brick and pending entries total 0."""
+    t = target(configuration)
+    try:
+        summary = t.volume.heal_summary()
+    except HarnessError as exc:
+        return _false("pending_heal_is_zero", f"`heal {t.volume.name} info summary` failed: {str(exc).splitlines()[0]}")
+    if summary.total_pending != 0:
+        per_brick = ", ".join(f"{b.brick}={'-' if b.pending is None else b.pending}" for b in summary.bricks)
+        return _false("pending_heal_is_zero", f"pending heal of {t.volume.name}: {per_brick}"
+                      f" (is the self-heal daemon on? `gluster volume get {t.volume.name} cluster.self-heal-daemon`)")
+    return True
+
+
+def no_split_brain(configuration: Mapping[str, Any] | None = None) -> bool:
+    """`heal info split-brain` lists no entry and every brick answered."""
+    t = target(configuration)
+    try:
+        result = check_no_split_brain(t.volume)
+    except HarnessError as exc:
+        return _false("no_split_brain", f"`heal {t.volume.name} info split-brain` failed: {str(exc).splitlines()[0]}")
+    if result.passed is not True:
+        return _false("no_split_brain", f"{result.observed} (expected {result.expected})")
+    return True
+
+
+def client_can_write_and_read(timeout_s: float = 10.0, configuration: Mapping[str, Any] | None = None) -> bool:
+    """A client writes (with fsync) and reads a file through its FUSE mount within timeout_s each."""
+    t = target(configuration)
+    try:
+        prepare_access_probe(t.mount)
+    except OSError as exc:
+        return _false("client_can_write_and_read", f"preparing the probe file on {t.mount.path} failed: {exc}")
+    result = check_access(probe_access(t.mount, ("write", "read"), timeout=timeout_s), {"write": "ok", "read": "ok"},
+                          name="client write and read")
+    if result.passed is not True:
+        return _false("client_can_write_and_read", f"{t.mount.client.name}:{t.mount.path}: {result.observed}; "
+                      f"errors {result.evidence.get('errors')}")
+    return True
+
+
+def write_latency_p99_below(bound_ms: float, seconds: float = 2.0, interval_s: float = 0.01,
+                            configuration: Mapping[str, Any] | None = None) -> bool:
+    """A short workload now (4 KiB write + fsync every interval_s for `seconds`): no write fails
+    and the p99 write latency is below bound_ms."""
+    t = target(configuration)
+    with LatencyProbe(t.mount, name="steady-state-writes", interval_s=interval_s) as probe:
+        time.sleep(seconds)  # the sampling window itself: writes are timed in the probe's thread
+    ok = [p.latency_ms for p in probe.points if p.ok]
+    failed = len(probe.points) - len(ok)
+    p99 = percentiles(ok, (99.0,)).get("p99") if ok else None
+    if failed or p99 is None:
+        return _false("write_latency_p99_below", f"{failed} of {len(probe.points)} writes failed: {probe.errors[:3]}")
+    if p99 >= bound_ms:
+        return _false("write_latency_p99_below", f"p99 {p99:.1f} ms over {len(ok)} writes, bound {bound_ms} ms")
+    log.info("write p99 %.1f ms over %d writes (bound %s ms)", p99, len(ok), bound_ms)
+    return True
+
+
+def ping_timeout_at_most(seconds: float, configuration: Mapping[str, Any] | None = None) -> bool:
+    """The volume's network.ping-timeout is at most `seconds` (a hang or partition stalls clients
+    that long; the fast profile sets 5)."""
+    t = target(configuration)
+    try:
+        value = float(t.cluster.gluster.volume_get(t.volume.name, "network.ping-timeout"))
+    except (HarnessError, ValueError) as exc:
+        return _false("ping_timeout_at_most", f"cannot read network.ping-timeout of {t.volume.name}: {exc}")
+    if value > seconds:
+        return _false("ping_timeout_at_most", f"network.ping-timeout of {t.volume.name} is {value:g} s, more than "
+                      f"{seconds:g}; set it (`gluster volume set {t.volume.name} network.ping-timeout 5`) or start "
+                      f"the cluster with the fast profile")
+    return True

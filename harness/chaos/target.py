@@ -1,0 +1,166 @@
+"""Which cluster, volume and mount a chaostoolkit activity acts on, found from the state that
+`python -m harness up` (or a pytest session) leaves: the registry entry /run/glusterharness/glhN.json
+and its state file <root>/cluster.json.
+
+Configuration keys an experiment may set (all optional):
+- `glusterharness_run_id`: the cluster's run id (glhN), as `python -m harness status` prints it;
+- `glusterharness_state`: the path of a cluster's state file (<root>/cluster.json) instead;
+- `glusterharness_volume`: the volume to act on (default: the only started volume);
+- `glusterharness_timeline`: a JSON-lines file the faults' Timeline events are appended to;
+- `glusterharness_heal_timeout`: seconds wait_volume_whole waits (default 120).
+Without a run id or state path, the only cluster kept by `python -m harness up` is used.
+
+chaostoolkit runs every activity of an experiment in one process but gives them no shared
+context object, so the attached cluster is kept per process (keyed by its run id and the node
+holders' pids, so a new cluster with a reused run id is attached afresh). Live fault objects and
+background workloads hang off that object; what must survive the process (which faults are
+injected) is also written under <root>/chaos/.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from .. import registry
+from ..errors import ConfigError, HarnessError
+from ..faults import attach_volume
+from ..faults.base import set_default_timeline
+from ..mount import FuseMount
+from ..providers.local import LocalCluster
+from ..timeline import Timeline
+from ..volume import Volume
+
+RUN_ID_KEY = "glusterharness_run_id"
+STATE_KEY = "glusterharness_state"
+VOLUME_KEY = "glusterharness_volume"
+TIMELINE_KEY = "glusterharness_timeline"
+HEAL_TIMEOUT_KEY = "glusterharness_heal_timeout"
+CHAOS_DIR = "chaos"
+
+_lock = threading.Lock()
+_attached: dict[tuple[str, tuple[int, ...]], "Target"] = {}
+
+
+@dataclass(eq=False)
+class Target:
+    """An attached cluster with the volume and mounts the activities use."""
+
+    cluster: LocalCluster
+    volume: Volume
+    mounts: list[FuseMount]
+
+    @property
+    def state_dir(self) -> Path:
+        """<root>/chaos: fault labels and workload results of chaos activities."""
+        path = self.cluster.root / CHAOS_DIR
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def mount(self) -> FuseMount:
+        if not self.mounts:
+            raise ConfigError(f"volume {self.volume.name} of {self.cluster.run_id} is not mounted on any client; "
+                              f"start the cluster with `python -m harness up --volume replica3` (it mounts it)")
+        return self.mounts[0]
+
+    @property
+    def workloads(self) -> dict[str, Any]:
+        """Background workloads started by this process, by name."""
+        return self.cluster.__dict__.setdefault("chaos_workloads", {})
+
+
+def _value(configuration: Mapping[str, Any] | None, key: str) -> str:
+    value = (configuration or {}).get(key)
+    return str(value).strip() if value not in (None, "") else ""
+
+
+def find_entry(configuration: Mapping[str, Any] | None) -> registry.Entry:
+    """The registry entry named by the configuration, else the only kept cluster; ConfigError
+    saying how to name one when that is ambiguous or nothing runs."""
+    run_id, state = _value(configuration, RUN_ID_KEY), _value(configuration, STATE_KEY)
+    live = [e for e in registry.entries() if not e.stale]
+    if state:
+        try:
+            data = json.loads(Path(state).read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{STATE_KEY}={state!r}: cannot read the cluster state file ({exc}); it is "
+                              f"<root>/cluster.json of a cluster `python -m harness status` lists") from None
+        run_id = run_id or str(data.get("run_id", ""))
+        if data.get("run_id") != run_id:
+            raise ConfigError(f"{STATE_KEY} {state} belongs to {data.get('run_id')}, not {RUN_ID_KEY}={run_id}")
+    if run_id:
+        found = [e for e in live if e.run_id == run_id]
+        if not found:
+            raise ConfigError(f"no running cluster {run_id}; running: {', '.join(e.run_id for e in live) or 'none'} "
+                              f"(see `python -m harness status`)")
+        return found[0]
+    kept = [e for e in live if e.persistent]
+    if len(kept) == 1:
+        return kept[0]
+    if not kept:
+        raise ConfigError("no cluster kept by `python -m harness up` is running; start one with "
+                          "`python -m harness up --volume replica3`, or set the configuration value "
+                          f"{RUN_ID_KEY} (env GLUSTERHARNESS_RUN_ID) to a running cluster's run id")
+    raise ConfigError(f"several kept clusters run ({', '.join(e.run_id for e in kept)}); choose one with the "
+                      f"configuration value {RUN_ID_KEY} (env GLUSTERHARNESS_RUN_ID)")
+
+
+def find_mounts(cluster: LocalCluster, volume: str) -> list[FuseMount]:
+    """FUSE mounts of `volume` the harness made under <root>/mnt/<client>/<volume>-<n> (from
+    /proc/mounts), as FuseMount objects with their client's pid and log files."""
+    base = cluster.root / "mnt"
+    found = []
+    with open("/proc/mounts") as fh:
+        lines = [line.split() for line in fh]
+    for fields in lines:
+        path = Path(fields[1].replace("\\040", " "))
+        if fields[2] != "fuse.glusterfs" or path.parent.parent != base:
+            continue
+        name, sep, seq = path.name.rpartition("-")
+        if not sep or name != volume or not seq.isdigit():
+            continue
+        try:
+            client = cluster.client(path.parent.name)
+        except ConfigError:
+            continue
+        logs = cluster.root / "clientlogs"
+        found.append(FuseMount(client, None, path, logs / f"{path.name}.pid", logs / f"{path.name}.log"))  # type: ignore[arg-type]
+    return sorted(found, key=lambda m: str(m.path))
+
+
+def _volume_name(cluster: LocalCluster, configuration: Mapping[str, Any] | None) -> str:
+    name = _value(configuration, VOLUME_KEY)
+    if name:
+        return name
+    started = [v.name for v in cluster.gluster.volume_info() if v.status == "Started"]
+    if len(started) == 1:
+        return started[0]
+    raise ConfigError(f"cluster {cluster.run_id} has {len(started)} started volumes ({', '.join(started) or 'none'}); "
+                      f"name one with the configuration value {VOLUME_KEY} (env GLUSTERHARNESS_VOLUME)"
+                      + ("" if started else ", after `python -m harness up --volume replica3`"))
+
+
+def target(configuration: Mapping[str, Any] | None) -> Target:
+    """The attached cluster, volume and mounts for this configuration (attached once per process)."""
+    entry = find_entry(configuration)
+    cluster = LocalCluster.attach(entry)
+    key = (cluster.run_id, tuple(n.holder_pid for n in cluster.nodes))  # type: ignore[attr-defined]
+    with _lock:
+        known = _attached.get(key)
+        if known is not None and known.volume.name == (_value(configuration, VOLUME_KEY) or known.volume.name):
+            return known
+        try:
+            volume = attach_volume(cluster, _volume_name(cluster, configuration))
+        except HarnessError as exc:
+            raise ConfigError(f"cluster {cluster.run_id}: {exc}") from None
+        mounts = find_mounts(cluster, volume.name)
+        for m in mounts:
+            m.volume = volume
+        cluster.mounts = list(mounts)  # faults wait for these mounts' children up after a revert
+        timeline = _value(configuration, TIMELINE_KEY)
+        set_default_timeline(cluster, Timeline(Path(timeline)) if timeline else Timeline())
+        _attached[key] = Target(cluster, volume, mounts)
+        return _attached[key]
