@@ -1,0 +1,59 @@
+"""wait_heal and wait_volume_whole on the real cluster, with negative controls: unknown ("-") is
+never taken for 0, and a disabled self-heal daemon is reported with what to check."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from harness.errors import WaitTimeout
+from harness.faults import KillBrick
+from harness.health import HealWait, wait_heal, wait_volume_whole
+
+from .faults_helpers import write_sync
+
+pytestmark = pytest.mark.selfheal
+
+
+def test_heal_wait_is_a_frozen_value():
+    wait = HealWait(1.5, ((0.1, None), (1.5, 0)))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        wait.seconds = 2.0  # type: ignore[misc]
+
+
+def test_pending_entries_heal_to_zero_with_samples(gluster_cluster, volume_factory, mount_factory):
+    volume = volume_factory("replica3")
+    mount = mount_factory(volume, "client1")
+    with KillBrick(gluster_cluster, volume, [2]):
+        for i in range(20):
+            write_sync(mount / f"f{i}")
+        pending = volume.heal_summary()
+        assert pending.bricks[2].pending is None and pending.total_pending is None  # "-": unknown
+        assert pending.bricks[0].pending and pending.bricks[0].pending >= 20
+    wait = wait_heal(volume, timeout=120)
+    assert wait.samples[-1][1] == 0 and wait.seconds >= wait.samples[-1][0] > 0
+
+
+def test_unknown_is_never_zero_while_a_brick_is_down(gluster_cluster, volume_factory):
+    volume = volume_factory("replica3")
+    with KillBrick(gluster_cluster, volume, [1]):
+        with pytest.raises(WaitTimeout) as info:
+            wait_heal(volume, timeout=2)
+        assert f"volume {volume.name}" in str(info.value) and "=-" in str(info.value)
+        with pytest.raises(WaitTimeout, match="every brick of .* online"):
+            wait_volume_whole(volume, timeout=2)
+
+
+def test_disabled_self_heal_daemon_times_out_naming_what_to_check(gluster_cluster, volume_factory, mount_factory):
+    volume = volume_factory("replica3", {"cluster.self-heal-daemon": "off"})
+    mount = mount_factory(volume, "client1")
+    with KillBrick(gluster_cluster, volume, [0]):
+        for i in range(5):
+            write_sync(mount / f"g{i}")
+    with pytest.raises(WaitTimeout) as info:
+        wait_heal(volume, timeout=3)
+    message = str(info.value)
+    assert f"pending heal of volume {volume.name}" in message
+    assert "self-heal daemon" in message and volume.bricks[1].name in message
+    volume.set("cluster.self-heal-daemon", "on")  # positive control: the same state now heals
+    assert wait_volume_whole(volume, [mount], timeout=120).heal.samples[-1][1] == 0
