@@ -1,0 +1,92 @@
+"""Self-heal (SCENARIOS.md H1, H2): a brick killed during writes heals to identical replicas; a brick
+that returns empty refuses to start and is recovered by reset-brick or replace-brick."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from harness.checks import check_bricks_consistent, check_heal
+from harness.faults import BrickLoss, KillBrick
+from harness.results import CheckResult, all_passed
+from harness.volume import VolumeType
+
+pytestmark = pytest.mark.selfheal
+
+REPLICATED = [VolumeType.REPLICA2, VolumeType.REPLICA3, VolumeType.ARBITER, VolumeType.DISTRIBUTED_REPLICATE]
+
+
+class Writer(threading.Thread):
+    """Writes numbered files until stopped; the fault lands while it runs."""
+
+    def __init__(self, mount) -> None:
+        super().__init__(daemon=True)
+        self.mount, self.stop, self.written, self.errors = mount, threading.Event(), 0, []
+        (mount / "h1").mkdir(exist_ok=True)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                (self.mount / "h1" / f"f{self.written:05d}").write_bytes(b"x" * 8192)
+                self.written += 1
+            except OSError as exc:
+                self.errors.append(exc.strerror)
+
+
+@pytest.mark.parametrize("kind", REPLICATED, ids=lambda k: k.value)
+def test_h1_brick_killed_during_writes_heals_to_identical_replicas(kind, gluster_cluster, volume_factory,
+                                                                   mount_factory, profile, conform, record_heal):
+    options = {"cluster.quorum-type": "none"} if kind is VolumeType.REPLICA2 else {"cluster.quorum-type": "auto"}
+    volume = volume_factory(kind, options)
+    mount = mount_factory(volume)
+    writer = Writer(mount)
+    writer.start()
+    try:
+        with KillBrick(gluster_cluster, volume, [volume.bricks[-1].index], mounts=[mount],
+                       timeout=profile.fault_timeout_s):
+            start = writer.written
+            # the fault lasts until the client has written through it: a backlog to heal
+            while writer.written < start + 40 and writer.is_alive():
+                writer.stop.wait(0.05)
+    finally:
+        writer.stop.set()
+        writer.join()
+    heal = check_heal(volume, profile.heal_timeout_s)
+    record_heal("H1", volume, heal)
+    writes = CheckResult("writes during the fault succeed", not writer.errors, writer.errors[:5] or "all ok", "all ok",
+                         {"files_written": writer.written})
+    conform("H1", volume, "kill the last brick during writes, then start force",
+            all_passed([writes, heal, check_bricks_consistent(volume)]))
+
+
+# GlusterFS 10.3 refuses an empty brick already in the index translator (its .glusterfs is gone);
+# older releases said "trusted.glusterfs.volume-id is absent" from posix. Either is a refusal.
+REFUSALS = ("trusted.glusterfs.volume-id is absent", "0-graph: init failed")
+
+
+def brick_refused_to_start(brick) -> CheckResult:
+    log_name = brick.path.strip("/").replace("/", "-")
+    lines = brick.node.run(["sh", "-c", f"grep -h -e ' E ' /var/log/glusterfs/bricks/{log_name}.log || true"]).stdout
+    found = [line for line in lines.splitlines() if any(r in line for r in REFUSALS)]
+    return CheckResult("empty brick does not start", bool(found), found[-1] if found else "no refusal in the brick log",
+                       f"brick log shows one of {REFUSALS}", {"brick": brick.name, "errors": lines.splitlines()[-6:]})
+
+
+@pytest.mark.parametrize("method", ["reset-brick", "replace-brick"])
+def test_h2_empty_brick_refuses_to_start_and_recovers_by_full_heal(method, gluster_cluster, volume_factory,
+                                                                  mount_factory, profile, conform, record_heal):
+    volume = volume_factory(VolumeType.REPLICA3, {"cluster.quorum-type": "auto"})
+    mount = mount_factory(volume)
+    for i in range(30):
+        (mount / f"g{i}").write_bytes(bytes([i]) * 4096)
+    with BrickLoss(gluster_cluster, volume, 1, heal_timeout=profile.heal_timeout_s, mounts=[mount],
+                   timeout=profile.fault_timeout_s) as loss:
+        refused = brick_refused_to_start(loss.brick)
+        heal_seconds = loss.recover(method)
+    heal = check_heal(volume, profile.heal_timeout_s)
+    record_heal("H2", volume, CheckResult(heal.name, heal.passed, heal.observed, heal.expected,
+                                          {**heal.evidence, "heal_seconds": round(heal_seconds, 3)}))
+    restored = sorted(p.name for p in mount.path.iterdir() if p.name.startswith("g"))
+    files = CheckResult("every file restored", len(restored) == 30, f"{len(restored)} files", "30 files")
+    conform("H2", volume, f"brick 1 returns empty; {method}, full heal",
+            all_passed([refused, heal, files, check_bricks_consistent(volume)]))
