@@ -69,3 +69,11 @@ def test_split_brain_counts_come_from_check_results_in_scenario_rows(tmp_path: P
         recorder.record("scenario", row.__dict__, test="t")
     metrics = build_summary(tmp_path, run_id="r", provider="local", profile="fast", started=None)["metrics"]
     assert {k: v["split_brain_entries"] for k, v in metrics.items()} == {"Q1": 0, "S1": 2, "S2": 1}
+
+
+def test_quantile_lines_break_over_a_stall() -> None:
+    points = [(t * 0.1, 1.0) for t in range(10)] + [(5.0 + t * 0.1, 2.0) for t in range(10)]
+    lines = plots.bucket_quantiles(points, 0.5)
+    xs, ys = lines["p50"]
+    gap = [x for x, y in zip(xs, ys) if y != y]  # NaN marks the break
+    assert gap == [1.0] and ys[0] == 1.0 and ys[-1] == 2.0

@@ -48,13 +48,22 @@ def load_series(run_path: Path, series_file: str | None) -> list[dict]:
 
 
 def bucket_quantiles(points: list[tuple[float, float]], width: float) -> dict[str, tuple[list[float], list[float]]]:
-    """Quantile lines: for each time bucket of `width` seconds, the nearest-rank quantiles of its latencies."""
+    """Quantile lines: for each time bucket of `width` seconds, the nearest-rank quantiles of its latencies.
+
+    Lines break (NaN) over empty buckets: a stall must show as a gap, not as a ramp between points.
+    """
     buckets: dict[int, list[float]] = {}
     for t, lat in points:
         buckets.setdefault(int(t // width), []).append(lat)
     lines: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for _, name, _ in QUANTILES}
+    previous = None
     for b in sorted(buckets):
         values = sorted(buckets[b])
+        if previous is not None and b > previous + 1:
+            for _, name, _ in QUANTILES:
+                lines[name][0].append((previous + 1) * width)
+                lines[name][1].append(math.nan)
+        previous = b
         for q, name, _ in QUANTILES:
             idx = min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))
             lines[name][0].append((b + 0.5) * width)
@@ -94,7 +103,8 @@ def latency_timeline(summary: dict, run_path: Path, scenario: str, out: Path) ->
     for ax, w, points in zip(axes[:, 0], workloads, series):
         _draw_latency(ax, w, points, faults, heals, t0)
     axes[-1, 0].set_xlabel("time since scenario start (s)")
-    fig.suptitle(f"{scenario}: latency over time (red: fault active, blue: self-heal running)", fontsize=12)
+    shading = "red: fault active" + (", blue: self-heal running" if heals else "")
+    fig.suptitle(f"{scenario}: latency over time ({shading})", fontsize=12)
     fig.tight_layout()
     return _save(fig, out, scenario, "latency", f"{scenario} latency timeline")
 
