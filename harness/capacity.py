@@ -10,12 +10,29 @@ reports/<run>/storm-*.json); re-measure with it on other builds.
 from __future__ import annotations
 
 import math
+import resource
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import ConfigError
 
 MEMINFO = Path("/proc/meminfo")
+
+
+# Open files per brick: an idle brick glusterfsd holds 273 (posix keeps the 256 .glusterfs/xx
+# directories open, plus sockets), measured here. A multiplexed process needs that per attached
+# brick, so the open-files limit it inherits caps how many bricks it can take: with this machine's
+# 20000, attaches failed from the 76th brick on ("send_attach_req ... called with null rpc").
+FDS_PER_BRICK = 280
+FD_RESERVE = 1000
+
+
+def bricks_per_process_limit(nofile: int | None = None) -> int:
+    """Bricks one multiplexed glusterfsd can hold under the open-files limit (ours, which glusterd inherits)."""
+    if nofile is None:
+        nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        nofile = 1 << 20 if nofile == resource.RLIM_INFINITY else nofile
+    return max(1, (nofile - FD_RESERVE) // FDS_PER_BRICK)
 
 
 class CapacityError(ConfigError):
@@ -58,6 +75,7 @@ class Demand:
     brick_multiplex: bool = False
     mounts: int = 0
     concurrency: int = 1  # volumes started at the same time
+    bricks_per_process: int | None = None  # cluster.max-bricks-per-process in force (None: the footprint's)
 
     @property
     def bricks(self) -> int:
@@ -73,7 +91,7 @@ class Demand:
         if not self.brick_multiplex:
             return self.bricks
         per_node = math.ceil(self.bricks / self.nodes) if self.nodes else 0
-        by_limit = math.ceil(per_node / footprint.max_bricks_per_process)
+        by_limit = math.ceil(per_node / (self.bricks_per_process or footprint.max_bricks_per_process))
         return self.nodes * max(by_limit, min(per_node, self.concurrency))
 
     def describe(self) -> str:
@@ -132,7 +150,7 @@ def check(demand: Demand, *, available_mb: float | None = None, total_mb: float 
     change: brick multiplexing first (it is what makes hundreds of volumes fit), else fewer volumes.
     """
     if (demand.nodes < 1 or demand.volumes < 0 or demand.bricks_per_volume < 1 or demand.mounts < 0
-            or demand.concurrency < 1):
+            or demand.concurrency < 1 or (demand.bricks_per_process is not None and demand.bricks_per_process < 1)):
         raise ConfigError(f"impossible demand {demand}: nodes, bricks per volume and concurrency must be >= 1, "
                           f"volumes and mounts >= 0")
     if available_mb is None or total_mb is None:

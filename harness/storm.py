@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("harness.storm")
 
 MULTIPLEX_OPTION = "cluster.brick-multiplex"
+MAX_BRICKS_OPTION = "cluster.max-bricks-per-process"
 # glusterd runs transactions on different volumes side by side (per-volume locks), but its
 # event loop and the brick spawns share this machine's 2 cores; measured in DESIGN of this
 # module's benchmark: 2-4 concurrent provisions give the best volumes/min here (see README).
@@ -62,6 +63,9 @@ class StormPlan:
     samples: int = DEFAULT_SAMPLES  # curve points (besides N=0)
     max_errors: int = DEFAULT_MAX_ERRORS  # stop provisioning more once this many failed
     prefix: str = "storm"
+    # cluster.max-bricks-per-process while multiplexing (None: gluster's default of 250, capped
+    # by what the open-files limit lets one process hold, see harness.capacity).
+    bricks_per_process: int | None = None
 
     def __post_init__(self) -> None:
         if self.volumes < 1:
@@ -73,6 +77,8 @@ class StormPlan:
                 f"mount_every must be >= 0 (got {self.mount_every}), samples >= 1 (got {self.samples}) "
                 f"and max_errors >= 1 (got {self.max_errors})"
             )
+        if self.bricks_per_process is not None and self.bricks_per_process < 1:
+            raise ConfigError(f"bricks_per_process must be >= 1, got {self.bricks_per_process}")
         if not self.prefix.isalnum():
             raise ConfigError(f"storm volume prefix {self.prefix!r} may hold only letters and digits")
 
@@ -80,11 +86,18 @@ class StormPlan:
     def label(self) -> str:
         return f"{self.volumes}-mux-{'on' if self.brick_multiplex else 'off'}"
 
+    @property
+    def max_bricks_per_process(self) -> int:
+        """The cluster.max-bricks-per-process the storm sets while multiplexing."""
+        if self.bricks_per_process is not None:
+            return self.bricks_per_process
+        return min(capacity.MEASURED.max_bricks_per_process, capacity.bricks_per_process_limit())
+
     def demand(self, nodes: int, volumes: int | None = None) -> capacity.Demand:
         """What this storm (or `volumes` of it) asks of the machine, for harness.capacity."""
         return capacity.Demand(nodes, self.volumes if volumes is None else volumes, self.spec.brick_count,
                                self.brick_multiplex, mounts=1 if self.mount_every else 0,
-                               concurrency=self.concurrency)
+                               concurrency=self.concurrency, bricks_per_process=self.max_bricks_per_process)
 
     def volume_name(self, i: int) -> str:
         return f"{self.prefix}-{i:05d}"
@@ -262,11 +275,15 @@ def sample_cost(nodes: Sequence["Node"], n: int, elapsed_s: float) -> Sample:
 
 # --- brick multiplexing ---------------------------------------------------------------------------
 
-def set_multiplex(cli: GlusterCLI, on: bool) -> None:
+def set_multiplex(cli: GlusterCLI, on: bool, bricks_per_process: int | None = None) -> None:
     cli.xml("volume", "set", "all", MULTIPLEX_OPTION, "on" if on else "off")
+    if on and bricks_per_process is not None:
+        cli.xml("volume", "set", "all", MAX_BRICKS_OPTION, str(bricks_per_process))
 
 
 def reset_multiplex(cli: GlusterCLI) -> None:
+    """Both cluster-wide options back to gluster's defaults."""
+    cli.xml("volume", "reset", "all", MAX_BRICKS_OPTION)
     cli.xml("volume", "reset", "all", MULTIPLEX_OPTION)
 
 
@@ -330,9 +347,9 @@ def run_storm(cluster: "Cluster", plan: StormPlan, progress: Callable[[str], Non
     started = time.monotonic()
     create_s = delete_s = 0.0
     delete_errors: list[str] = []
-    max_bricks = cluster_option(cli, "cluster.max-bricks-per-process")
-    set_multiplex(cli, plan.brick_multiplex)
+    max_bricks = str(plan.max_bricks_per_process) if plan.brick_multiplex else None
     try:
+        set_multiplex(cli, plan.brick_multiplex, plan.max_bricks_per_process)
         curve.append(sample_cost(nodes, 0, 0.0))
         checkpoints = plan.checkpoints()
         # Every volume is queued at once, like a burst of claims; the curve is sampled from this

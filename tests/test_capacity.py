@@ -25,6 +25,7 @@ FOOT = Footprint(brick_process_mb=20, mux_process_mb=20, mux_brick_mb=3, max_bri
     (Demand(3, 10, brick_multiplex=True, concurrency=4), 12),  # concurrent first starts each spawn one
     (Demand(3, 2, brick_multiplex=True, concurrency=4), 6),  # but never more than the node's bricks
     (Demand(3, 1000, bricks_per_volume=2), 2000),
+    (Demand(3, 1000, brick_multiplex=True, bricks_per_process=67), 45),  # 15 per node under the fd cap
 ])
 def test_brick_processes(demand, processes):
     assert demand.brick_processes(FOOT) == processes
@@ -83,10 +84,23 @@ def test_max_volumes_is_the_largest_that_fits():
 
 
 @pytest.mark.parametrize("demand", [Demand(0, 1), Demand(3, -1), Demand(3, 1, bricks_per_volume=0),
-                                    Demand(3, 1, concurrency=0)])
+                                    Demand(3, 1, concurrency=0), Demand(3, 1, bricks_per_process=0)])
 def test_impossible_demand_is_a_config_error(demand):
     with pytest.raises(ConfigError, match="impossible demand"):
         check(demand, available_mb=GIB * 100, total_mb=GIB * 100)
+
+
+@pytest.mark.parametrize("nofile, bricks", [(20000, 67), (1048576, 3741), (1024, 1), (1300, 1)])
+def test_bricks_per_process_follow_the_open_files_limit(nofile, bricks):
+    assert capacity.bricks_per_process_limit(nofile) == bricks
+
+
+def test_bricks_per_process_limit_reads_our_own_limit():
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    expected = capacity.bricks_per_process_limit(1 << 20 if soft == resource.RLIM_INFINITY else soft)
+    assert capacity.bricks_per_process_limit() == expected >= 1
 
 
 def test_meminfo_reads_mib(tmp_path: Path):

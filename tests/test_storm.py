@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from harness import capacity
 from harness.capacity import CapacityError, Footprint
 from harness.errors import ConfigError
 from harness.storm import (
-    DEFAULT_MAX_PROVISION_P99_S, MULTIPLEX_OPTION, STORM_VOLUMES_ENV, Sample, StormPlan, StormResult, VolumeTiming,
+    DEFAULT_MAX_PROVISION_P99_S, MAX_BRICKS_OPTION, MULTIPLEX_OPTION, STORM_VOLUMES_ENV, Sample, StormPlan, StormResult, VolumeTiming,
     check_footprint, check_storm, cluster_option, gluster_processes, percentile, plot_curves,
     provision_p99_threshold, run_storm, storm_volume_count, write_result,
 )
@@ -53,6 +54,7 @@ def test_checkpoints_end_at_n(volumes, samples, expected):
     ({"volumes": 5, "mount_every": -1}, "mount_every must be >= 0"),
     ({"volumes": 5, "samples": 0}, "samples >= 1"),
     ({"volumes": 5, "prefix": "st-orm"}, "only letters and digits"),
+    ({"volumes": 5, "bricks_per_process": 0}, "bricks_per_process must be >= 1"),
 ])
 def test_bad_plan_is_a_config_error(kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -64,6 +66,9 @@ def test_plan_demand_carries_shape_and_concurrency():
     demand = plan.demand(3)
     assert (demand.volumes, demand.bricks_per_volume, demand.brick_multiplex, demand.concurrency) == (1000, 2, True, 4)
     assert plan.demand(3, volumes=10).volumes == 10
+    # Multiplexed processes are capped below gluster's 250 by the open-files limit they inherit.
+    assert plan.max_bricks_per_process == min(250, capacity.bricks_per_process_limit()) == demand.bricks_per_process
+    assert StormPlan(5, bricks_per_process=10).max_bricks_per_process == 10
 
 
 def test_storm_volume_count_from_environment():
@@ -194,6 +199,8 @@ def test_small_storm_provisions_measures_and_deletes_everything(gluster_cluster,
     assert not any("/storm-" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
                    for pid in (gluster_processes(gluster_cluster.nodes) or {}).get("glusterfsd", []))
     assert cluster_option(gluster_cluster.gluster, MULTIPLEX_OPTION).startswith("disable")
+    assert cluster_option(gluster_cluster.gluster, MAX_BRICKS_OPTION).endswith("(DEFAULT)")
+    assert record["max_bricks_per_process"] == (str(plan.max_bricks_per_process) if multiplex else None)
 
 
 def test_failing_volumes_are_errors_and_the_storm_stops_and_cleans_up(gluster_cluster):
