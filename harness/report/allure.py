@@ -18,7 +18,8 @@ from .summary import build_summary
 
 log = logging.getLogger("harness.report")
 
-LOG_TAIL_BYTES = 512 * 1024  # a brick log can grow large; the end is what explains a failure
+LOG_TAIL_BYTES = 512 * 1024
+MAX_TOOL_FILE_BYTES = 20 * 1024 * 1024  # a brick log can grow large; the end is what explains a failure
 TYPES = {".png": "PNG", ".json": "JSON", ".csv": "CSV", ".html": "HTML", ".log": "TEXT", ".jsonl": "TEXT",
          ".txt": "TEXT"}
 
@@ -44,18 +45,25 @@ def test_files(run_path: Path, nodeid: str) -> list[Attachment]:
                      plots.heal_curve(summary, scenario, plot_dir)):
             if plot is not None:
                 out.append(Attachment(plot.path, plot.title, "PNG"))
+    seen: set[Path] = set()
     for w in mine:
         files = dict(w["files"])
         if w["series_file"]:
             files["series_file"] = w["series_file"]
+        folders = []
         for key, rel in sorted(files.items()):
             path = run_path / rel
-            if path.is_file():
+            if path.is_file() and path not in seen:
+                seen.add(path)
                 out.append(Attachment(path, f"{w['name']} {key}: {path.name}", _type(path)))
-            elif path.is_dir():  # a workload's result folder: attach the fio JSON / locust CSVs in it
-                for f in sorted(path.iterdir()):
-                    if f.suffix in (".json", ".csv"):
-                        out.append(Attachment(f, f"{w['name']} {f.name}", _type(f)))
+            folders.append(path if path.is_dir() else path.parent)
+        # the workload's result folders: fio JSON and locust CSV written beside its series
+        for folder in dict.fromkeys(f for f in folders if f.is_dir() and f != run_path):
+            for path in sorted(folder.rglob("*")):
+                if path.suffix in (".json", ".csv") and path.is_file() and path not in seen \
+                        and path.stat().st_size <= MAX_TOOL_FILE_BYTES:
+                    seen.add(path)
+                    out.append(Attachment(path, f"{w['name']}: {path.relative_to(folder)}", _type(path)))
     return out
 
 

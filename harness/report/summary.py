@@ -174,6 +174,8 @@ def scenario_metrics(scenarios: list[dict], workloads: list[dict], heals: list[d
             m["iops"] = (m["iops"] or 0.0) + w["iops"]
         if w["history"] is not None:
             m["lost_writes"] = (m["lost_writes"] or 0) + len(w["history"].get("lost") or [])
+        if w["heal_s"] is not None:  # workload suites measure the heal after their fault themselves
+            m["heal_s"] = _max(m["heal_s"], w["heal_s"])
     for h in heals:
         m = entry(h["scenario"])
         if h["seconds"] is None:
@@ -239,6 +241,7 @@ def _workload(r: dict) -> dict:
         "unavailability": windows,
         "max_unavailability_s": max((w["seconds"] for w in windows), default=0.0),
         "history": r.get("history"),
+        "heal_s": r.get("heal_s") if isinstance(r.get("heal_s"), (int, float)) else None,
         "files": {k: v for k, v in r.items() if k.endswith("_file") and k != "series_file" and isinstance(v, str)},
     }
 
