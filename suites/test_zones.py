@@ -1,0 +1,110 @@
+"""Zones and hung nodes (SCENARIOS.md Z1, Z2, N1): I/O continues through a zone outage and through
+5 ms between zones; a hung node stalls I/O until ping-timeout, then I/O continues. Latency per
+phase (before / during fault / during heal / after) is recorded for the report."""
+from __future__ import annotations
+
+import pytest
+
+from harness.checks import check_bricks_consistent, check_heal
+from harness.faults import Latency, NodeHang, ZoneOutage, between_zones
+from harness.latency_probe import LatencyProbe
+from harness.results import CheckResult, all_passed
+from harness.volume import VolumeType
+from harness.waiting import wait_for
+
+pytestmark = pytest.mark.slow
+
+AUTO = {"cluster.quorum-type": "auto"}
+MIN_OPS_DURING_FAULT = 50
+
+
+def ops_since(probe: LatencyProbe, t: float) -> int:
+    return sum(1 for p in probe.points if p.t >= t and p.ok)
+
+
+def finish(probe, volume, profile, record_heal, scenario: str) -> tuple[CheckResult, dict]:
+    """After the revert: heal while the probe keeps writing, then a short 'after' phase, then the
+    writes stop and the volume settles (AFR's last post-ops land after close() returns)."""
+    probe.mark("during_heal")
+    heal = check_heal(volume, profile.heal_timeout_s)
+    record_heal(scenario, volume, heal)
+    probe.mark("after")
+    mark = probe.marks[-1][1]
+    wait_for(lambda: ops_since(probe, mark) >= MIN_OPS_DURING_FAULT, timeout=60, what="writes after heal")
+    probe.stop()
+    settled = check_heal(volume, profile.heal_timeout_s)
+    return all_passed([heal, settled]), probe.phase_stats()
+
+
+@pytest.mark.parametrize("kind", [VolumeType.REPLICA3, VolumeType.ARBITER], ids=lambda k: k.value)
+def test_z1_zone_outage_is_transparent(kind, gluster_cluster, volume_factory, mount_factory, profile, conform,
+                                       recorder, run_dir, request, record_heal):
+    volume = volume_factory(kind, AUTO)
+    mount = mount_factory(volume)
+    zone = gluster_cluster.zones[-1]
+    with LatencyProbe(mount) as probe:
+        with ZoneOutage(gluster_cluster, zone, mode="crash", mounts=[mount], timeout=profile.fault_timeout_s):
+            probe.mark("during_fault")
+            start = probe.marks[-1][1]
+            wait_for(lambda: ops_since(probe, start) >= MIN_OPS_DURING_FAULT, timeout=60, what="writes during outage")
+        heal, phases = finish(probe, volume, profile, record_heal, "Z1")
+    probe.record(recorder, run_dir, request.node.nodeid, "Z1")
+    io = CheckResult("I/O continues through the zone outage", probe.failures() == 0,
+                     f"{probe.failures()} failed writes; max latency {probe.max_stall_s() * 1000:.0f} ms",
+                     "0 failed writes", {"phases": phases, "errors": probe.errors[:5]})
+    conform("Z1", volume, f"zone outage: every node of {zone} crashed",
+            all_passed([io, heal, check_bricks_consistent(volume)]))
+
+
+def test_z2_five_ms_between_zones_slows_writes_but_io_continues(gluster_cluster, volume_factory, mount_factory,
+                                                                 profile, conform, recorder, run_dir, request,
+                                                                 record_heal):
+    """The client stands in zone-a: 5 ms more round trip to the other zones, and between them."""
+    rtt_ms = 5.0
+    volume = volume_factory(VolumeType.REPLICA3, AUTO)
+    client = gluster_cluster.clients[0]
+    mount = mount_factory(volume, client)
+    home, *remote = gluster_cluster.zones
+    with LatencyProbe(mount) as probe:
+        wait_for(lambda: ops_since(probe, 0) >= MIN_OPS_DURING_FAULT, timeout=60, what="writes before the fault")
+        with between_zones(gluster_cluster, rtt_ms, timeout=profile.fault_timeout_s) as zones_delay, \
+                Latency(gluster_cluster, hosts=[client.name], to=remote, delay_ms=rtt_ms,
+                        timeout=profile.fault_timeout_s):
+            probe.mark("during_fault")
+            start = probe.marks[-1][1]
+            wait_for(lambda: ops_since(probe, start) >= MIN_OPS_DURING_FAULT, timeout=60, what="writes under delay")
+        heal, phases = finish(probe, volume, profile, record_heal, "Z2")
+    probe.record(recorder, run_dir, request.node.nodeid, "Z2")
+    before, during = phases["before"]["p50_ms"], phases["during_fault"]["p50_ms"]
+    # Every write waits for the remote zones' bricks: at least one added round trip.
+    slower = CheckResult("write latency rises by at least one added round trip",
+                         during is not None and before is not None and during - before >= rtt_ms,
+                         f"p50 {before:.1f} ms before, {during:.1f} ms with the delay",
+                         f"p50 rises by >= {rtt_ms:g} ms", {"phases": phases, "delay": zones_delay.effect})
+    io = CheckResult("I/O continues", probe.failures() == 0, f"{probe.failures()} failed writes", "0 failed writes")
+    conform("Z2", volume, f"{rtt_ms:g} ms RTT between zones (client in {home})", all_passed([io, slower, heal]))
+
+
+def test_n1_hung_node_stalls_io_until_ping_timeout(gluster_cluster, volume_factory, mount_factory, profile, conform,
+                                                   recorder, run_dir, request, record_heal):
+    volume = volume_factory(VolumeType.REPLICA3, AUTO)
+    ping_timeout = float(gluster_cluster.gluster.volume_get(volume.name, "network.ping-timeout"))
+    mount = mount_factory(volume)
+    node = gluster_cluster.nodes[-1]
+    with LatencyProbe(mount) as probe:
+        wait_for(lambda: ops_since(probe, 0) >= MIN_OPS_DURING_FAULT, timeout=60, what="writes before the hang")
+        with NodeHang(gluster_cluster, node.name, mounts=[mount], timeout=profile.fault_timeout_s + ping_timeout):
+            probe.mark("during_fault")
+            start = probe.marks[-1][1]
+            # Hold the hang until writes flow again past the stall (the client declared the node dead).
+            wait_for(lambda: ops_since(probe, start) >= MIN_OPS_DURING_FAULT, timeout=3 * ping_timeout + 30,
+                     what="writes to resume after ping-timeout")
+        heal, phases = finish(probe, volume, profile, record_heal, "N1")
+    probe.record(recorder, run_dir, request.node.nodeid, "N1")
+    stall = max((p.latency_ms for p in probe.points if p.t >= start), default=0.0) / 1000.0
+    stalled = CheckResult("I/O stalls until ping-timeout, then continues",
+                          0.5 * ping_timeout <= stall <= 2 * ping_timeout + 2 and probe.failures() == 0,
+                          f"longest write {stall:.1f} s, {probe.failures()} failed writes",
+                          f"a stall of about network.ping-timeout ({ping_timeout:g} s), no failed write",
+                          {"phases": phases, "stall_s": round(stall, 2), "ping_timeout_s": ping_timeout})
+    conform("N1", volume, f"node hang: SIGSTOP every process of {node.name}", all_passed([stalled, heal]))
