@@ -3,7 +3,6 @@ fault code, each revert leaving a whole volume."""
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 

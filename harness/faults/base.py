@@ -69,16 +69,6 @@ def resolve_host(cluster: "Cluster", name: str) -> "Host":
     raise ConfigError(f"no node or client host named {name!r}; known hosts: {known}")
 
 
-def resolve_nodes(cluster: "Cluster", nodes: Sequence[str] = (), zones: Sequence[str] = ()) -> list["Node"]:
-    """Nodes named directly or through their zone; ConfigError for unknown names or none at all."""
-    found: list[Node] = [cluster.node(n) for n in nodes]
-    for zone in zones:
-        found.extend(n for n in cluster.nodes_in_zone(zone) if n not in found)
-    if not found:
-        raise ConfigError("no target node: name at least one node or zone")
-    return found
-
-
 class Fault(ABC):
     """Base of every fault. Subclasses implement _apply, _confirm_effect, _undo, _confirm_revert,
     params (the JSON-friendly constructor arguments) and targets."""

@@ -23,7 +23,7 @@ from .base import Fault, resolve_host, state_dir
 from .probe import ProbeResult, probe_connect
 
 if TYPE_CHECKING:
-    from ..cluster import Cluster, Host
+    from ..cluster import Cluster
 
 MAX_DELAY_MS = 1000.0
 QUEUE_BASE = 1000

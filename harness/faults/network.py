@@ -13,7 +13,7 @@ from .base import Fault, resolve_host
 from .probe import probe_connect
 
 if TYPE_CHECKING:
-    from ..cluster import Cluster, Host
+    from ..cluster import Cluster
 
 PROBE_TIMEOUT_S = 0.2
 
