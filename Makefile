@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup test qualify bench cleanup
+.PHONY: setup test qualify bench bench-faults cleanup
 
 setup:
 	@bash scripts/setup.sh
@@ -17,6 +17,10 @@ qualify: setup
 
 bench: setup
 	$(PY) benchmarks/cluster_lifecycle.py
+
+# Fault library: inject->effect and revert->whole per fault kind, latency accuracy (issue 3).
+bench-faults: setup
+	$(PY) benchmarks/faults.py
 
 cleanup: setup
 	$(PY) -m harness cleanup
