@@ -69,9 +69,11 @@ def main() -> int:
     print(f"  phase means (s)      {result.phase_means()}")
     print(f"  peak gluster RSS     {peak['gluster_rss_mb']} MiB (glusterd {top.glusterd_rss_mb}, "
           f"bricks {top.brick_rss_mb}, shd {top.other_rss_mb} at N={top.n})")
-    print(f"  MemAvailable         {curve[0].mem_available_mb:.0f} MiB before, lowest {peak['min_mem_available_mb']} MiB "
-          f"(drop {curve[0].mem_available_mb - (peak['min_mem_available_mb'] or 0):.0f} MiB; other runs share the machine)")
-    print(f"  processes at N={top.n:<5} {top.processes} ({top.brick_processes} glusterfsd, {top.glusterd_processes} glusterd)")
+    lowest = peak["min_mem_available_mb"] or 0.0
+    print(f"  MemAvailable         {curve[0].mem_available_mb:.0f} MiB before, lowest {lowest:.0f} MiB "
+          f"(drop {curve[0].mem_available_mb - lowest:.0f} MiB; other runs share the machine)")
+    print(f"  processes at N={top.n:<5} {top.processes} ({top.brick_processes} glusterfsd, "
+          f"{top.glusterd_processes} glusterd)")
     print(f"  leftovers            {result.leftovers or 'none'}")
     print(f"  curve                {curve_json}  {png}")
     for err in result.errors[:10]:

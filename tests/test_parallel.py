@@ -94,7 +94,8 @@ def run_base():
 def test_parallel_run_matches_serial_merges_once_and_leaves_nothing(tmp_path: Path, run_base: Path):
     serial_proc, serial = run_suites(tmp_path / "serial", run_base)
     parallel_proc, parallel = run_suites(tmp_path / "parallel", run_base, "-n", "2")
-    output = f"serial:\n{serial_proc.stdout[-2000:]}\nparallel:\n{parallel_proc.stdout[-2000:]}{parallel_proc.stderr[-2000:]}"
+    output = (f"serial:\n{serial_proc.stdout[-2000:]}\n"
+              f"parallel:\n{parallel_proc.stdout[-2000:]}{parallel_proc.stderr[-2000:]}")
 
     # Same verdicts, and the merged junit report holds every test exactly once.
     serial_cases, parallel_cases = junit_verdicts(serial), junit_verdicts(parallel)

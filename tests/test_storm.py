@@ -10,7 +10,8 @@ from harness import capacity
 from harness.capacity import CapacityError, Footprint
 from harness.errors import ConfigError
 from harness.storm import (
-    DEFAULT_MAX_PROVISION_P99_S, MAX_BRICKS_OPTION, MULTIPLEX_OPTION, STORM_VOLUMES_ENV, Sample, StormPlan, StormResult, VolumeTiming,
+    DEFAULT_MAX_PROVISION_P99_S, MAX_BRICKS_OPTION, MULTIPLEX_OPTION, STORM_VOLUMES_ENV, Sample, StormPlan,
+    StormResult, VolumeTiming,
     check_footprint, check_storm, cluster_option, gluster_processes, percentile, plot_curves,
     provision_p99_threshold, run_storm, storm_volume_count, write_result,
 )
@@ -115,10 +116,13 @@ def _sample(n: int, glusterd: float, bricks: float, other: float, brick_procs: i
 
 def _result(latencies: list[float], errors: int = 0, leftovers: tuple[str, ...] = (), volumes: int | None = None,
             curve: list[Sample] | None = None, mux: bool = False) -> StormResult:
-    timings = [VolumeTiming(f"storm-{i:05d}", True, s, {"create": s / 2, "start": s / 2}) for i, s in enumerate(latencies)]
-    timings += [VolumeTiming(f"storm-9{i:04d}", False, 30.0, {}, error="WaitTimeout: brick down") for i in range(errors)]
+    timings = [VolumeTiming(f"storm-{i:05d}", True, s, {"create": s / 2, "start": s / 2})
+               for i, s in enumerate(latencies)]
+    timings += [VolumeTiming(f"storm-9{i:04d}", False, 30.0, {}, error="WaitTimeout: brick down")
+                for i in range(errors)]
     plan = StormPlan(volumes or len(timings), brick_multiplex=mux)
-    curve = curve or [_sample(0, 60, 0, 0, 0), _sample(len(latencies), 70, 18.5 * 3 * len(latencies), 40, 3 * len(latencies))]
+    n = len(latencies)
+    curve = curve or [_sample(0, 60, 0, 0, 0), _sample(n, 70, 18.5 * 3 * n, 40, 3 * n)]
     return StormResult(plan, "glh9", 3, 0, timings, curve, 10.0, 5.0, list(leftovers), "250 (DEFAULT)")
 
 
