@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup test qualify bench bench-faults cleanup
+.PHONY: setup test qualify bench bench-faults bench-storm cleanup
 
 setup:
 	@bash scripts/setup.sh
@@ -21,6 +21,10 @@ bench: setup
 # Fault library: inject->effect and revert->whole per fault kind, latency accuracy (issue 3).
 bench-faults: setup
 	$(PY) benchmarks/faults.py
+
+# Provisioning storm: 1000 replica-3 volumes with brick multiplexing; time, p99, peak memory (issue 9).
+bench-storm: setup
+	$(PY) benchmarks/storm.py --volumes 1000
 
 cleanup: setup
 	$(PY) -m harness cleanup
