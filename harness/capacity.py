@@ -28,7 +28,7 @@ FD_RESERVE = 1000
 
 
 def bricks_per_process_limit(nofile: int | None = None) -> int:
-    """Bricks one multiplexed glusterfsd can hold under the open-files limit (ours, which glusterd inherits)."""
+    """Bricks one multiplexed glusterfsd can hold under an open-files limit (default: ours, which glusterd inherits)."""
     if nofile is None:
         nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         nofile = 1 << 20 if nofile == resource.RLIM_INFINITY else nofile
@@ -44,11 +44,12 @@ class Footprint:
     """Resident memory (MiB of RSS) of gluster's processes, as measured here.
 
     Measured with the storm (30 replica-3 volumes, 3 nodes, GlusterFS 10.3): an idle brick
-    glusterfsd 18.5 MiB RSS (DESIGN.md's 26 MB was a brick that had served I/O; rounded up to 20);
+    glusterfsd 18.5 MiB RSS (DESIGN.md quotes ~26 MB; not reproduced idle here, rounded up to 20);
     a multiplexed glusterfsd ~20 MiB plus 2.4-2.6 MiB per attached brick; glusterd 19-32 MiB
     growing 0.27 MiB per volume; the self-heal daemon ~13 MiB growing 0.5 MiB per replicated volume
     (its graph holds every volume). RSS counts shared pages once per process, so these estimates
-    err on the safe side: MemAvailable fell by ~12 MiB per unmultiplexed brick.
+    err on the safe side: MemAvailable fell by ~12 MiB per unmultiplexed brick. A FUSE client
+    measured 19-21 MiB idle; 40 leaves room for its caches under I/O.
     """
 
     brick_process_mb: float = 20.0  # one glusterfsd serving one brick (multiplexing off)
