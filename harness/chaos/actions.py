@@ -38,7 +38,7 @@ __all__ = [
     "isolate_node", "revert_isolate_node", "packet_loss", "revert_packet_loss", "add_latency", "revert_latency",
     "add_zone_latency", "slow_disk", "revert_slow_disk", "failing_disk", "revert_failing_disk", "lose_brick",
     "revert_lose_brick", "rolling_restart", "revert_rolling_restart", "revert_fault", "revert_all_faults",
-    "start_workload", "stop_workload", "wait_volume_whole",
+    "start_workload", "stop_workload", "start_index_heal", "wait_volume_whole",
 ]
 
 
@@ -373,6 +373,17 @@ def stop_workload(name: str = "writer", max_failures: int = 0, max_p99_ms: float
         raise HarnessError(f"workload {name} on {t.volume.name}: p99 {summary.get('p99_ms')} ms over "
                            f"{summary['writes']} writes, bound {max_p99_ms} ms; per phase: {summary['phases']}")
     return summary
+
+
+def start_index_heal(configuration: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`gluster volume heal VOL`: start an index heal now, as an operator does after a hang or a
+    partition. The self-heal daemons crawl on their own only when they see a brick come back, or
+    every cluster.heal-timeout (600 s by default); an idle daemon may never have noticed a brick
+    that hung for a few seconds, while the client did and left entries pending."""
+    t = target(configuration)
+    # `volume heal` has no --xml output; its exit code says whether the heal was launched.
+    result = t.cluster.nodes[0].run(["gluster", "--mode=script", "volume", "heal", t.volume.name], timeout=60)
+    return {"volume": t.volume.name, "started": True, "output": result.stdout.strip().splitlines()[:1]}
 
 
 def wait_volume_whole(timeout: float = 0, configuration: Mapping[str, Any] | None = None) -> dict[str, Any]:

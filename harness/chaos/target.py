@@ -49,7 +49,7 @@ class Target:
     """An attached cluster with the volume and mounts the activities use."""
 
     cluster: LocalCluster
-    volume: Volume
+    volume: Volume  # None only while being attached
     mounts: list[FuseMount]
 
     @property
@@ -144,23 +144,26 @@ def _volume_name(cluster: LocalCluster, configuration: Mapping[str, Any] | None)
 
 
 def target(configuration: Mapping[str, Any] | None) -> Target:
-    """The attached cluster, volume and mounts for this configuration (attached once per process)."""
+    """The attached cluster, volume and mounts for this configuration. The cluster object is
+    attached once per process (its live faults and workloads hang off it); the volume and its
+    mounts are looked up on every call, so a volume made or mounted since is seen."""
     entry = find_entry(configuration)
     cluster = LocalCluster.attach(entry)
     key = (cluster.run_id, tuple(n.holder_pid for n in cluster.nodes))  # type: ignore[attr-defined]
     with _lock:
-        known = _attached.get(key)
-        if known is not None and known.volume.name == (_value(configuration, VOLUME_KEY) or known.volume.name):
-            return known
-        try:
-            volume = attach_volume(cluster, _volume_name(cluster, configuration))
-        except HarnessError as exc:
-            raise ConfigError(f"cluster {cluster.run_id}: {exc}") from None
-        mounts = find_mounts(cluster, volume.name)
-        for m in mounts:
-            m.volume = volume
-        cluster.mounts = list(mounts)  # faults wait for these mounts' children up after a revert
+        known = _attached.setdefault(key, Target(cluster, None, []))  # type: ignore[arg-type]
         timeline = _value(configuration, TIMELINE_KEY)
-        set_default_timeline(cluster, Timeline(Path(timeline)) if timeline else Timeline())
-        _attached[key] = Target(cluster, volume, mounts)
-        return _attached[key]
+        current = getattr(known.cluster, "fault_timeline", None)
+        if current is None or (timeline and str(current.path) != timeline):
+            set_default_timeline(known.cluster, Timeline(Path(timeline)) if timeline else Timeline())
+        name = _volume_name(known.cluster, configuration)
+        if known.volume is None or known.volume.name != name:
+            try:
+                known.volume = attach_volume(known.cluster, name)
+            except HarnessError as exc:
+                raise ConfigError(f"cluster {cluster.run_id}: {exc}") from None
+        known.mounts = find_mounts(known.cluster, name)
+        for m in known.mounts:
+            m.volume = known.volume
+        known.cluster.mounts = list(known.mounts)  # faults wait for these mounts' children up after a revert
+        return known
