@@ -453,3 +453,32 @@ def s3_endpoint(s3_gateway: "S3Gateway", gluster_cluster: Cluster) -> "S3Endpoin
     """URL and credentials of s3_gateway, reached from the last client host (so requests cross
     the cluster network when there are two or more clients)."""
     return s3_gateway.endpoint(gluster_cluster.clients[-1])
+
+
+@pytest.fixture
+def chaos_runner(gluster_cluster: Cluster, mount_factory: MountFactory, run_dir: RunDir,
+                 profile: Profile) -> Iterator[Callable[..., dict]]:
+    """run(experiment, volume, heal_timeout=None) -> journal: a chaostoolkit experiment (a file of
+    chaos/ or a dict) run through chaoslib against this session's cluster and `volume` (mounted by
+    the test); the journal lands in reports/<run-id>/chaos/, fault events in timeline-chaos.jsonl.
+    Afterwards whatever the experiment left injected or running is reverted and stopped, before
+    the test's mounts go (this fixture depends on mount_factory for that order)."""
+    from .chaos.actions import revert_all_faults, stop_workload
+    from .chaos.experiment import run_experiment_file
+    from .chaos.target import RUN_ID_KEY, VOLUME_KEY, target
+
+    used: list[dict] = []
+
+    def run(experiment: "Path | dict", volume: Volume, heal_timeout: float | None = None) -> dict:
+        stem = experiment.stem if isinstance(experiment, Path) else "experiment"
+        used.append({RUN_ID_KEY: gluster_cluster.run_id, VOLUME_KEY: volume.name})
+        return run_experiment_file(
+            experiment, gluster_cluster.run_id, volume.name, timeline=run_dir.path / "timeline-chaos.jsonl",
+            heal_timeout=heal_timeout or profile.heal_timeout_s,
+            journal_path=run_dir.path / "chaos" / f"{stem}-{os.getpid()}-{volume.name}.journal.json")
+
+    yield run
+    for config in used:
+        for name in list(target(config).workloads):
+            stop_workload(name, judge=False, configuration=config)
+        revert_all_faults(config)
