@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import registry
 from .errors import HarnessError
+from .profiles import PROFILES, get_profile
 from .providers.local import DEFAULT_ROOT, LocalCluster, LocalProvider
 from .teardown import sweep_stale, teardown
 from .volume import VolumeSpec, VolumeType
@@ -25,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--volume", action="append", default=[], metavar="TYPE",
                     help=f"create and mount a volume of this type ({', '.join(t.value for t in VolumeType)}); repeatable")
     up.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="volume option for --volume")
+    up.add_argument("--profile", choices=tuple(PROFILES), default="fast",
+                    help="profile whose volume options --volume gets under any --option (default fast: "
+                         "network.ping-timeout 5, as pytest's default profile; realistic: gluster's defaults)")
     status = sub.add_parser("status", help="show running clusters")
     status.add_argument("--json", action="store_true")
     down = sub.add_parser("down", help="tear down clusters left by `up`")
@@ -70,7 +74,8 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    specs = [VolumeSpec(VolumeType.parse(v), parse_options(args.option)) for v in args.volume]
+    options = {**get_profile(args.profile).volume_options, **parse_options(args.option)}
+    specs = [VolumeSpec(VolumeType.parse(v), options) for v in args.volume]
     cluster = LocalProvider(args.nodes, args.zones, args.clients, args.root).up()
     try:
         mounts = [cluster.mount(cluster.create_volume(spec)) for spec in specs]
@@ -84,7 +89,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     for c in cluster.clients:
         print(f"  {c.name:8} {'client':8} {c.address:15} enter: ip netns exec {c.namespace} bash")  # type: ignore[attr-defined]
     for m in mounts:
-        print(f"  volume {m.volume.name} ({m.volume.spec.type.value}) mounted at {m.path}")
+        opts = " ".join(f"{k}={v}" for k, v in m.volume.spec.options.items())
+        print(f"  volume {m.volume.name} ({m.volume.spec.type.value}{', ' + opts if opts else ''}) mounted at {m.path}")
     print("status: python -m harness status    remove: python -m harness down")
     return 0
 
