@@ -40,7 +40,7 @@ MAX_BRICKS_OPTION = "cluster.max-bricks-per-process"
 # the work runs under its one big lock and the bricks start on the same 2 cores. Measured here
 # (30 replica-3 volumes, loaded machine): 1/2/4/8 concurrent provisions gave 107/96/123/73
 # volumes/min with multiplexing, 71/49/77/87 without, while each volume's own time (what the p99
-# gate measures) grows with the concurrency: mean 0.5/0.8/1.4/3.6 s with multiplexing. 100
+# gate measures) grows with the concurrency: p50 0.43/0.76/1.48/5.25 s with multiplexing. 100
 # multiplexed volumes at 4 on a machine loaded 20 deep gave p99 13.8 s. 2 keeps most of the
 # throughput at half the latency.
 DEFAULT_CONCURRENCY = 2
