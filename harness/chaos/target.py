@@ -6,7 +6,8 @@ Configuration keys an experiment may set (all optional):
 - `glusterharness_run_id`: the cluster's run id (glhN), as `python -m harness status` prints it;
 - `glusterharness_state`: the path of a cluster's state file (<root>/cluster.json) instead;
 - `glusterharness_volume`: the volume to act on (default: the only started volume);
-- `glusterharness_timeline`: a JSON-lines file the faults' Timeline events are appended to;
+- `glusterharness_timeline`: a JSON-lines file the faults' Timeline events are appended to
+  (default <root>/chaos/timeline.jsonl);
 - `glusterharness_heal_timeout`: seconds wait_volume_whole waits (default 120).
 Without a run id or state path, the only cluster kept by `python -m harness up` is used.
 
@@ -152,10 +153,11 @@ def target(configuration: Mapping[str, Any] | None) -> Target:
     key = (cluster.run_id, tuple(n.holder_pid for n in cluster.nodes))  # type: ignore[attr-defined]
     with _lock:
         known = _attached.setdefault(key, Target(cluster, None, []))  # type: ignore[arg-type]
-        timeline = _value(configuration, TIMELINE_KEY)
+        # Fault events go to the configured file, else beside the cluster (<root>/chaos/timeline.jsonl).
+        timeline = Path(_value(configuration, TIMELINE_KEY) or known.state_dir / "timeline.jsonl")
         current = getattr(known.cluster, "fault_timeline", None)
-        if current is None or (timeline and str(current.path) != timeline):
-            set_default_timeline(known.cluster, Timeline(Path(timeline)) if timeline else Timeline())
+        if current is None or current.path != timeline:
+            set_default_timeline(known.cluster, Timeline(timeline))
         name = _volume_name(known.cluster, configuration)
         if known.volume is None or known.volume.name != name:
             try:
