@@ -101,15 +101,18 @@ def test_five_ms_round_trip_between_zones(gluster_cluster, volume_factory):
     assert fault.effect["requested_rtt_ms"] == 5.0
 
 
-def test_faults_compose_partition_during_latency(gluster_cluster, two_mounts):
+def test_faults_compose_partition_during_latency(gluster_cluster, two_mounts, timeline):
     volume, m1, m2 = two_mounts
     node1, node3 = gluster_cluster.node("node1"), gluster_cluster.node("node3")
-    with Latency(gluster_cluster, hosts=["node1"], delay_ms=5):
-        with IsolateNode(gluster_cluster, node="node3"):
+    with Latency(gluster_cluster, hosts=["node1"], delay_ms=5) as outer:
+        with IsolateNode(gluster_cluster, node="node3") as inner:
             assert probe_connect(node1, node3.address).blocked
             assert probe_connect(node1, gluster_cluster.node("node2").address, count=10).median_ms >= 4.5
             write_sync(m1 / "composed")
         assert not probe_connect(node1, node3.address).blocked  # inner revert kept the outer fault
+        # Nested: the volume cannot be whole while the outer fault holds; the outer revert checks it.
+        reverted = [e for e in timeline.for_fault(inner.fault_id) if e.phase == Phase.REVERTED][0]
+        assert reverted.details["whole_check_left_to"] == [outer.fault_id]
         assert probe_connect(node1, gluster_cluster.node("node2").address, count=10).median_ms >= 4.5
     assert no_fault_rules(gluster_cluster), fault_rules(gluster_cluster)
     wait_volume_whole(volume, [m1, m2], timeout=120)

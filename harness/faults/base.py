@@ -151,8 +151,10 @@ class Fault(ABC):
         self.active = False
         self.timeline.deactivate(self.fault_id)
         self._remove_state()
-        self.timeline.record(self.fault_id, self.kind, Phase.REVERTED, self.targets(),
-                             seconds=round(time.monotonic() - start, 4))
+        details: dict[str, Any] = {"seconds": round(time.monotonic() - start, 4)}
+        if "whole_check_left_to" in self.effect:
+            details["whole_check_left_to"] = self.effect["whole_check_left_to"]
+        self.timeline.record(self.fault_id, self.kind, Phase.REVERTED, self.targets(), **details)
         log.info("%s %s reverted", self.kind, self.fault_id)
 
     def __enter__(self) -> "Fault":
@@ -184,7 +186,16 @@ class Fault(ABC):
         return []
 
     def confirm_whole(self, exclude: "Sequence[Node]" = ()) -> None:
-        """Bricks of the affected volumes online, peers Connected, every mount's children up."""
+        """Bricks of the affected volumes online, peers Connected, every mount's children up.
+
+        While another fault on the same timeline is still active (this one was nested inside it,
+        or is a part of it), the volume cannot be whole yet: the check is left to the outermost
+        fault's revert, and this revert confirms only its own undo (rules gone, processes back).
+        """
+        outer = [f.fault_id for f in self.timeline.active_faults() if f is not self]
+        if outer:
+            self.effect["whole_check_left_to"] = outer
+            return
         deadline = time.monotonic() + self.timeout
         via = next((n for n in self.cluster.nodes if n not in exclude), None)
         for volume in self.volumes():

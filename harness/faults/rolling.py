@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import ConfigError
-from ..health import wait_heal
+from ..health import wait_volume_whole
 from .base import Fault
 from .process import RestartPod, node_support
 
@@ -50,9 +50,12 @@ class RollingRestart(Fault):
             self._current = RestartPod(self.cluster, node.name, volumes=self.volumes(), timeline=self.timeline,
                                        timeout=self.timeout, mounts=self._mounts)
             self._current.inject()
-            self._current.revert()  # confirms bricks online, peers Connected, children up
+            self._current.revert()
             self._current = None
-            heal = {v.name: round(wait_heal(v, self.heal_timeout).seconds, 3) for v in self.volumes()}
+            heal = {}
+            for volume in self.volumes():  # whole again before the next node goes down
+                mounts = [m for m in self.mounts if m.volume is volume]
+                heal[volume.name] = round(wait_volume_whole(volume, mounts, timeout=self.heal_timeout).heal.seconds, 3)
             step = {"node": node.name, "seconds": round(time.monotonic() - start, 3), "heal_seconds": heal}
             self.steps.append(step)
             self.timeline.record(self.fault_id, self.kind, "step", (node.name,), **step)
