@@ -7,6 +7,7 @@ until network.ping-timeout.
 """
 from __future__ import annotations
 
+import dataclasses
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,9 @@ from harness.workloads.s3gateway import start_gateway
 from harness.workloads.scenario import PhasePlan, Workload, run_phases
 
 pytestmark = pytest.mark.workload
-PLAN = PhasePlan(before_s=2.0, fault_s=4.0, after_s=2.0, heal_allowance_s=6.0)
+PLAN = PhasePlan(before_s=2.0, fault_s=4.0, after_s=3.0, heal_allowance_s=6.0, heal_timeout_s=240.0)
+# Seconds each access path needs before it measures (laying out, gfapi init, locust start-up).
+STARTUP_S = {"file": 1.0, "block": 1.0, "gfapi": 4.0, "s3": 20.0}
 FIO_SIZE = "16M"
 ALL_PHASES = ["before", "during_fault", "during_heal", "after"]
 SCENARIO_IDS = {"baseline": "W0", "kill-brick": "Q1", "node-hang": "N1", "zone-outage": "Z1"}  # SCENARIOS.md
@@ -91,7 +94,8 @@ def test_workload_keeps_every_acknowledged_write(access, fault_kind, access_path
     path = access_path(access)
     make_fault = FAULTS[fault_kind]
     fault = make_fault(gluster_cluster, path.volume, path.mounts) if make_fault else None
-    report = run_phases(access, path.workload, path.stores, path.history_file, path.volume, fault, PLAN)
+    plan = dataclasses.replace(PLAN, startup_s=STARTUP_S[access])
+    report = run_phases(access, path.workload, path.stores, path.history_file, path.volume, fault, plan)
     for record in report.records(run_dir.path, path.history_file.parent, SCENARIO_IDS[fault_kind]):
         recorder.record(record.pop("kind"), record, request.node.nodeid)
 

@@ -37,6 +37,9 @@ class PhasePlan:
     """How long each timed phase lasts; heal lasts as long as it takes (up to heal_timeout_s)."""
 
     before_s: float = 3.0
+    # Time a workload takes to start measuring (fio's gfapi init, locust's start-up); left out of
+    # every phase, so "before" holds only a running workload.
+    startup_s: float = 0.0
     fault_s: float = 4.0
     after_s: float = 3.0
     heal_allowance_s: float = 8.0  # workload runtime into heal; then it pauses until heal is done
@@ -46,14 +49,15 @@ class PhasePlan:
     history_think_s: float = 0.05
 
     def __post_init__(self) -> None:
-        if min(self.before_s, self.fault_s, self.after_s, self.heal_allowance_s) < 0 or self.heal_timeout_s <= 0:
+        if min(self.before_s, self.startup_s, self.fault_s, self.after_s, self.heal_allowance_s) < 0 \
+                or self.heal_timeout_s <= 0:
             raise ConfigError(f"phase durations must be >= 0 and the heal timeout > 0, got {self}")
 
     def runtime_s(self, with_fault: bool) -> int:
         """Workload runtime covering every phase (whole seconds, as fio and locust take it)."""
         if not with_fault:
-            return max(1, round(self.before_s + self.after_s))
-        return max(1, round(self.before_s + self.fault_s + self.heal_allowance_s + self.after_s + 0.5))
+            return max(1, round(self.startup_s + self.before_s + self.after_s))
+        return max(1, round(self.startup_s + self.before_s + self.fault_s + self.heal_allowance_s + self.after_s + 0.5))
 
 
 @dataclass
@@ -144,7 +148,7 @@ def run_phases(access: str, workload: Workload, stores: dict[str, Store], histor
             if fault is not None:
                 after_go.wait()
                 if not orchestration_failed.is_set():
-                    rounds.append(workload(max(1, round(plan.after_s))))
+                    rounds.append(workload(max(1, round(plan.startup_s + plan.after_s))))
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
         finally:
@@ -156,6 +160,7 @@ def run_phases(access: str, workload: Workload, stores: dict[str, Store], histor
     orchestration_failed = threading.Event()
 
     def orchestrate() -> None:
+        after_done.wait(plan.startup_s)
         start = time.time()
         marks.append((BEFORE, start))
         if fault is None:
