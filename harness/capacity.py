@@ -43,8 +43,9 @@ class CapacityError(ConfigError):
 class Footprint:
     """Resident memory (MiB of RSS) of gluster's processes, as measured here.
 
-    Measured with the storm (30 replica-3 volumes, 3 nodes, GlusterFS 10.3): an idle brick
-    glusterfsd 18.5 MiB RSS (DESIGN.md quotes ~26 MB; not reproduced idle here, rounded up to 20);
+    Measured with the storm (30 and 100 replica-3 volumes, 3 nodes, GlusterFS 10.3): an idle brick
+    glusterfsd 18.5 MiB RSS at 30 volumes, 20.3 MiB at 100 (each brick also serves every node's
+    self-heal daemon); 22 leaves a margin (DESIGN.md quotes ~26 MB; not reproduced idle here);
     a multiplexed glusterfsd ~20 MiB plus 2.4-2.6 MiB per attached brick; glusterd 19-32 MiB
     growing 0.27 MiB per volume; the self-heal daemon ~13 MiB growing 0.5 MiB per replicated volume
     (its graph holds every volume). RSS counts shared pages once per process, so these estimates
@@ -52,7 +53,7 @@ class Footprint:
     measured 19-21 MiB idle; 40 leaves room for its caches under I/O.
     """
 
-    brick_process_mb: float = 20.0  # one glusterfsd serving one brick (multiplexing off)
+    brick_process_mb: float = 22.0  # one glusterfsd serving one brick (multiplexing off)
     mux_process_mb: float = 20.0  # a multiplexed glusterfsd with its first brick
     mux_brick_mb: float = 3.0  # each further brick attached to a multiplexed glusterfsd
     max_bricks_per_process: int = 250  # gluster's cluster.max-bricks-per-process default

@@ -370,9 +370,15 @@ def run_storm(cluster: "Cluster", plan: StormPlan, progress: Callable[[str], Non
                     if checkpoints and len(timings) >= checkpoints[0]:
                         while checkpoints and len(timings) >= checkpoints[0]:
                             checkpoints.pop(0)
-                        curve.append(sample_cost(nodes, len(created), time.monotonic() - started))
+                        point = sample_cost(nodes, len(created), time.monotonic() - started)
+                        curve.append(point)
+                        ok = [t.seconds for t in timings if t.ok]
+                        # The figures so far, so a storm cut short still leaves them in its log.
                         say(f"storm {plan.label}: {len(created)}/{plan.volumes} volumes up after "
-                            f"{time.monotonic() - started:.0f} s, {failed} failed")
+                            f"{point.elapsed_s:.0f} s, {failed} failed; latency p50 {_fmt(percentile(ok, 50))} s "
+                            f"p99 {_fmt(percentile(ok, 99))} s max {_fmt(max(ok, default=None))} s; RSS glusterd "
+                            f"{point.glusterd_rss_mb} bricks {point.brick_rss_mb} other {point.other_rss_mb} MiB in "
+                            f"{point.processes} processes; MemAvailable {point.mem_available_mb:.0f} MiB")
                     if failed >= plan.max_errors and not stopping:
                         say(f"storm {plan.label}: stopping after {failed} failures; the queued volumes are cancelled")
                         stopping = True
@@ -385,6 +391,7 @@ def run_storm(cluster: "Cluster", plan: StormPlan, progress: Callable[[str], Non
         create_s = time.monotonic() - started
         timings.sort(key=lambda t: t.name)
     finally:
+        say(f"storm {plan.label}: deleting {len(created)} volumes")
         t0 = time.monotonic()
         delete_errors = delete_volumes(list(created.values()), plan.concurrency)
         delete_errors += sweep_storm_volumes(cluster, plan.prefix)
@@ -443,6 +450,10 @@ def storm_leftovers(cluster: "Cluster", prefix: str) -> list[str]:
         if f"/{prefix}-" in cmdline:
             found.append(f"brick process {pid} serving {prefix} volumes")
     return found
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _short(exc: BaseException, limit: int = 400) -> str:
