@@ -46,21 +46,22 @@ class Footprint:
     Measured with the storm (30 and 100 replica-3 volumes, 3 nodes, GlusterFS 10.3): an idle brick
     glusterfsd 18.5 MiB RSS at 30 volumes, 20.3 MiB at 100 (each brick also serves every node's
     self-heal daemon); 22 leaves a margin (DESIGN.md quotes ~26 MB; not reproduced idle here);
-    a multiplexed glusterfsd ~20 MiB plus 2.4-2.6 MiB per attached brick; glusterd 19-32 MiB
-    growing 0.27 MiB per volume; the self-heal daemon ~13 MiB growing 0.5 MiB per replicated volume
-    (its graph holds every volume). RSS counts shared pages once per process, so these estimates
+    a multiplexed glusterfsd ~20 MiB plus 2.3-2.6 MiB per attached brick at 30-100 volumes, 3.4 at
+    969 (9784 MiB for 2907 bricks in 45 processes); glusterd 19-32 MiB growing 0.17-0.27 MiB per
+    volume; the self-heal daemon ~13 MiB growing 0.5 MiB per replicated volume at 30 volumes and
+    1.5 at 969 (4279 MiB over 3 nodes: its graph holds a client of every brick of every volume). RSS counts shared pages once per process, so these estimates
     err on the safe side: MemAvailable fell by ~12 MiB per unmultiplexed brick. A FUSE client
     measured 19-21 MiB idle; 40 leaves room for its caches under I/O.
     """
 
     brick_process_mb: float = 22.0  # one glusterfsd serving one brick (multiplexing off)
     mux_process_mb: float = 20.0  # a multiplexed glusterfsd with its first brick
-    mux_brick_mb: float = 3.0  # each further brick attached to a multiplexed glusterfsd
+    mux_brick_mb: float = 3.5  # each further brick attached to a multiplexed glusterfsd
     max_bricks_per_process: int = 250  # gluster's cluster.max-bricks-per-process default
     glusterd_mb: float = 30.0  # glusterd with no volume
     glusterd_per_volume_mb: float = 0.3  # glusterd's growth per volume, on every node
     node_daemons_mb: float = 15.0  # the self-heal daemon, per node
-    shd_per_volume_mb: float = 0.5  # the self-heal daemon's growth per volume, on every node
+    shd_per_volume_mb: float = 1.5  # the self-heal daemon's growth per volume, on every node
     mount_mb: float = 40.0  # one FUSE client
 
 
