@@ -15,8 +15,6 @@ from harness.timeline import Phase
 from .faults_helpers import (ENOTCONN, fault_rules, fault_state_files, netfilter_state, no_fault_rules, write_error,
                             write_sync)
 
-pytestmark = pytest.mark.chaos
-
 
 @pytest.fixture
 def two_mounts(volume_factory, mount_factory):

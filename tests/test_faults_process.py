@@ -13,8 +13,6 @@ from harness.health import wait_volume_whole
 
 from .faults_helpers import fault_state_files, process_states, write_sync
 
-pytestmark = pytest.mark.chaos
-
 
 @pytest.fixture
 def mounted(volume_factory, mount_factory):

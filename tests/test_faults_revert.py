@@ -20,8 +20,6 @@ from harness.waiting import wait_for
 from .conftest import REPO, harness_command
 from .faults_helpers import fault_rules, fault_state_files, no_fault_rules, process_states
 
-pytestmark = pytest.mark.chaos
-
 
 def delayers(cluster) -> list[int]:
     found = []

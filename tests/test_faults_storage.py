@@ -12,8 +12,6 @@ from harness.timeline import Phase
 
 from .faults_helpers import write_error, write_sync
 
-pytestmark = pytest.mark.chaos
-
 
 @pytest.fixture
 def mounted(volume_factory, mount_factory):

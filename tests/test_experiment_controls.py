@@ -37,7 +37,7 @@ PAIRS = {
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
-def test_chaos_validate_accepts_experiment(experiment: Path, tmp_path: Path) -> None:
+def test_validate_cli_accepts_experiment(experiment: Path, tmp_path: Path) -> None:
     assert CHAOS, "the chaos command is missing; run `bash scripts/setup.sh` (installs chaostoolkit)"
     result = run([CHAOS, "--no-version-check", "--log-file", str(tmp_path / "chaos.log"), "validate", str(experiment)],
                  timeout=120, check=False)
@@ -45,7 +45,7 @@ def test_chaos_validate_accepts_experiment(experiment: Path, tmp_path: Path) -> 
     assert "experiment syntax and semantic look valid" in result.stdout + result.stderr
 
 
-def test_chaos_validate_rejects_a_broken_experiment(tmp_path: Path) -> None:
+def test_validate_cli_rejects_a_broken_experiment(tmp_path: Path) -> None:
     """Negative control for the validation above: an unknown function is refused."""
     broken = json.loads((EXPERIMENTS_DIR / "node-crash.json").read_text())
     broken["method"][1]["provider"]["func"] = "no_such_action"
