@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
+
+from .conftest import REPO
 
 pytestmark = pytest.mark.usefixtures("isolated_reports")
 
@@ -95,3 +100,14 @@ def test_expect_fails_with_the_checks_explanation(pytester):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*heal: FAILED*", "*expected: pending 0*", "*observed: pending 3 after 10 s*",
                                  "*volume: v1*"])
+
+
+def test_dash_k_chaos_selects_exactly_the_chaos_experiments():
+    """`pytest -k chaos` is the documented way to run the experiments: nothing else may match."""
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                          "-k", "chaos", "tests", "suites"], cwd=REPO, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "GLUSTER_REPORT_DIR": "/tmp/collect-only-reports"}).stdout
+    selected = [line for line in out.splitlines() if "::" in line]
+    experiments = sorted(p.stem for p in (REPO / "chaos").glob("*.json"))
+    assert len(selected) == len(experiments) + 1  # one test per experiment, plus the catalogue check
+    assert all(line.startswith("suites/test_chaos.py::") for line in selected), selected
