@@ -102,8 +102,9 @@ def test_expect_fails_with_the_checks_explanation(pytester):
                                  "*volume: v1*"])
 
 
-def test_dash_k_chaos_selects_exactly_the_chaos_experiments():
-    """`pytest -k chaos` is the documented way to run the experiments: nothing else may match."""
+def test_dash_k_selects_exactly_the_experiments():
+    """`pytest -k chaos` is the documented way to run the experiments: nothing else may match
+    (so no other test may have the word in its name, module or markers)."""
     out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
                           "-k", "chaos", "tests", "suites"], cwd=REPO, capture_output=True, text=True, timeout=300,
                          env={**os.environ, "GLUSTER_REPORT_DIR": "/tmp/collect-only-reports"}).stdout
