@@ -414,7 +414,13 @@ def delete_volumes(volumes: Sequence[Volume], concurrency: int) -> list[str]:
         return None
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="storm-del") as pool:
-        return [e for e in pool.map(delete, volumes) if e]
+        futures = [pool.submit(delete, v) for v in volumes]
+        try:
+            return [e for e in (f.result() for f in futures) if e]
+        except BaseException:
+            for queued in futures:  # interrupted: stop deleting; the cluster's teardown removes the rest
+                queued.cancel()
+            raise
 
 
 def sweep_storm_volumes(cluster: "Cluster", prefix: str) -> list[str]:
