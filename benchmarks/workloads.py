@@ -12,6 +12,7 @@ Run: `.venv/bin/python benchmarks/workloads.py [--runs 3] [--fio-runtime 5] [--l
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -40,13 +41,15 @@ def fio_bare(job: FioJob, target: FileTarget, out: Path, n: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=3, help="interleaved fio runs of each kind (default 3)")
+    parser.add_argument("--runs", type=int, default=6, help="interleaved fio runs of each kind (default 6)")
     parser.add_argument("--fio-runtime", type=int, default=5)
     parser.add_argument("--fio-size", default="64M")
     parser.add_argument("--locust-runtime", type=int, default=15)
     parser.add_argument("--history-seconds", type=float, default=5.0)
     args = parser.parse_args()
 
+    print("load average at start: %.1f %.1f %.1f on %d cores (other work on the machine skews every figure)"
+          % (*os.getloadavg(), os.cpu_count() or 0))
     cluster = LocalProvider(nodes=3, zones=3, clients=2).up()
     try:
         c1, c2 = cluster.clients[0], cluster.clients[1]
@@ -54,17 +57,22 @@ def main() -> None:
         m1, m2 = cluster.mount(volume, c1), cluster.mount(volume, c2)
         out = Path(tempfile.mkdtemp(prefix="bench-", dir=cluster.root))
 
-        job, target = FioJob("randread", args.fio_size, args.fio_runtime), FileTarget(m1)
+        # O_DIRECT, so page-cache hits (which grow run after run) do not decide the comparison.
+        job, target = FioJob("randread", args.fio_size, args.fio_runtime), FileTarget(m1, direct=True)
         run_fio(c1, target, job, out / "warmup")  # lays the file out; not counted
         harness, bare = [], []
-        for n in range(args.runs):
-            harness.append(run_fio(c1, target, job, out / "harness"))
-            bare.append(fio_bare(job, target, out, n))
+        for n in range(args.runs):  # alternating order (ABBA) so drift in machine load cancels out
+            if n % 2 == 0:
+                harness.append(run_fio(c1, target, job, out / "harness"))
+                bare.append(fio_bare(job, target, out, n))
+            else:
+                bare.append(fio_bare(job, target, out, n))
+                harness.append(run_fio(c1, target, job, out / "harness"))
         h_iops = statistics.median(r.iops for r in harness)
         b_iops = statistics.median(r.iops for r in bare)
         h_p99 = statistics.median(r.read.clat.p99_ms for r in harness)
         b_p99 = statistics.median(r.read.clat.p99_ms for r in bare)
-        print(f"fio 4k randread on a FUSE file ({args.fio_size}, {args.fio_runtime} s, median of {args.runs} "
+        print(f"fio 4k randread, O_DIRECT, on a FUSE file ({args.fio_size}, {args.fio_runtime} s, median of {args.runs} "
               f"interleaved runs each)")
         print(f"  harness runner : {h_iops:9.0f} IOPS   p99 {h_p99:7.3f} ms   (runs: "
               f"{', '.join(f'{r.iops:.0f}' for r in harness)})")
@@ -105,6 +113,7 @@ def main() -> None:
             gateway.stop()
     finally:
         cluster.down()
+    print("load average at end: %.1f %.1f %.1f" % os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -85,12 +85,13 @@ class FileTarget:
 
     mount: FuseMount
     name: str = "fio.dat"
+    direct: bool = False  # O_DIRECT: every I/O reaches the bricks (no page-cache hits)
     kind = "file"
 
     def options(self, job: FioJob) -> list[str]:
         if not is_mounted(self.mount.path):
             raise ConfigError(f"{self.mount.path} is not mounted; mount the volume before running fio on it")
-        return [f"--filename={self.mount.path / self.name}", "--ioengine=psync"]
+        return [f"--filename={self.mount.path / self.name}", "--ioengine=psync", *(["--direct=1"] if self.direct else [])]
 
 
 @dataclass(frozen=True)
