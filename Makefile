@@ -7,9 +7,11 @@ PYTEST := $(PY) -m pytest
 setup:
 	@bash scripts/setup.sh
 
-# The project's own tests, and the suites, on the embedded local cluster.
+# The project's own tests and every conformance suite on the embedded local cluster. To fit CI's
+# time, the workload cases under node hang and zone outage (`workload and slow`) are left to
+# `make qualify`, and the storm provisions 20 volumes instead of the fast profile's 100.
 test: setup
-	$(PYTEST) tests suites
+	GLUSTER_STORM_VOLUMES=20 $(PYTEST) tests suites -m "not (workload and slow)" --durations=25
 
 # The qualification gate: every conformance suite on the embedded local cluster, then the report.
 qualify: setup

@@ -34,7 +34,13 @@ def reap() -> None:
 def main(ready_file: str, fifo: str, log_path: str) -> None:
     if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
-    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes select() when a child dies
+    # Python retries select() after a signal handler runs (PEP 475), so a handler alone would not
+    # wake it: the wakeup fd turns each SIGCHLD into a readable byte, and a dead child is reaped at once.
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     os.mkfifo(fifo)
     control = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)  # O_RDWR: never sees EOF between writers
     log = open(log_path, "a")
@@ -43,12 +49,11 @@ def main(ready_file: str, fifo: str, log_path: str) -> None:
     os.replace(ready_file + ".tmp", ready_file)
     pending = b""
     while True:
-        try:
-            readable, _, _ = select.select([control], [], [], 1.0)
-        except InterruptedError:
-            readable = []
+        readable, _, _ = select.select([control, wake_r], [], [], 1.0)
+        if wake_r in readable:
+            os.read(wake_r, 4096)
         reap()
-        if not readable:
+        if control not in readable:
             continue
         pending += os.read(control, 65536)
         *lines, pending = pending.split(b"\n")

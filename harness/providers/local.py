@@ -59,7 +59,11 @@ class LocalNode(Node):
         Started through the node's init, so glusterd and the daemons it forks are reaped there.
         """
         self.glusterd_pid_file.unlink(missing_ok=True)
+        socket = Path(f"/proc/{self.holder_pid}/root/run/glusterd.socket")
+        socket.unlink(missing_ok=True)
         netns.spawn_in_node(self.dir, ["glusterd", "-N", f"--pid-file={self.glusterd_pid_file}"])
+        # A CLI call made before the socket exists waits out the CLI's 3 s reconnect interval.
+        wait_for(socket.exists, timeout=30, interval=0.02, what=f"glusterd on {self.name} to open its socket")
         wait_for(lambda: self.run(["gluster", "--mode=script", "pool", "list"], timeout=10, check=False).ok,
                  timeout=30, what=f"glusterd on {self.name} to answer")
 
