@@ -12,6 +12,7 @@ Run: `.venv/bin/python benchmarks/workloads.py [--runs 3] [--fio-runtime 5] [--l
 from __future__ import annotations
 
 import argparse
+import shutil
 import os
 import statistics
 import sys
@@ -34,6 +35,7 @@ def fio_bare(job: FioJob, target: FileTarget, out: Path, n: int):
     """The same fio argv the runner builds, run straight from the host (no namespace entry)."""
     folder = out / f"bare-{n}"
     folder.mkdir(parents=True)
+    shutil.copyfile(job.job_file, folder / job.job_file.name)
     run(["sh", "-c", 'cd "$1" && shift && exec "$@"', "sh", str(folder), *fio_argv(job, target)],
         timeout=job.runtime_s + 120)
     return parse_result(job.workload, "file-bare", folder, 0, 0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,14 +171,14 @@ class FioResult:
 
 
 def fio_argv(job: FioJob, target: Target) -> list[str]:
-    """The fio command (without namespace entry), to run in the result folder: outputs are
-    relative to it. The benchmark runs this same argv bare."""
+    """The fio command (without namespace entry), to run in the result folder: the job file (copied
+    there by run_fio) and the outputs are relative to it. The benchmark runs this same argv bare."""
     return [
         "env", *job.env, "fio", *target.options(job),
         "--output-format=json", "--output=fio.json",
         "--write_lat_log=lat", f"--log_avg_msec={job.log_avg_msec}", "--log_unix_epoch=1",
         "--percentile_list=" + ":".join(f"{q:g}" for q in DEFAULT_QUANTILES),
-        str(job.job_file),
+        job.job_file.name,
     ]
 
 
@@ -191,6 +192,8 @@ def run_fio(client: ClientHost, target: Target, job: FioJob, out_dir: Path, time
         check_reachable(client, target.server, GLUSTERD_PORT, f"glusterd for gfapi volume {target.volume}")
     run_dir = out_dir / f"fio-{next(_seq)}-{job.workload}-{target.kind}"
     (run_dir / "tmp").mkdir(parents=True)
+    # A copy beside the outputs: the checkout itself may be under /tmp, which the bind hides.
+    shutil.copyfile(job.job_file, run_dir / job.job_file.name)
     argv = fio_argv(job, target)
     started = time.time()
     client.run(["unshare", "-m", "--propagation", "private", "sh", "-c", PRIVATE_TMP, "sh", str(run_dir),
