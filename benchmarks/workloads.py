@@ -12,8 +12,8 @@ Run: `.venv/bin/python benchmarks/workloads.py [--runs 3] [--fio-runtime 5] [--l
 from __future__ import annotations
 
 import argparse
-import shutil
 import os
+import shutil
 import statistics
 import sys
 import tempfile
