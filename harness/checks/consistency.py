@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING
 
 from ..results import CheckResult
@@ -9,6 +10,9 @@ from .splitbrain import split_brain_entries
 
 if TYPE_CHECKING:
     from ..volume import Brick, Volume
+
+SETTLE_S = 10.0
+SETTLE_POLL_S = 0.5
 
 # Runs inside the node (python3 is in every gluster server image): walks the brick backend,
 # skipping gluster's own .glusterfs and AFR's lazily made .glusterfs-anonymous-inode-*, and prints {path: [type, sha256 or None, {afr xattr: hex}]}.
@@ -52,12 +56,26 @@ def _pending(xattrs: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in xattrs.items() if int(v or "0", 16) != 0}
 
 
-def check_bricks_consistent(volume: "Volume") -> CheckResult:
+def check_bricks_consistent(volume: "Volume", settle_s: float = SETTLE_S) -> CheckResult:
     """Per replica set: same entries, same content on data bricks, no pending AFR counters, no split brain.
 
     Arbiter bricks hold names and metadata only, so only their entries are compared. Disperse
     bricks hold fragments, so their entries and dirty counters are compared, not content.
+
+    Counters of transactions still in flight (AFR's delayed post-op after the last write, which heal
+    info does not count) are given up to `settle_s` to clear; a counter that stays is reported.
     """
+    deadline = time.monotonic() + settle_s
+    while True:
+        result = _compare_once(volume)
+        pending_only = result.passed is False and not result.observed["mismatches"] \
+            and not result.observed["split_brain_entries"]
+        if not pending_only or time.monotonic() >= deadline:
+            return result
+        time.sleep(SETTLE_POLL_S)
+
+
+def _compare_once(volume: "Volume") -> CheckResult:
     mismatches: list[str] = []
     pending: list[str] = []
     files_checked = 0
