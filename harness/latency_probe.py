@@ -90,15 +90,19 @@ class LatencyProbe:
         return {s.name: {"count": s.count, "failures": s.failures, "ops_per_s": round(s.rate_per_s, 2),
                          **{f"{k}_ms": v for k, v in s.percentiles_ms.items()}} for s in stats}
 
+    def write_series(self, path: Path) -> Path:
+        """The points as JSON lines in the run records' series form ({"t", "latency_ms", "op", "ok"})."""
+        with open(path, "w") as fh:
+            for p in self.points:
+                fh.write(json.dumps({"t": p.t, "latency_ms": round(p.latency_ms, 3), "op": "write", "ok": p.ok}) + "\n")
+        return path
+
     def record(self, recorder: "Recorder", run_dir: "RunDir", test: str | None, scenario: str,
                access: str = "file") -> dict:
         """Write the points beside the report and a "workload" record with per-phase percentiles."""
         series_dir = run_dir.path / "series"
         series_dir.mkdir(exist_ok=True)
-        path = series_dir / f"{scenario}-{self.name}-{os.getpid()}-{int(self.marks[0][1] * 1000)}.jsonl"
-        with open(path, "w") as fh:
-            for p in self.points:
-                fh.write(json.dumps({"t": p.t, "latency_ms": round(p.latency_ms, 3), "op": "write", "ok": p.ok}) + "\n")
+        path = self.write_series(series_dir / f"{scenario}-{self.name}-{os.getpid()}-{int(self.marks[0][1] * 1000)}.jsonl")
         return recorder.record("workload", {
             "scenario": scenario, "name": self.name, "access": access, "unit": "ms",
             "series_file": str(path.relative_to(run_dir.path)), "phases": self.phase_stats(),

@@ -357,10 +357,7 @@ def stop_workload(name: str = "writer", max_failures: int = 0, max_p99_ms: float
     summary = _summary(probe)
     out = t.state_dir / "workloads"
     out.mkdir(exist_ok=True)
-    path = out / f"{name}-{int(probe.marks[0][1])}.jsonl"
-    with open(path, "w") as fh:
-        for p in probe.points:
-            fh.write(json.dumps({"t": p.t, "latency_ms": round(p.latency_ms, 3), "op": "write", "ok": p.ok}) + "\n")
+    path = probe.write_series(out / f"{name}-{int(probe.marks[0][1])}.jsonl")
     summary["series_file"] = str(path)
     (out / f"{name}.json").write_text(json.dumps(summary, indent=1, default=str))
     log.info("workload %s: %s writes, %s failed, p99 %s ms, longest stall %s s", name, summary["writes"],
