@@ -102,7 +102,8 @@ class LatencyProbe:
         """Write the points beside the report and a "workload" record with per-phase percentiles."""
         series_dir = run_dir.path / "series"
         series_dir.mkdir(exist_ok=True)
-        path = self.write_series(series_dir / f"{scenario}-{self.name}-{os.getpid()}-{int(self.marks[0][1] * 1000)}.jsonl")
+        name = f"{scenario}-{self.name}-{os.getpid()}-{int(self.marks[0][1] * 1000)}.jsonl"
+        path = self.write_series(series_dir / name)
         return recorder.record("workload", {
             "scenario": scenario, "name": self.name, "access": access, "unit": "ms",
             "series_file": str(path.relative_to(run_dir.path)), "phases": self.phase_stats(),
