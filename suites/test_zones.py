@@ -43,9 +43,9 @@ def test_z1_zone_outage_is_transparent(kind, gluster_cluster, volume_factory, mo
     mount = mount_factory(volume)
     zone = gluster_cluster.zones[-1]
     with LatencyProbe(mount) as probe:
+        probe.mark("during_fault")  # the phase starts when the fault is injected, not once confirmed
+        start = probe.marks[-1][1]
         with ZoneOutage(gluster_cluster, zone, mode="crash", mounts=[mount], timeout=profile.fault_timeout_s):
-            probe.mark("during_fault")
-            start = probe.marks[-1][1]
             wait_for(lambda: ops_since(probe, start) >= MIN_OPS_DURING_FAULT, timeout=60, what="writes during outage")
         heal, phases = finish(probe, volume, profile, record_heal, "Z1")
     probe.record(recorder, run_dir, request.node.nodeid, "Z1")
@@ -70,6 +70,7 @@ def test_z2_five_ms_between_zones_slows_writes_but_io_continues(gluster_cluster,
         with between_zones(gluster_cluster, rtt_ms, timeout=profile.fault_timeout_s) as zones_delay, \
                 Latency(gluster_cluster, hosts=[client.name], to=remote, delay_ms=rtt_ms,
                         timeout=profile.fault_timeout_s):
+            # Marked once the delay is confirmed: writes while it is being set up are not delayed.
             probe.mark("during_fault")
             start = probe.marks[-1][1]
             wait_for(lambda: ops_since(probe, start) >= MIN_OPS_DURING_FAULT, timeout=60, what="writes under delay")
@@ -93,9 +94,9 @@ def test_n1_hung_node_stalls_io_until_ping_timeout(gluster_cluster, volume_facto
     node = gluster_cluster.nodes[-1]
     with LatencyProbe(mount) as probe:
         wait_for(lambda: ops_since(probe, 0) >= MIN_OPS_DURING_FAULT, timeout=60, what="writes before the hang")
+        probe.mark("during_fault")  # a write in flight when the node stops stalls from here
+        start = probe.marks[-1][1]
         with NodeHang(gluster_cluster, node.name, mounts=[mount], timeout=profile.fault_timeout_s + ping_timeout):
-            probe.mark("during_fault")
-            start = probe.marks[-1][1]
             # Hold the hang until writes flow again past the stall (the client declared the node dead).
             wait_for(lambda: ops_since(probe, start) >= MIN_OPS_DURING_FAULT, timeout=3 * ping_timeout + 30,
                      what="writes to resume after ping-timeout")
