@@ -3,6 +3,8 @@
 phase (before / during fault / during heal / after) is recorded for the report."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from harness.checks import check_bricks_consistent, check_heal
@@ -16,6 +18,10 @@ pytestmark = pytest.mark.slow
 
 AUTO = {"cluster.quorum-type": "auto"}
 MIN_OPS_DURING_FAULT = 50
+
+
+def _ms(value: float | None) -> str:
+    return "none" if value is None else f"{value:.1f} ms"
 
 
 def ops_since(probe: LatencyProbe, t: float) -> int:
@@ -74,14 +80,20 @@ def test_z2_five_ms_between_zones_slows_writes_but_io_continues(gluster_cluster,
             probe.mark("during_fault")
             start = probe.marks[-1][1]
             wait_for(lambda: ops_since(probe, start) >= MIN_OPS_DURING_FAULT, timeout=60, what="writes under delay")
+            delay_end = time.time()
         heal, phases = finish(probe, volume, profile, record_heal, "Z2")
     probe.record(recorder, run_dir, request.node.nodeid, "Z2")
-    before, during = phases["before"]["p50_ms"], phases["during_fault"]["p50_ms"]
-    # Every write waits for the remote zones' bricks: at least one added round trip.
-    slower = CheckResult("write latency rises by at least one added round trip",
-                         during is not None and before is not None and during - before >= rtt_ms,
-                         f"p50 {before:.1f} ms before, {during:.1f} ms with the delay",
-                         f"p50 rises by >= {rtt_ms:g} ms", {"phases": phases, "delay": zones_delay.effect})
+    # Every write waits for the remote zones' bricks, so none that began and ended under the delay can
+    # be faster than one added round trip. (Medians do not add up: on a loaded machine the time a
+    # write spends waiting for a CPU overlaps the time its packets are held.)
+    delayed = [p.latency_ms for p in probe.points if p.ok and start <= p.t and p.t + p.latency_ms / 1000 <= delay_end]
+    undelayed = [p.latency_ms for p in probe.points if p.ok and p.t < probe.marks[1][1]]
+    fastest = min(delayed, default=None)
+    slower = CheckResult("every write under the delay waits at least one added round trip",
+                         fastest is not None and fastest >= rtt_ms,
+                         f"fastest of {len(delayed)} writes under the delay {_ms(fastest)} "
+                         f"(fastest before it {_ms(min(undelayed, default=None))})",
+                         f"fastest write >= {rtt_ms:g} ms", {"phases": phases, "delay": zones_delay.effect})
     io = CheckResult("I/O continues", probe.failures() == 0, f"{probe.failures()} failed writes", "0 failed writes")
     conform("Z2", volume, f"{rtt_ms:g} ms RTT between zones (client in {home})", all_passed([io, slower, heal]))
 

@@ -1,14 +1,15 @@
 """Real locust runs over the S3 gateway, as a subprocess in a client host; CSV parsing."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError
 from harness.timeseries import Phase, phase_percentiles
-from harness.workloads.locust import LOCUSTFILE, LocustJob, parse_history, parse_stats, run_locust
+from harness.workloads.locust import LOCUSTFILE, LocustJob, parse_final_stats, parse_history, run_locust
 from harness.workloads.s3gateway import S3Endpoint
 
 OPERATIONS = {"GET", "PUT", "HEAD", "LIST", "DELETE", "MULTIPART"}
@@ -24,8 +25,8 @@ def test_locust_over_s3_with_four_users(gluster_cluster, s3_gateway, run_dir):
     assert 0 < result.total.p50_ms <= result.total.p99_ms
     # the time series: one point per request from the samples, intervals from the history CSV
     series = result.series
-    # requests still in flight when locust stops are sampled but may miss its final stats CSV
-    assert result.total.requests <= len(series.points) <= result.total.requests + 4
+    # both come from the same events.request, and the totals are written after the users stopped
+    assert len(series.points) == result.total.requests
     assert series.intervals and all(i.end > i.start for i in series.intervals)
     (whole,) = phase_percentiles(series, [Phase("run", result.started, result.ended + 1)])
     assert whole.count == len(series.points) and whole.percentiles_ms["p99"] is not None
@@ -59,17 +60,22 @@ def test_the_locustfile_runs_by_hand_and_says_what_is_missing():
     assert out.returncode != 0 and "S3_ENDPOINT is not set" in out.stderr + out.stdout
 
 
-def test_stats_and_history_csv_parsing(tmp_path):
-    stats = tmp_path / "s_stats.csv"
-    stats.write_text(
-        "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,"
-        "Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,"
-        "99.99%,100%\n"
-        "S3,GET,10,1,5,6,1,20,100,2.5,0.25,5,6,7,8,9,10,11,12,13,14,20\n"
-        ",Aggregated,10,1,5,6,1,20,100,2.5,0.25,5,6,7,8,9,10,11,12,13,14,20\n")
-    total, per = parse_stats(stats)
-    assert (total.requests, total.failures, total.rps, total.p50_ms, total.p99_ms) == (10, 1, 2.5, 5, 12)
-    assert set(per) == {"GET"}
+def test_final_stats_and_history_csv_parsing(tmp_path):
+    final = tmp_path / "s.json"
+    entry = {"start_time": 100.0, "last_request_timestamp": 104.0, "num_none_requests": 0, "num_failures": 1}
+    final.write_text(json.dumps([
+        {**entry, "name": "GET", "num_requests": 10, "response_times": {"5": 5, "6": 3, "12": 1, "20": 1}},
+        {**entry, "name": "PUT", "num_requests": 10, "num_failures": 0, "start_time": 102.0,
+         "response_times": {"30": 10}}]))
+    total, per = parse_final_stats(final)
+    assert set(per) == {"GET", "PUT"}
+    assert (per["GET"].requests, per["GET"].failures, per["GET"].rps) == (10, 1, 2.5)
+    # locust's rule, walking down from the slowest until at most count - int(count * q) remain
+    assert (per["GET"].p50_ms, per["GET"].p95_ms, per["GET"].p99_ms) == (6, 20, 20)
+    assert (total.requests, total.failures, total.rps, total.p50_ms, total.p99_ms) == (20, 1, 5.0, 30, 30)
+    final.write_text("[]")
+    with pytest.raises(HarnessError, match="holds no request"):
+        parse_final_stats(final)
     history = tmp_path / "s_stats_history.csv"
     header = ("Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,"
               "100%,Total Request Count,Total Failure Count\n")

@@ -1,13 +1,16 @@
 """locust over S3, run as a subprocess in a client host, its CSV output parsed.
 
 Never `import locust` here: it monkey-patches the importing process with gevent. The locustfile
-(workloads/locustfile_s3.py) runs headless with `--csv --csv-full-history`; the history CSV
-becomes TimeSeries intervals and the locustfile's per-request samples become its points.
+(workloads/locustfile_s3.py) runs headless with `--csv --csv-full-history --json-file`; the
+history CSV becomes TimeSeries intervals, the locustfile's per-request samples become its points,
+and the totals come from the JSON: locust writes it after its users stopped, whereas the stats CSV
+is rewritten once a second and misses the run's last second.
 """
 from __future__ import annotations
 
 import csv
 import itertools
+import json
 import sys
 import time
 import urllib.parse
@@ -49,7 +52,7 @@ class LocustJob:
 
 @dataclass(frozen=True)
 class RequestStats:
-    """One row of locust's stats CSV; latencies in ms, rates per second."""
+    """One entry of locust's final statistics; latencies in ms, rates per second."""
 
     name: str
     requests: int
@@ -82,17 +85,38 @@ def _num(value: str | None) -> float | None:
     return float(value)
 
 
-def parse_stats(path: Path) -> tuple[RequestStats, dict[str, RequestStats]]:
-    rows = list(csv.DictReader(open(path)))
-    stats = {}
-    for row in rows:
-        stats[row["Name"]] = RequestStats(
-            row["Name"], int(row["Request Count"]), int(row["Failure Count"]), float(row["Requests/s"]),
-            _num(row.get("50%")), _num(row.get("95%")), _num(row.get("99%")), _num(row.get("99.9%")))
-    if "Aggregated" not in stats:
-        raise HarnessError(f"{path} has no Aggregated row; did locust run any request?")
-    total = stats.pop("Aggregated")
-    return total, stats
+def _percentile(histogram: dict[int, int], count: int, q: float) -> float | None:
+    """locust's own rule (stats.calculate_response_time_percentile) over its rounded histogram."""
+    if count == 0:
+        return None
+    seen = 0
+    for latency in sorted(histogram, reverse=True):
+        seen += histogram[latency]
+        if count - seen <= int(count * q):
+            return float(latency)
+    return 0.0
+
+
+def _request_stats(name: str, entries: list[dict]) -> RequestStats:
+    histogram: dict[int, int] = {}
+    for entry in entries:
+        for latency, n in entry["response_times"].items():
+            histogram[int(latency)] = histogram.get(int(latency), 0) + n
+    requests = sum(e["num_requests"] for e in entries)
+    start = min(e["start_time"] for e in entries)
+    last = max((e["last_request_timestamp"] or start) for e in entries)
+    return RequestStats(name, requests, sum(e["num_failures"] for e in entries),
+                        requests / (last - start) if last > start else 0.0,
+                        *(_percentile(histogram, requests, q) for q in (0.5, 0.95, 0.99, 0.999)))
+
+
+def parse_final_stats(path: Path) -> tuple[RequestStats, dict[str, RequestStats]]:
+    """locust's `--json-file` (one entry per request name) as the aggregate and per-name stats."""
+    entries = json.loads(path.read_text())
+    if not entries:
+        raise HarnessError(f"{path} holds no request; did locust run any?")
+    per_request = {e["name"]: _request_stats(e["name"], [e]) for e in entries}
+    return _request_stats("Aggregated", entries), per_request
 
 
 def parse_history(path: Path) -> list[Interval]:
@@ -135,17 +159,17 @@ def run_locust(client: ClientHost, endpoint: S3Endpoint, job: LocustJob, out_dir
            f"LOCUST_SAMPLES={run_dir / 'samples.csv'}"]
     argv = ["env", *env, sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
             "-u", str(job.users), "-r", str(job.spawn_rate), "--run-time", f"{job.run_time_s}s",
-            "--csv", str(prefix), "--csv-full-history", "--only-summary", "--stop-timeout", "5",
-            "--exit-code-on-error", "0", "--logfile", str(run_dir / "locust.log")]
+            "--csv", str(prefix), "--csv-full-history", "--json-file", str(prefix), "--only-summary",
+            "--stop-timeout", "5", "--exit-code-on-error", "0", "--logfile", str(run_dir / "locust.log")]
     started = time.time()
     result = client.run(argv, timeout=job.run_time_s + LOCUST_SLACK_S, check=False)
     ended = time.time()
     (run_dir / "output.txt").write_text(result.stdout + result.stderr)
-    stats_csv = Path(f"{prefix}_stats.csv")
-    if not result.ok or not stats_csv.exists():
+    final_stats = Path(f"{prefix}.json")
+    if not result.ok or not final_stats.exists():
         raise HarnessError(f"locust on {client.name} exited {result.returncode} without stats; output tail:\n"
                            f"{result.tail(result.stdout + result.stderr)}")
-    total, per_request = parse_stats(stats_csv)
+    total, per_request = parse_final_stats(final_stats)
     failures_csv = Path(f"{prefix}_failures.csv")
     failures = list(csv.DictReader(open(failures_csv))) if failures_csv.exists() else []
     series = TimeSeries(f"locust-s3-{job.users}u", tuple(parse_samples(run_dir / "samples.csv")),
