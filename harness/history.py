@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from .errors import ConfigError
 
@@ -327,7 +327,7 @@ def _errno_name(exc: OSError) -> str:
 
 @dataclass
 class FileStore:
-    """Keys are files in a directory of a mounted volume (created if missing)."""
+    """Keys are files in a directory of a mounted volume; the directory must exist."""
 
     directory: Path
     name: str = "file"

@@ -27,8 +27,13 @@ from harness.workloads.scenario import PhasePlan, Workload, run_phases
 
 pytestmark = pytest.mark.workload
 PLAN = PhasePlan(before_s=2.0, fault_s=4.0, after_s=3.0, heal_allowance_s=6.0, heal_timeout_s=240.0)
-# Seconds each access path needs before it measures (laying out, gfapi init, locust start-up).
-STARTUP_S = {"file": 1.0, "block": 1.0, "gfapi": 4.0, "s3": 20.0}
+# Seconds each access path needs before it measures (laying out, gfapi init); for S3, the longest
+# wait for locust's first request (its samples file tells when it has started).
+STARTUP_S = {"file": 1.0, "block": 1.0, "gfapi": 4.0, "s3": 60.0}
+# Paced, not flat out: each S3 write during the fault leaves about six entries to heal (object,
+# its directories, container updates), and a saturated gateway starves the self-heal daemon of CPU.
+S3_LOAD = {"users": 1, "wait_s": 0.2}
+S3_HISTORY_THINK_S = 0.5
 FIO_SIZE = "16M"
 ALL_PHASES = ["before", "during_fault", "during_heal", "after"]
 SCENARIO_IDS = {"baseline": "W0", "kill-brick": "Q1", "node-hang": "N1", "zone-outage": "Z1"}  # SCENARIOS.md
@@ -48,6 +53,7 @@ class AccessPath:
     workload: Workload
     stores: dict[str, Store]
     history_file: Path
+    ready: Callable[[], bool] | None = None
 
 
 @pytest.fixture
@@ -63,7 +69,8 @@ def access_path(gluster_cluster, volume_factory, mount_factory, run_dir, request
         (mounts[0] / "history").mkdir()
         stores: dict[str, Store] = {f"{c.name}": FileStore(m / "history") for c, m in zip((c1, c2), mounts)}
         if access == "file":
-            def workload(rt): return run_fio(c1, FileTarget(mounts[0]), FioJob("randrw", FIO_SIZE, rt), out).series.values()
+            def workload(rt): return run_fio(c1, FileTarget(mounts[0]), FioJob("randrw", FIO_SIZE, rt),
+                                             out).series.values()
         elif access == "block":
             loop = stack.enter_context(attach_loop(c1, mounts[0], FIO_SIZE))
             def workload(rt): return run_fio(c1, BlockTarget(loop.device), FioJob("randrw", FIO_SIZE, rt, iodepth=4),
@@ -76,7 +83,10 @@ def access_path(gluster_cluster, volume_factory, mount_factory, run_dir, request
             gateway = stack.enter_context(start_gateway(c1, mounts[0], out / f"gateway-{volume.name}"))
             make_client(gateway.endpoint(c1)).create_bucket(Bucket="history")
             stores = {c.name: S3Store(make_client(gateway.endpoint(c), read_timeout=20), "history") for c in (c1, c2)}
-            def workload(rt): return [run_locust(c2, gateway.endpoint(c2), LocustJob(users=4, run_time_s=rt), out).series]
+            def workload(rt): return [run_locust(c2, gateway.endpoint(c2), LocustJob(run_time_s=rt, **S3_LOAD),
+                                                 out).series]
+            def ready(): return any(f.stat().st_size for f in out.glob("locust-*/samples.csv"))
+            return AccessPath(volume, mounts, workload, stores, out / f"history-{access}.jsonl", ready)
         return AccessPath(volume, mounts, workload, stores, out / f"history-{access}.jsonl")
 
     out.mkdir(parents=True, exist_ok=True)
@@ -95,7 +105,9 @@ def test_workload_keeps_every_acknowledged_write(access, fault_kind, access_path
     make_fault = FAULTS[fault_kind]
     fault = make_fault(gluster_cluster, path.volume, path.mounts) if make_fault else None
     plan = dataclasses.replace(PLAN, startup_s=STARTUP_S[access])
-    report = run_phases(access, path.workload, path.stores, path.history_file, path.volume, fault, plan)
+    if access == "s3":
+        plan = dataclasses.replace(plan, history_think_s=S3_HISTORY_THINK_S)
+    report = run_phases(access, path.workload, path.stores, path.history_file, path.volume, fault, plan, path.ready)
     for record in report.records(run_dir.path, path.history_file.parent, SCENARIO_IDS[fault_kind]):
         recorder.record(record.pop("kind"), record, request.node.nodeid)
 

@@ -4,6 +4,7 @@ Each boto3 call fires locust's `events.request`, so locust's own statistics, CSV
 cover S3 like HTTP. Configuration from the environment:
   S3_ENDPOINT (required, e.g. http://198.18.0.101:8080), S3_ACCESS_KEY, S3_SECRET_KEY,
   S3_BUCKET (default "locust", created at test start), S3_OBJECT_SIZE (bytes, default 4096),
+  S3_WAIT_S (seconds each user waits between requests, default 0: as fast as the gateway answers),
   LOCUST_SAMPLES (optional: a CSV file receiving one line per request: unix_time,latency_ms,name,ok).
 By hand:
   S3_ENDPOINT=http://HOST:8080 locust -f workloads/locustfile_s3.py --headless -u 4 -r 4 --run-time 10s
@@ -24,6 +25,7 @@ from harness.workloads.s3gateway import ACCESS_KEY, SECRET_KEY, S3Endpoint
 
 BUCKET = os.environ.get("S3_BUCKET", "locust")
 OBJECT_SIZE = int(os.environ.get("S3_OBJECT_SIZE", "4096"))
+WAIT_S = float(os.environ.get("S3_WAIT_S", "0"))
 
 
 def endpoint() -> S3Endpoint:
@@ -52,7 +54,7 @@ def _create_bucket(environment, **_):
 
 
 class S3User(User):
-    wait_time = constant(0)
+    wait_time = constant(WAIT_S)
 
     def on_start(self) -> None:
         self.s3 = make_client(endpoint())

@@ -36,6 +36,7 @@ class LocustJob:
     run_time_s: int = 10
     object_size: int = 4096
     bucket: str = "locust"
+    wait_s: float = 0.0  # pause of each user between requests; 0 drives the gateway flat out
 
     def __post_init__(self) -> None:
         if self.users < 1:
@@ -46,6 +47,8 @@ class LocustJob:
             raise ConfigError(f"locust run time must be a positive whole number of seconds, got {self.run_time_s!r}")
         if self.object_size < 0:
             raise ConfigError(f"S3 object size must be >= 0 bytes, got {self.object_size}")
+        if self.wait_s < 0:
+            raise ConfigError(f"locust wait between requests must be >= 0 s, got {self.wait_s}")
         if not 3 <= len(self.bucket) <= 63:
             raise ConfigError(f"S3 bucket name {self.bucket!r} must be 3 to 63 characters")
 
@@ -156,7 +159,7 @@ def run_locust(client: ClientHost, endpoint: S3Endpoint, job: LocustJob, out_dir
     prefix = run_dir / "locust"
     env = [f"S3_ENDPOINT={endpoint.url}", f"S3_ACCESS_KEY={endpoint.access_key}",
            f"S3_SECRET_KEY={endpoint.secret_key}", f"S3_BUCKET={job.bucket}", f"S3_OBJECT_SIZE={job.object_size}",
-           f"LOCUST_SAMPLES={run_dir / 'samples.csv'}"]
+           f"S3_WAIT_S={job.wait_s}", f"LOCUST_SAMPLES={run_dir / 'samples.csv'}"]
     argv = ["env", *env, sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
             "-u", str(job.users), "-r", str(job.spawn_rate), "--run-time", f"{job.run_time_s}s",
             "--csv", str(prefix), "--csv-full-history", "--json-file", str(prefix), "--only-summary",

@@ -53,7 +53,7 @@ def entered(path: str) -> Iterator[None]:
         target = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         raise HarnessError(f"network namespace {path} does not exist; is the cluster still up?") from None
-    home = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     previous = getattr(_local, "path", None)
     try:
         _setns(target)

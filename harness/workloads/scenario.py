@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ..errors import ConfigError
 from ..history import HistoryVerdict, Store, check_history, run_clients
 from ..timeseries import Phase, PhaseStats, TimeSeries, percentiles, phase_percentiles, phases_from_marks
+from ..waiting import wait_for
 
 if TYPE_CHECKING:
     from ..faults import Fault
@@ -38,7 +39,8 @@ class PhasePlan:
 
     before_s: float = 3.0
     # Time a workload takes to start measuring (fio's gfapi init, locust's start-up); left out of
-    # every phase, so "before" holds only a running workload.
+    # every phase, so "before" holds only a running workload. With a `ready` probe (run_phases) it
+    # is the longest wait for the first operation; without one, a fixed allowance.
     startup_s: float = 0.0
     fault_s: float = 4.0
     after_s: float = 3.0
@@ -53,11 +55,11 @@ class PhasePlan:
                 or self.heal_timeout_s <= 0:
             raise ConfigError(f"phase durations must be >= 0 and the heal timeout > 0, got {self}")
 
-    def runtime_s(self, with_fault: bool) -> int:
+    def runtime_s(self, with_fault: bool, startup_s: float) -> int:
         """Workload runtime covering every phase (whole seconds, as fio and locust take it)."""
         if not with_fault:
-            return max(1, round(self.startup_s + self.before_s + self.after_s))
-        return max(1, round(self.startup_s + self.before_s + self.fault_s + self.heal_allowance_s + self.after_s + 0.5))
+            return max(1, round(startup_s + self.before_s + self.after_s))
+        return max(1, round(startup_s + self.before_s + self.fault_s + self.heal_allowance_s + self.after_s + 0.5))
 
 
 @dataclass
@@ -124,15 +126,19 @@ class WorkloadReport:
 
 
 def run_phases(access: str, workload: Workload, stores: dict[str, Store], history_path: Path | None,
-               volume: "Volume", fault: "Fault | None" = None, plan: PhasePlan = PhasePlan()) -> WorkloadReport:
+               volume: "Volume", fault: "Fault | None" = None, plan: PhasePlan = PhasePlan(),
+               ready: Callable[[], bool] | None = None) -> WorkloadReport:
     """Run `workload` and history clients on `stores` through the fault's phases (or a baseline).
 
-    The fault is a context manager: it is reverted whatever happens. A workload that fails (fio
-    exits non-zero under the fault) raises here after the fault is reverted.
+    `ready` says whether the workload has measured its first operation: "before" starts then (a
+    workload whose runtime counts from its first operation, like locust's, needs no start-up
+    allowance in it). The fault is a context manager: it is reverted whatever happens. A workload
+    that fails (fio exits non-zero under the fault) raises here after the fault is reverted.
     """
     from ..health import wait_heal
 
-    runtime = plan.runtime_s(fault is not None)
+    startup_s = plan.startup_s if ready is None else 0.0
+    runtime = plan.runtime_s(fault is not None, startup_s)
     series: list[TimeSeries] = []
     errors: list[BaseException] = []
 
@@ -148,7 +154,7 @@ def run_phases(access: str, workload: Workload, stores: dict[str, Store], histor
             if fault is not None:
                 after_go.wait()
                 if not orchestration_failed.is_set():
-                    rounds.append(workload(max(1, round(plan.startup_s + plan.after_s))))
+                    rounds.append(workload(max(1, round(startup_s + plan.after_s))))
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
         finally:
@@ -160,13 +166,17 @@ def run_phases(access: str, workload: Workload, stores: dict[str, Store], histor
     orchestration_failed = threading.Event()
 
     def orchestrate() -> None:
-        after_done.wait(plan.startup_s)
-        start = time.time()
-        marks.append((BEFORE, start))
-        if fault is None:
-            after_done.wait(runtime + WORKLOAD_GRACE_S)  # history runs as long as the workload
-            return
         try:
+            if ready is None:
+                after_done.wait(plan.startup_s)
+            else:
+                wait_for(lambda: ready() or after_done.is_set(), timeout=plan.startup_s,
+                         what=f"the {access} workload's first operation")
+            start = time.time()
+            marks.append((BEFORE, start))
+            if fault is None:
+                after_done.wait(runtime + WORKLOAD_GRACE_S)  # history runs as long as the workload
+                return
             after_done.wait(plan.before_s)
             with fault:
                 after_done.wait(plan.fault_s)
