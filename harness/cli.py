@@ -76,7 +76,9 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
 def cmd_up(args: argparse.Namespace) -> int:
     options = {**get_profile(args.profile).volume_options, **parse_options(args.option)}
     specs = [VolumeSpec(VolumeType.parse(v), options) for v in args.volume]
-    cluster = LocalProvider(args.nodes, args.zones, args.clients, args.root).up()
+    # The capacity check counts the volumes asked for (each at the largest brick count among them).
+    cluster = LocalProvider(args.nodes, args.zones, args.clients, args.root, volumes=len(specs),
+                            bricks_per_volume=max((s.brick_count for s in specs), default=3)).up()
     try:
         mounts = [cluster.mount(cluster.create_volume(spec)) for spec in specs]
     except BaseException:

@@ -45,7 +45,7 @@ MAX_BRICKS_OPTION = "cluster.max-bricks-per-process"
 # throughput at half the latency.
 DEFAULT_CONCURRENCY = 2
 DEFAULT_SAMPLES = 10
-DEFAULT_MOUNT_EVERY = 10
+DEFAULT_MOUNT_EVERY = 1
 DEFAULT_MAX_ERRORS = 5
 # Used when the gates file (gates/thresholds.toml, key max_provision_p99_s) is absent or lacks the key.
 DEFAULT_MAX_PROVISION_P99_S = 10.0
@@ -70,6 +70,10 @@ class StormPlan:
     # cluster.max-bricks-per-process while multiplexing (None: gluster's default of 250, capped
     # by what the open-files limit lets one process hold, see harness.capacity).
     bricks_per_process: int | None = None
+    # Delete only the last k volumes made (timed: the cost of a delete at full N) and leave the rest
+    # to the cluster's teardown. For benchmarks at sizes where each delete takes a minute; None
+    # deletes every volume.
+    delete_sample: int | None = None
 
     def __post_init__(self) -> None:
         if self.volumes < 1:
@@ -81,6 +85,8 @@ class StormPlan:
                 f"mount_every must be >= 0 (got {self.mount_every}), samples >= 1 (got {self.samples}) "
                 f"and max_errors >= 1 (got {self.max_errors})"
             )
+        if self.delete_sample is not None and self.delete_sample < 1:
+            raise ConfigError(f"delete_sample must be >= 1 (or None to delete every volume), got {self.delete_sample}")
         if self.bricks_per_process is not None and self.bricks_per_process < 1:
             raise ConfigError(f"bricks_per_process must be >= 1, got {self.bricks_per_process}")
         if not self.prefix.isalnum():
@@ -150,6 +156,8 @@ class StormResult:
     leftovers: list[str]
     max_bricks_per_process: str | None
     delete_errors: list[str] = field(default_factory=list)
+    delete_latencies: list[float] = field(default_factory=list)
+    kept_for_teardown: int = 0  # volumes left to the cluster's teardown (plan.delete_sample)
 
     @property
     def latencies(self) -> list[float]:
@@ -203,6 +211,9 @@ class StormResult:
             "p99_s": r(self.percentile(99)), "max_s": r(max(self.latencies, default=None)),
             "volumes_per_min": round(self.volumes_per_min, 2),
             "create_s": round(self.create_s, 2), "delete_s": round(self.delete_s, 2),
+            "deletes": {"count": len(self.delete_latencies), "p50_s": r(percentile(self.delete_latencies, 50)),
+                        "max_s": r(max(self.delete_latencies, default=None)),
+                        "kept_for_teardown": self.kept_for_teardown},
             "phases_mean_s": self.phase_means(),
             "mounts": {"count": len(mounts), "p50_s": r(percentile(mounts, 50)), "max_s": r(max(mounts, default=None))},
             "max_bricks_per_process": self.max_bricks_per_process,
@@ -351,6 +362,8 @@ def run_storm(cluster: "Cluster", plan: StormPlan, progress: Callable[[str], Non
     started = time.monotonic()
     create_s = delete_s = 0.0
     delete_errors: list[str] = []
+    delete_latencies: list[float] = []
+    kept = 0
     max_bricks = str(plan.max_bricks_per_process) if plan.brick_multiplex else None
     try:
         set_multiplex(cli, plan.brick_multiplex, plan.max_bricks_per_process)
@@ -391,32 +404,40 @@ def run_storm(cluster: "Cluster", plan: StormPlan, progress: Callable[[str], Non
         create_s = time.monotonic() - started
         timings.sort(key=lambda t: t.name)
     finally:
-        say(f"storm {plan.label}: deleting {len(created)} volumes")
+        doomed = sorted(created.values(), key=lambda v: v.name)
+        if plan.delete_sample is not None:
+            kept, doomed = max(0, len(doomed) - plan.delete_sample), doomed[-plan.delete_sample:]
+        say(f"storm {plan.label}: deleting {len(doomed)} volumes" + (f", {kept} left to teardown" if kept else ""))
         t0 = time.monotonic()
-        delete_errors = delete_volumes(list(created.values()), plan.concurrency)
-        delete_errors += sweep_storm_volumes(cluster, plan.prefix)
+        delete_errors, delete_latencies = delete_volumes(doomed, plan.concurrency)
+        if plan.delete_sample is None:
+            delete_errors += sweep_storm_volumes(cluster, plan.prefix)
         delete_s = time.monotonic() - t0
-        reset_multiplex(cli)
-    leftovers = storm_leftovers(cluster, plan.prefix)
+        if plan.delete_sample is None:
+            reset_multiplex(cli)
+    leftovers = storm_leftovers(cluster, plan.prefix) if plan.delete_sample is None else []
     say(f"storm {plan.label}: deleted in {delete_s:.0f} s; leftovers: {leftovers or 'none'}")
     return StormResult(plan, cluster.run_id, len(nodes), len(existing), timings, curve, create_s, delete_s,
-                       leftovers, max_bricks, delete_errors)
+                       leftovers, max_bricks, delete_errors, delete_latencies, kept)
 
 
-def delete_volumes(volumes: Sequence[Volume], concurrency: int) -> list[str]:
-    """Stop and delete volumes concurrently; return one error line per volume that failed."""
+def delete_volumes(volumes: Sequence[Volume], concurrency: int) -> tuple[list[str], list[float]]:
+    """Stop and delete volumes concurrently; one error line per volume that failed, and the
+    seconds each successful delete took."""
 
-    def delete(volume: Volume) -> str | None:
+    def delete(volume: Volume) -> tuple[str | None, float]:
+        start = time.monotonic()
         try:
             volume.delete()
         except Exception as exc:
-            return f"delete {volume.name}: {_short(exc)}"
-        return None
+            return f"delete {volume.name}: {_short(exc)}", 0.0
+        return None, time.monotonic() - start
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="storm-del") as pool:
         futures = [pool.submit(delete, v) for v in volumes]
         try:
-            return [e for e in (f.result() for f in futures) if e]
+            outcomes = [f.result() for f in futures]
+            return [e for e, _ in outcomes if e], [s for e, s in outcomes if e is None]
         except BaseException:
             for queued in futures:  # interrupted: stop deleting; the cluster's teardown removes the rest
                 queued.cancel()

@@ -38,3 +38,16 @@ def test_up_status_down():
     assert f"removed {run_id}" in down.stdout
     assert leftovers(run_id, root) == []
     assert run_id not in harness("status").stdout
+
+
+def run_ids() -> set[str]:
+    return {c["run_id"] for c in json.loads(harness("status", "--json").stdout)["clusters"]}
+
+
+def test_up_counts_the_volumes_asked_for_in_its_capacity_check():
+    before = run_ids()
+    # 400 unmultiplexed replica-3 volumes: 1200 brick processes of ~22 MiB each, more than this machine has
+    up = harness("up", "--clients", "1", *["--volume", "replica3"] * 400)
+    assert up.returncode != 0
+    assert "turn on brick multiplexing" in up.stderr and "400 volume" in up.stderr, up.stderr
+    assert run_ids() == before  # refused before any cluster was made

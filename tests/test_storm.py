@@ -13,7 +13,7 @@ from harness.storm import (
     DEFAULT_MAX_PROVISION_P99_S, MAX_BRICKS_OPTION, MULTIPLEX_OPTION, STORM_VOLUMES_ENV, Sample, StormPlan,
     StormResult, VolumeTiming,
     check_footprint, check_storm, cluster_option, gluster_processes, percentile, plot_curves,
-    provision_p99_threshold, run_storm, storm_volume_count, write_result,
+    provision_p99_threshold, run_storm, storm_volume_count, sweep_storm_volumes, write_result,
 )
 from harness.volume import VolumeSpec, VolumeType
 
@@ -56,6 +56,7 @@ def test_checkpoints_end_at_n(volumes, samples, expected):
     ({"volumes": 5, "samples": 0}, "samples >= 1"),
     ({"volumes": 5, "prefix": "st-orm"}, "only letters and digits"),
     ({"volumes": 5, "bricks_per_process": 0}, "bricks_per_process must be >= 1"),
+    ({"volumes": 5, "delete_sample": 0}, "delete_sample must be >= 1"),
 ])
 def test_bad_plan_is_a_config_error(kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -190,6 +191,7 @@ def test_small_storm_provisions_measures_and_deletes_everything(gluster_cluster,
     assert check.passed is True, check.explain()
     record = result.to_record()
     assert record["created"] == 4 and record["mounts"]["count"] == 2 and record["mounts"]["max_s"] > 0
+    assert record["deletes"]["count"] == 4 and record["deletes"]["kept_for_teardown"] == 0
     assert set(record["phases_mean_s"]) == {"create", "options", "start", "online"}
     first, last = result.curve[0], result.curve[-1]
     assert first.n == 0 and last.n == 4 and last.glusterd_processes == 3
@@ -205,6 +207,18 @@ def test_small_storm_provisions_measures_and_deletes_everything(gluster_cluster,
     assert cluster_option(gluster_cluster.gluster, MULTIPLEX_OPTION).startswith("disable")
     assert cluster_option(gluster_cluster.gluster, MAX_BRICKS_OPTION).split()[0] == "250"  # gluster's default
     assert record["max_bricks_per_process"] == (str(plan.max_bricks_per_process) if multiplex else None)
+
+
+def test_a_delete_sample_deletes_the_newest_volumes_timed_and_keeps_the_rest(gluster_cluster):
+    plan = StormPlan(3, concurrency=1, mount_every=0, samples=1, delete_sample=1, prefix="sample")
+    try:
+        result = run_storm(gluster_cluster, plan)
+        assert result.errors == [] and len(result.delete_latencies) == 1 and result.delete_latencies[0] > 0
+        assert result.kept_for_teardown == 2 and result.to_record()["deletes"]["kept_for_teardown"] == 2
+        assert sorted(v for v in gluster_cluster.gluster.volume_names() if v.startswith("sample-")) == \
+            ["sample-00000", "sample-00001"]
+    finally:
+        assert sweep_storm_volumes(gluster_cluster, "sample") == []
 
 
 def test_failing_volumes_are_errors_and_the_storm_stops_and_cleans_up(gluster_cluster):
