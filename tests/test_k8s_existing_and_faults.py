@@ -169,9 +169,9 @@ def test_partition_plan_cuts_every_pair_across_groups_on_the_node_side(groups, e
 
 
 @pytest.mark.parametrize("groups, message", [
-    ([["n1"]], "at least two groups"),
+    ([["n1"]], "at least 2 groups"),
     ([["n1"], []], "group 1 is empty"),
-    ([["n1"], ["n1", "n2"]], "n1 is in partition groups 0 and 1"),
+    ([["n1"], ["n1", "n2"]], "'n1' is in partition groups 0 and 1"),
     ([["n1"], ["zz"]], "unknown host 'zz'"),
     ([["n1", "c1"], ["c2"]], "cannot cut c1 from c2: neither is a storage node"),
 ])

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 
 from ..cluster import HOSTNAME_LABEL, Node
 from ..errors import ConfigError, HarnessError
+from ..faults.network import validate_groups
 from ..gluster.xml import Peer
 from ..waiting import wait_for
 from .cluster import K8sCapability, K8sCluster
@@ -285,18 +286,7 @@ def plan_partition(groups: Sequence[Sequence[str]], addresses: dict[str, str], n
     every host of the other groups; a cut between two hosts neither of which is a node cannot be
     enforced here and is a ConfigError.
     """
-    if len(groups) < 2:
-        raise ConfigError(f"a partition needs at least two groups, got {len(groups)}")
-    seen: dict[str, int] = {}
-    for i, group in enumerate(groups):
-        if not group:
-            raise ConfigError(f"partition group {i} is empty")
-        for host in group:
-            if host not in addresses:
-                raise ConfigError(f"unknown host {host!r} in partition group {i}; hosts are {', '.join(sorted(addresses))}")
-            if host in seen:
-                raise ConfigError(f"host {host} is in partition groups {seen[host]} and {i}; groups must not overlap")
-            seen[host] = i
+    validate_groups(groups, list(addresses), one_way=False)
     rules = []
     for i, group in enumerate(groups):
         for j, other in enumerate(groups):
