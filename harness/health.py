@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from .errors import HarnessError, WaitTimeout
-from .gluster import HealSummary
+from .gluster import HealSummary, VolumeStatus
 from .waiting import wait_for
 
 if TYPE_CHECKING:
@@ -113,6 +113,32 @@ def wait_peers_connected(cluster: "Cluster", timeout: float) -> None:
         return ok
 
     wait_for(probe, timeout=timeout, what="every gluster peer Connected", describe=lambda: last[0])
+
+
+def self_heal_disconnected(status: VolumeStatus, clients: dict[str, frozenset[str]], answering: str) -> list[str]:
+    """Links "self-heal daemon on HOST -> brick" not yet made: every online daemon connects to
+    every brick of the volume (the daemon retries every 3 s after a start or a cut), and `volume
+    heal` fails while one cannot reach a brick. `answering` is the address of the node that gave
+    `status` (its own daemon shows as "localhost"). A FUSE mount or glfsheal run on a node connects
+    from the same address, so it could stand in for that node's daemon; the harness mounts from
+    client hosts only."""
+    hosts = sorted({answering if d.host == "localhost" else d.host for d in status.self_heal_daemons() if d.online})
+    return [f"self-heal daemon on {h} -> {brick}" for brick, addrs in sorted(clients.items())
+            for h in hosts if h not in addrs]
+
+
+def wait_self_heal_connected(volume: "Volume", timeout: float, via: "Node | None" = None) -> None:
+    """Wait until every running self-heal daemon is connected to every brick of `volume`."""
+    node = via or volume.cluster.nodes[0]
+    last: list[list[str]] = [[]]
+
+    def probe() -> bool:
+        last[0] = self_heal_disconnected(node.gluster.volume_status(volume.name),
+                                         node.gluster.volume_clients(volume.name), node.address)
+        return not last[0]
+
+    wait_for(probe, timeout=timeout, what=f"every self-heal daemon connected to every brick of {volume.name}",
+             describe=lambda: "not connected: " + ", ".join(last[0]))
 
 
 def wait_volume_whole(volume: "Volume", mounts: "Sequence[FuseMount]" = (), timeout: float = 120.0,

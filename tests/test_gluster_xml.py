@@ -5,6 +5,7 @@ import pytest
 
 from harness.gluster import xml as gx
 from harness.gluster.cli import GlusterCLI, GlusterError
+from harness.health import self_heal_disconnected
 from harness.runner import CommandResult
 
 DATA = Path(__file__).parent / "data" / "gluster-xml"
@@ -48,6 +49,27 @@ def test_volume_status_with_brick_down_has_no_pid_or_port():
     assert len(down) == 1 and down[0].hostname == "198.18.0.13"
     assert down[0].pid is None and down[0].port is None
     assert not status.all_bricks_online
+
+
+def test_volume_clients_per_brick_by_address():
+    clients = gx.parse_volume_clients(root("volume-status-r3-clients"))
+    brick = "198.18.1.12:/var/tmp/glusterharness/glh1/node2/bricks/r3-b1"
+    assert len(clients) == 3 and clients[brick] == {"198.18.1.11", "198.18.1.12", "198.18.1.13"}
+
+
+def test_every_self_heal_daemon_connected_to_every_brick():
+    status = gx.parse_volume_status(root("volume-status-r3-shd-starting"))[0]
+    connected = gx.parse_volume_clients(root("volume-status-r3-clients"))
+    assert self_heal_disconnected(status, connected, "198.18.1.11") == []
+
+
+def test_negative_control_a_daemon_still_reconnecting_is_named():
+    # Captured right after `volume start`: node1's daemon had not yet reached node2's and node3's bricks.
+    status = gx.parse_volume_status(root("volume-status-r3-shd-starting"))[0]
+    starting = gx.parse_volume_clients(root("volume-status-r3-clients-starting"))
+    assert self_heal_disconnected(status, starting, "198.18.1.11") == [
+        "self-heal daemon on 198.18.1.11 -> 198.18.1.12:/var/tmp/glusterharness/glh1/node2/bricks/r3-b1",
+        "self-heal daemon on 198.18.1.11 -> 198.18.1.13:/var/tmp/glusterharness/glh1/node3/bricks/r3-b2"]
 
 
 def test_heal_summary_all_up_sums_to_zero():

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from harness.errors import WaitTimeout
-from harness.faults import KillBrick
-from harness.health import HealWait, wait_heal, wait_volume_whole
+from harness.faults import KillBrick, NetworkPartition
+from harness.health import HealWait, wait_heal, wait_self_heal_connected, wait_volume_whole
 
 from .faults_helpers import write_sync
 
@@ -57,3 +57,16 @@ def test_disabled_self_heal_daemon_times_out_naming_what_to_check(gluster_cluste
     assert "self-heal daemon" in message and volume.bricks[1].name in message
     volume.set("cluster.self-heal-daemon", "on")  # positive control: the same state now heals
     assert wait_volume_whole(volume, [mount], timeout=120).heal.samples[-1][1] == 0
+
+
+def test_index_heal_launches_once_every_daemon_is_back_after_a_partition(gluster_cluster, volume_factory):
+    # Found by CI: `volume heal` right after a partition's revert failed ("Syncop Mgmt brick op
+    # 'Heal' failed") while node1's daemon was still reconnecting to the other nodes' bricks. The
+    # negative control (a daemon not yet connected is named) is in tests/test_gluster_xml.py.
+    volume = volume_factory("replica3")
+    node1, *rest = [n.name for n in gluster_cluster.nodes]
+    with NetworkPartition(gluster_cluster, [[node1], rest], mounts=[]):
+        pass
+    wait_self_heal_connected(volume, timeout=30)
+    launched = gluster_cluster.nodes[0].run(["gluster", "--mode=script", "volume", "heal", volume.name], check=False)
+    assert launched.returncode == 0, launched.stderr

@@ -58,6 +58,9 @@ class GlusterCLI:
             raise GlusterError(self.host.name, ["volume", "status", volume], "no status returned")
         return statuses[0]
 
+    def volume_clients(self, volume: str) -> dict[str, frozenset[str]]:
+        return gx.parse_volume_clients(self.xml("volume", "status", volume, "clients"))
+
     def heal_summary(self, volume: str) -> gx.HealSummary:
         return gx.parse_heal_summary(self.xml("volume", "heal", volume, "info", "summary"))
 

@@ -167,6 +167,18 @@ def parse_volume_status(root: ET.Element) -> list[VolumeStatus]:
     return result
 
 
+def parse_volume_clients(root: ET.Element) -> dict[str, frozenset[str]]:
+    """`volume status VOL clients`: per brick ("host:path"), the addresses its clients connect
+    from (ports dropped). An offline brick has none."""
+    clients = {}
+    for n in root.findall("volStatus/volumes/volume/node"):
+        hostname, path = _text(n, "hostname"), _text(n, "path")
+        if not _is_daemon(hostname, path):
+            clients[f"{hostname}:{path}"] = frozenset(
+                _text(c, "hostname").rsplit(":", 1)[0] for c in n.findall("clientsStatus/client"))
+    return clients
+
+
 @dataclass(frozen=True)
 class HealBrickSummary:
     brick: str
