@@ -10,6 +10,7 @@ import pytest
 
 from harness.checks import check_access, check_heal, check_no_split_brain, prepare_access_probe, probe_access
 from harness.faults import KillBrick, NetworkPartition
+from harness.health import wait_self_heal_connected
 from harness.history import FileStore, check_history, run_clients
 from harness.results import CheckResult, all_passed
 from harness.volume import VolumeType
@@ -46,7 +47,9 @@ def _write(mount, text: str, mtime: int) -> str:
 
 
 def heal_cli(volume, *args: str) -> str:
-    """`gluster volume heal` sub-commands whose --xml output gluster does not implement."""
+    """`gluster volume heal` sub-commands whose --xml output gluster does not implement. They fail
+    while a self-heal daemon is (re)connecting to a brick, after a partition or a daemon start."""
+    wait_self_heal_connected(volume, timeout=30)
     return volume.cluster.nodes[0].run(["gluster", "--mode=script", "volume", "heal", volume.name, *args]).stdout
 
 
