@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -38,3 +39,10 @@ def nothing_left_behind():
 
 def harness_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "harness", *args]
+
+
+def default_sigint() -> None:
+    """preexec_fn for a child that is sent Ctrl-C: a shell's background job (`cmd &` without job
+    control) starts with SIGINT ignored, children inherit that, and Python then never raises
+    KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

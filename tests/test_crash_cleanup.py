@@ -14,7 +14,7 @@ from harness.netns import is_alive
 from harness.providers.local import LocalProvider
 from harness.teardown import leftovers
 
-from .conftest import REPO, harness_command
+from .conftest import REPO, default_sigint, harness_command
 
 BRING_UP_AND_HANG = textwrap.dedent("""
     import json, sys, time
@@ -85,11 +85,16 @@ def test_ctrl_c_during_a_test_tears_the_cluster_down(tmp_path):
     env = {**os.environ, "READY_FD": str(write_fd), "GLUSTER_NODES": "2", "GLUSTER_ZONES": "2",
            "GLUSTER_CLIENTS": "1", "GLUSTER_REPORT_DIR": str(tmp_path / "reports")}
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                            stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env, pass_fds=(write_fd,))
+                            stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env, pass_fds=(write_fd,),
+                            preexec_fn=default_sigint)
     os.close(write_fd)
-    assert os.read(read_fd, 5) == b"ready", "the test never reached its hang"
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=120)
+    try:
+        assert os.read(read_fd, 5) == b"ready", "the test never reached its hang"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     state = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
     assert "KeyboardInterrupt" in out
     assert_gone(state)

@@ -17,7 +17,7 @@ from harness.health import wait_volume_whole
 from harness.timeline import Phase, Timeline
 from harness.waiting import wait_for
 
-from .conftest import REPO, harness_command
+from .conftest import REPO, default_sigint, harness_command
 from .faults_helpers import fault_rules, fault_state_files, no_fault_rules, process_states
 
 
@@ -96,7 +96,8 @@ def test_failing_errored_and_interrupted_tests_still_revert(pytester, monkeypatc
     monkeypatch.setenv("MARKER", str(marker))
     pytester.makepyfile(test_inner=textwrap.dedent(INNER_TESTS))
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "test_inner.py"],
-                            cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=default_sigint)
     try:
         wait_for(marker.exists, timeout=180, what="the inner test to inject its fault")
         proc.send_signal(signal.SIGINT)  # Ctrl-C
