@@ -404,18 +404,19 @@ def run_storm(cluster: "Cluster", plan: StormPlan, progress: Callable[[str], Non
         create_s = time.monotonic() - started
         timings.sort(key=lambda t: t.name)
     finally:
+        deleting_all = plan.delete_sample is None  # else the cluster's teardown removes the rest
         doomed = sorted(created.values(), key=lambda v: v.name)
-        if plan.delete_sample is not None:
+        if not deleting_all:
             kept, doomed = max(0, len(doomed) - plan.delete_sample), doomed[-plan.delete_sample:]
         say(f"storm {plan.label}: deleting {len(doomed)} volumes" + (f", {kept} left to teardown" if kept else ""))
         t0 = time.monotonic()
         delete_errors, delete_latencies = delete_volumes(doomed, plan.concurrency)
-        if plan.delete_sample is None:
+        if deleting_all:
             delete_errors += sweep_storm_volumes(cluster, plan.prefix)
         delete_s = time.monotonic() - t0
-        if plan.delete_sample is None:
+        if deleting_all:
             reset_multiplex(cli)
-    leftovers = storm_leftovers(cluster, plan.prefix) if plan.delete_sample is None else []
+    leftovers = storm_leftovers(cluster, plan.prefix) if deleting_all else []
     say(f"storm {plan.label}: deleted in {delete_s:.0f} s; leftovers: {leftovers or 'none'}")
     return StormResult(plan, cluster.run_id, len(nodes), len(existing), timings, curve, create_s, delete_s,
                        leftovers, max_bricks, delete_errors, delete_latencies, kept)

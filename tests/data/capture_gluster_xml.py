@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from harness.providers.local import LocalProvider  # noqa: E402
 from harness.volume import VolumeSpec, VolumeType  # noqa: E402
-from harness.health import self_heal_disconnected  # noqa: E402
+from harness.health import wait_self_heal_connected  # noqa: E402
 from harness.waiting import wait_for  # noqa: E402
 
 OUT = Path(__file__).parent / "gluster-xml"
@@ -35,8 +35,7 @@ def main() -> None:
         # retries every 3 s). Captured on glh1 (198.18.1.0/24) with another cluster up.
         save("volume-status-r3-clients-starting", n1, "volume", "status", "r3", "clients")
         save("volume-status-r3-shd-starting", n1, "volume", "status", "r3")
-        wait_for(lambda: not self_heal_disconnected(r3.status(), n1.gluster.volume_clients("r3"), n1.address),
-                 timeout=30, what="self-heal daemons connected")
+        wait_self_heal_connected(r3, timeout=30, via=n1)
         save("volume-status-r3-clients", n1, "volume", "status", "r3", "clients")
         cluster.create_volume(VolumeSpec(VolumeType.ARBITER), "arb")
         cluster.create_volume(VolumeSpec(VolumeType.DISPERSE), "ec")
