@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cluster import HOSTNAME_LABEL, ZONE_LABEL
-from harness.netns import is_alive
+from harness.netns import GSYNCD_PATHS, is_alive
 from harness.providers.local import LocalProvider
 from harness.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType
@@ -28,6 +28,17 @@ def test_no_namespace_has_a_default_route(gluster_cluster):
         routes = host.run(["ip", "route", "show"]).stdout
         assert "default" not in routes, f"{host.name} has a default route: {routes}"
         assert all(r.startswith("198.18.") for r in routes.splitlines()), routes
+
+
+def test_nodes_run_without_geo_replication_and_the_host_keeps_its_gsyncd(gluster_cluster):
+    host_gsyncd = [p for p in GSYNCD_PATHS if Path(p).exists()]
+    for node in gluster_cluster.nodes:
+        log = (node.dir / "log" / "glusterd.log").read_text()
+        assert "geo-replication module not installed" in log, f"{node.name}'s glusterd ran gsyncd at start"
+        for path in host_gsyncd:
+            assert node.run(["head", "-c", "2", path]).stdout == "#!", f"{path} in {node.name} is not the stub"
+    for path in host_gsyncd:  # the stub is bound only inside the nodes' private mount namespaces
+        assert Path(path).read_bytes()[:4] == b"\x7fELF", f"{path} on the host was changed"
 
 
 @pytest.mark.parametrize("kind", list(VolumeType), ids=lambda t: t.value)
