@@ -26,8 +26,6 @@ from harness.providers.local import LocalProvider  # noqa: E402
 from harness.timeline import Phase  # noqa: E402
 from harness.volume import VolumeSpec, VolumeType  # noqa: E402
 
-FAST = 1  # runs multiplier for cheap kinds; the slow ones (disk, brick, rolling) run once
-
 
 def kinds(cluster, volume) -> list[tuple[str, Callable[[], F.Fault], bool]]:
     """(label, factory, slow) for every fault kind."""
