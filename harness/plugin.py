@@ -56,7 +56,7 @@ OPTIONS: dict[str, tuple[str, object, type, str]] = {
 }
 OPTIONS.update(K8S_OPTIONS)  # the kind and existing providers' options
 OUTCOMES_STASH = pytest.StashKey["object"]()
-LOGS_ATTACHED = pytest.StashKey[bool]()
+LOGS_KEPT = pytest.StashKey[bool]()
 
 RUN_STASH = pytest.StashKey["HarnessRun"]()
 
@@ -197,15 +197,21 @@ def _load_report_inputs(config: pytest.Config, profile: str) -> dict:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
     report = yield
     run = item.config.stash.get(RUN_STASH, None)
-    if run is not None and run.extras.get("allure"):
+    if run is None:
+        return report
+    cluster = run.extras.get("cluster")
+    if report.failed and cluster is not None and not item.stash.get(LOGS_KEPT, False):
+        from .report import allure, failure_logs
+
+        item.stash[LOGS_KEPT] = True  # now: after the last test's teardown the cluster is gone
+        logs = allure.node_logs(cluster)
+        failure_logs.keep(logs, failure_logs.folder_for(run.run_dir.path, item.nodeid))
+        if run.extras.get("allure"):
+            allure.attach(logs)
+    if report.when == "teardown" and run.extras.get("allure"):
         from .report import allure
 
-        cluster = run.extras.get("cluster")
-        if report.failed and cluster is not None and not item.stash.get(LOGS_ATTACHED, False):
-            item.stash[LOGS_ATTACHED] = True  # now: after the last test's teardown the cluster is gone
-            allure.attach(allure.node_logs(cluster))
-        if report.when == "teardown":
-            allure.attach(allure.test_files(run.run_dir.path, item.nodeid))
+        allure.attach(allure.test_files(run.run_dir.path, item.nodeid))
     return report
 
 
@@ -317,7 +323,7 @@ def gluster_cluster(harness_settings: HarnessRun) -> Iterator[Cluster]:
         cluster = provider.up()
     except HarnessError as exc:
         pytest.exit(f"cannot start the {s.provider} cluster: {exc}", returncode=3)
-    s.extras["cluster"] = cluster  # allure attaches its nodes' logs to failing tests
+    s.extras["cluster"] = cluster  # its nodes' logs are kept for failing tests
     from .faults.base import revert_active_faults, set_default_timeline
     from .timeline import Timeline
 

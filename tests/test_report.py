@@ -233,3 +233,20 @@ def test_allure_results_carry_plots_fio_json_and_node_logs_of_failures(pytester:
         assert (results / a["source"]).stat().st_size > 0
     globals_ = [json.loads(p.read_text()) for p in results.glob("*-globals.json")]
     assert {a["name"] for g in globals_ for a in g.get("attachments", [])} >= {"summary.json", "report.html"}
+
+
+def test_a_failing_test_leaves_its_node_logs_in_the_run_folder_without_allure(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_logs="""
+        def test_passes(gluster_cluster):
+            assert gluster_cluster.nodes
+
+        def test_breaks(gluster_cluster):
+            raise AssertionError("broken on purpose: the node logs must be kept")
+    """)
+    run = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--report-dir", str(pytester.path / "reports"))
+    assert run.ret == 1
+    failed = sorted({p.resolve() for p in (pytester.path / "reports").glob("*/failed/*")})  # run folder and latest
+    assert [p.name for p in failed] == ["test_logs.py_test_breaks"], failed
+    for node in ("node1", "node2", "node3"):
+        log = failed[0] / node / "glusterd.log"
+        assert "Started running version" in log.read_text(), f"{log} is not {node}'s glusterd log"
