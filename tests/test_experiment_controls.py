@@ -162,3 +162,27 @@ def test_method_raising_midway_still_leaves_the_cluster_whole(gluster_cluster, v
     assert all(n.glusterd_pid() for n in gluster_cluster.nodes)
     assert not list((target(config).state_dir / "faults").glob("*.json")), "a fault record outlived its revert"
     assert not target(config).workloads, "the background workload outlived the rollbacks"
+
+
+def interrupt() -> None:
+    """What Ctrl-C (or SIGTERM, which the plugin turns into KeyboardInterrupt) does midway."""
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_midway_runs_the_rollbacks_then_stops_the_caller(gluster_cluster, volume_factory, mount_factory,
+                                                                 chaos_runner, profile) -> None:
+    experiment = json.loads((EXPERIMENTS_DIR / "node-crash.json").read_text())
+    method = experiment["method"]
+    experiment["method"] = [method[0], {**method[1], "pauses": {}}, {
+        "type": "action", "name": "ctrl-c", "provider": {"type": "python", "module": __name__, "func": "interrupt"}}]
+    volume = volume_factory(VolumeType.REPLICA3)
+    mount = mount_factory(volume)
+    # chaoslib alone would end the run as "interrupted" and return: a pytest session went on to the
+    # next experiment after a SIGTERM.
+    with pytest.raises(KeyboardInterrupt, match="interrupted by a signal; its rollbacks ran"):
+        chaos_runner(experiment, volume)
+    wait_volume_whole(volume, [mount], timeout=profile.heal_timeout_s)
+    config = {RUN_ID_KEY: gluster_cluster.run_id, VOLUME_KEY: volume.name}
+    assert all(n.glusterd_pid() for n in gluster_cluster.nodes)
+    assert not list((target(config).state_dir / "faults").glob("*.json")), "a fault record outlived its revert"
+    assert not target(config).workloads, "the background workload outlived the rollbacks"

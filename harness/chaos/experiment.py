@@ -58,8 +58,17 @@ def run_experiment_file(path: Path | str | Mapping[str, Any], run_id: str, volum
                         timeline: Path | None = None, heal_timeout: float | None = None,
                         journal_path: Path | None = None) -> dict[str, Any]:
     """Run an experiment against cluster `run_id` (and `volume`) with chaoslib; rollbacks always
-    run. Returns the journal, also written to journal_path when given."""
+    run. Returns the journal, also written to journal_path when given. Ctrl-C or SIGTERM during
+    the run: chaoslib ends it as "interrupted" after its rollbacks, and this re-raises
+    KeyboardInterrupt so that the caller (a pytest session) stops instead of going on."""
     from chaoslib.experiment import run_experiment
+    from chaoslib.run import RunEventHandler
+
+    class SignalSeen(RunEventHandler):
+        seen = False
+
+        def signal_exit(self) -> None:
+            self.seen = True
 
     experiment = load(path)
     config: dict[str, Any] = {RUN_ID_KEY: run_id}
@@ -78,13 +87,17 @@ def run_experiment_file(path: Path | str | Mapping[str, Any], run_id: str, volum
     logger.addHandler(notes)
     try:
         logger.info("running %s against %s", experiment.get("title"), run_id)
-        journal = run_experiment(experiment, settings=json.loads(json.dumps(SETTINGS)), experiment_vars=(config, {}))
+        signal = SignalSeen()
+        journal = run_experiment(experiment, settings=json.loads(json.dumps(SETTINGS)), experiment_vars=(config, {}),
+                                 event_handlers=[signal])
     finally:
         logger.removeHandler(notes)
     journal["glusterharness_notes"] = notes.lines  # why probes were False, which chaoslib does not keep
     if journal_path is not None:
         journal_path.parent.mkdir(parents=True, exist_ok=True)
         journal_path.write_text(json.dumps(journal, indent=1, default=str))
+    if signal.seen:
+        raise KeyboardInterrupt(f"experiment {experiment.get('title')!r} interrupted by a signal; its rollbacks ran")
     return journal
 
 
