@@ -141,13 +141,25 @@ def explode() -> None:
     raise RuntimeError("the method broke midway on purpose")
 
 
-def test_method_raising_midway_still_leaves_the_cluster_whole(gluster_cluster, volume_factory, mount_factory,
-                                                              chaos_runner, profile) -> None:
+def node_crash_then(step: str) -> dict:
+    """node-crash.json's method up to the crash (writes started, node2 crashed), then `step` of this
+    module: nothing in the method reverts; only the rollbacks do."""
     experiment = json.loads((EXPERIMENTS_DIR / "node-crash.json").read_text())
     method = experiment["method"]
-    # start writes, crash node2, then fail: nothing in the method reverts; only the rollbacks do.
     experiment["method"] = [method[0], {**method[1], "pauses": {}}, {
-        "type": "action", "name": "explode", "provider": {"type": "python", "module": __name__, "func": "explode"}}]
+        "type": "action", "name": step, "provider": {"type": "python", "module": __name__, "func": step}}]
+    return experiment
+
+
+def assert_rolled_back(cluster, config: dict) -> None:
+    assert all(n.glusterd_pid() for n in cluster.nodes)
+    assert not list((target(config).state_dir / "faults").glob("*.json")), "a fault record outlived its revert"
+    assert not target(config).workloads, "the background workload outlived the rollbacks"
+
+
+def test_method_raising_midway_still_leaves_the_cluster_whole(gluster_cluster, volume_factory, mount_factory,
+                                                              chaos_runner, profile) -> None:
+    experiment = node_crash_then("explode")
     volume = volume_factory(VolumeType.REPLICA3)
     mount = mount_factory(volume)
     journal = chaos_runner(experiment, volume)
@@ -159,9 +171,7 @@ def test_method_raising_midway_still_leaves_the_cluster_whole(gluster_cluster, v
     wait_volume_whole(volume, [mount], timeout=profile.heal_timeout_s)
     config = {RUN_ID_KEY: gluster_cluster.run_id, VOLUME_KEY: volume.name}
     assert probes.volume_healthy(config) and probes.client_can_write_and_read(configuration=config)
-    assert all(n.glusterd_pid() for n in gluster_cluster.nodes)
-    assert not list((target(config).state_dir / "faults").glob("*.json")), "a fault record outlived its revert"
-    assert not target(config).workloads, "the background workload outlived the rollbacks"
+    assert_rolled_back(gluster_cluster, config)
 
 
 def interrupt() -> None:
@@ -171,10 +181,7 @@ def interrupt() -> None:
 
 def test_ctrl_c_midway_runs_the_rollbacks_then_stops_the_caller(gluster_cluster, volume_factory, mount_factory,
                                                                  chaos_runner, profile) -> None:
-    experiment = json.loads((EXPERIMENTS_DIR / "node-crash.json").read_text())
-    method = experiment["method"]
-    experiment["method"] = [method[0], {**method[1], "pauses": {}}, {
-        "type": "action", "name": "ctrl-c", "provider": {"type": "python", "module": __name__, "func": "interrupt"}}]
+    experiment = node_crash_then("interrupt")
     volume = volume_factory(VolumeType.REPLICA3)
     mount = mount_factory(volume)
     # chaoslib alone would end the run as "interrupted" and return: a pytest session went on to the
@@ -182,7 +189,4 @@ def test_ctrl_c_midway_runs_the_rollbacks_then_stops_the_caller(gluster_cluster,
     with pytest.raises(KeyboardInterrupt, match="interrupted by a signal; its rollbacks ran"):
         chaos_runner(experiment, volume)
     wait_volume_whole(volume, [mount], timeout=profile.heal_timeout_s)
-    config = {RUN_ID_KEY: gluster_cluster.run_id, VOLUME_KEY: volume.name}
-    assert all(n.glusterd_pid() for n in gluster_cluster.nodes)
-    assert not list((target(config).state_dir / "faults").glob("*.json")), "a fault record outlived its revert"
-    assert not target(config).workloads, "the background workload outlived the rollbacks"
+    assert_rolled_back(gluster_cluster, {RUN_ID_KEY: gluster_cluster.run_id, VOLUME_KEY: volume.name})

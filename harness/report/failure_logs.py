@@ -20,13 +20,10 @@ def folder_for(run_path: Path, nodeid: str) -> Path:
     return run_path / "failed" / UNSAFE.sub("_", nodeid).strip("_")
 
 
-def keep(logs: Iterable[Attachment], folder: Path) -> list[Path]:
+def keep(logs: Iterable[Attachment], folder: Path) -> None:
     """Write node_logs() attachments ("node1: glusterd.log", "node1: bricks/b0.log") under folder."""
-    written = []
     for log in logs:
         node, _, relative = log.name.partition(": ")
         target = folder / node / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(log.body if log.body is not None else Path(log.path).read_bytes())
-        written.append(target)
-    return written
