@@ -7,16 +7,18 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from .errors import HarnessError, WaitTimeout
+from .errors import CommandError, HarnessError, WaitTimeout
 from .gluster import HealSummary, VolumeStatus
 from .waiting import wait_for
 
 if TYPE_CHECKING:
     from .cluster import Cluster, Node
+    from .runner import CommandResult
     from .mount import FuseMount
     from .volume import Volume
 
 HEAL_POLL_S = 0.25
+DAEMON_NOT_RUNNING_YET = "Self-heal daemon is not running"
 
 
 @dataclass(frozen=True)
@@ -116,29 +118,83 @@ def wait_peers_connected(cluster: "Cluster", timeout: float) -> None:
 
 
 def self_heal_disconnected(status: VolumeStatus, clients: dict[str, frozenset[str]], answering: str) -> list[str]:
-    """Links "self-heal daemon on HOST -> brick" not yet made: every online daemon connects to
-    every brick of the volume (the daemon retries every 3 s after a start or a cut), and `volume
-    heal` fails while one cannot reach a brick. `answering` is the address of the node that gave
-    `status` (its own daemon shows as "localhost"). A FUSE mount or glfsheal run on a node connects
-    from the same address, so it could stand in for that node's daemon; the harness mounts from
-    client hosts only."""
-    hosts = sorted({answering if d.host == "localhost" else d.host for d in status.self_heal_daemons() if d.online})
-    return [f"self-heal daemon on {h} -> {brick}" for brick, addrs in sorted(clients.items())
-            for h in hosts if h not in addrs]
+    """Links "self-heal daemon on HOST -> brick" not yet made, and daemons not yet running: while
+    any daemon runs (none does with cluster.self-heal-daemon off), every node with an online brick
+    runs one (after a node restart glusterd answers before it has started it, and `volume heal`
+    fails with "Self-heal daemon is not running"), and every online daemon connects to every brick
+    of the volume (the daemon retries every 3 s after a start or a cut; `volume heal` fails while
+    one cannot reach a brick). `answering` is the address of the node that gave `status` (its own
+    daemon shows as "localhost"). A FUSE mount or glfsheal run on a node connects from the same
+    address, so it could stand in for that node's daemon; the harness mounts from client hosts only."""
+    def host(d) -> str:
+        return answering if d.host == "localhost" else d.host
+
+    running = {host(d) for d in status.self_heal_daemons() if d.online}
+    missing = sorted({b.hostname for b in status.bricks if b.online} - running) if running else []
+    return [f"self-heal daemon on {h} not running" for h in missing] + [
+        f"self-heal daemon on {h} -> {brick}" for brick, addrs in sorted(clients.items())
+        for h in sorted(running) if h not in addrs]
 
 
 def wait_self_heal_connected(volume: "Volume", timeout: float, via: "Node | None" = None) -> None:
-    """Wait until every running self-heal daemon is connected to every brick of `volume`."""
+    """Wait until every running self-heal daemon is connected to every brick of `volume`.
+
+    `volume status clients` asks every brick process; just after a brick starts (replace-brick,
+    start force) its glusterd may not reach it yet and the command fails with "Commit failed on
+    <node>": that is "not known yet", so the wait goes on and reports the last error if it times out.
+    """
     node = via or volume.cluster.nodes[0]
     last: list[list[str]] = [[]]
+    last_error: list[str] = [""]
 
     def probe() -> bool:
-        last[0] = self_heal_disconnected(node.gluster.volume_status(volume.name),
-                                         node.gluster.volume_clients(volume.name), node.address)
+        try:
+            last[0] = self_heal_disconnected(node.gluster.volume_status(volume.name),
+                                             node.gluster.volume_clients(volume.name), node.address)
+        except HarnessError as exc:
+            last_error[0] = str(exc).splitlines()[0]
+            return False
+        last_error[0] = ""
         return not last[0]
 
+    def describe() -> str:
+        return f"last CLI error: {last_error[0]}" if last_error[0] else "not connected: " + ", ".join(last[0])
+
     wait_for(probe, timeout=timeout, what=f"every self-heal daemon connected to every brick of {volume.name}",
-             describe=lambda: "not connected: " + ", ".join(last[0]))
+             describe=describe)
+
+
+def run_heal_command(volume: "Volume", *args: str, timeout: float = 30.0, via: "Node | None" = None) -> str:
+    """`gluster volume heal VOL [args]` once every self-heal daemon is connected to every brick
+    (launching fails while one is still reconnecting); returns its output. gluster implements no
+    --xml output for these sub-commands.
+
+    Without args it starts an index heal now. The daemons crawl on their own only when they see a
+    brick come back, or every cluster.heal-timeout (600 s): an idle daemon sends no ping, so it
+    never notices a node that hung or a link that was cut for a while, though the clients did and
+    left entries pending. After such a fault an operator asks for a heal; so does the harness.
+    """
+    node = via or volume.cluster.nodes[0]
+    start = time.monotonic()
+    wait_self_heal_connected(volume, timeout=timeout, via=node)
+    last: list[CommandResult | None] = [None]
+
+    def accepted() -> bool:
+        # glusterd takes a restarted node's daemon for running only once its own connection to it
+        # is up (it retries every 3 s), later than `volume status` shows the daemon online; nothing
+        # but the heal command itself tells, so that one refusal means "not yet".
+        result = last[0] = node.run(["gluster", "--mode=script", "volume", "heal", volume.name, *args], timeout=60,
+                                    check=False)
+        if result.ok:
+            return True
+        if DAEMON_NOT_RUNNING_YET not in result.stdout + result.stderr:
+            raise CommandError(result, node.name)
+        return False
+
+    wait_for(accepted, timeout=max(timeout - (time.monotonic() - start), 1.0), interval=0.5,
+             what=f"glusterd to accept `volume heal {volume.name}`",
+             describe=lambda: (last[0].stdout + last[0].stderr).strip() if last[0] else "")
+    return last[0].stdout
 
 
 def wait_volume_whole(volume: "Volume", mounts: "Sequence[FuseMount]" = (), timeout: float = 120.0,

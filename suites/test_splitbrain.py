@@ -10,7 +10,7 @@ import pytest
 
 from harness.checks import check_access, check_heal, check_no_split_brain, prepare_access_probe, probe_access
 from harness.faults import KillBrick, NetworkPartition
-from harness.health import wait_self_heal_connected
+from harness.health import run_heal_command
 from harness.history import FileStore, check_history, run_clients
 from harness.results import CheckResult, all_passed
 from harness.volume import VolumeType
@@ -46,20 +46,13 @@ def _write(mount, text: str, mtime: int) -> str:
         return exc.strerror or str(exc)
 
 
-def heal_cli(volume, *args: str) -> str:
-    """`gluster volume heal` sub-commands whose --xml output gluster does not implement. They fail
-    while a self-heal daemon is (re)connecting to a brick, after a partition or a daemon start."""
-    wait_self_heal_connected(volume, timeout=30)
-    return volume.cluster.nodes[0].run(["gluster", "--mode=script", "volume", "heal", volume.name, *args]).stdout
-
-
 def test_s1_real_split_brain_is_reported(gluster_cluster, volume_factory, mount_factory, profile, conform):
     """The negative control: the split-brain checker must report this file, and shd must not heal it."""
     volume = volume_factory(VolumeType.REPLICA2, NO_HEALS)
     mount = mount_factory(volume)
     writes = make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s)
     volume.set("cluster.self-heal-daemon", "on")
-    heal_cli(volume)
+    run_heal_command(volume)
     not_healed = check_heal(volume, timeout=10)
     detected = check_no_split_brain(volume, mount, [FILE])
     reported = CheckResult(
@@ -79,7 +72,7 @@ def test_s2_split_brain_resolved_by_policy(policy, gluster_cluster, volume_facto
     make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s)
     assert check_no_split_brain(volume, mount, [FILE]).passed is False, "S1's pattern made no split brain"
     args = [policy, volume.bricks[1].name] if policy == "source-brick" else [policy]
-    heal_cli(volume, "split-brain", *args, f"/{FILE}")
+    run_heal_command(volume, "split-brain", *args, f"/{FILE}")
     result = all_passed([check_heal(volume, profile.heal_timeout_s), check_no_split_brain(volume, mount, [FILE])])
     conform("S2", volume, f"S1's split brain, then heal split-brain {' '.join(args)}", result)
 
@@ -91,7 +84,7 @@ def test_s3_favorite_child_policy_heals_automatically(gluster_cluster, volume_fa
     make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s)
     volume.set("cluster.favorite-child-policy", "mtime")
     volume.set("cluster.self-heal-daemon", "on")
-    heal_cli(volume)
+    run_heal_command(volume)
     result = all_passed([check_heal(volume, profile.heal_timeout_s), check_no_split_brain(volume, mount, [FILE])])
     conform("S3", volume, f"{S1_FAULT}; favorite-child-policy mtime", result)
 
@@ -131,7 +124,7 @@ def test_s4_partition_of_one_node_loses_no_acknowledged_write(kind, gluster_clus
     # The partition may be shorter than the self-heal daemons' ping-timeout, so they may never have
     # seen a brick go away (no reconnect, no index crawl until cluster.heal-timeout, 600 s). The
     # operator's step after a partition is to ask for an index heal: we do it, deterministically.
-    heal_cli(volume)
+    run_heal_command(volume)
     verdict = check_history(run.ops)
     recorder.record("history", {"scenario": "S4", "valid": verdict.valid, "lost": verdict.lost,
                                 "phantom": verdict.phantom, "ops": len(run.ops),

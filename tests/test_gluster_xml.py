@@ -1,4 +1,5 @@
 """Parsers on real `gluster --xml` outputs captured from GlusterFS 10.3 (tests/data/capture_gluster_xml.py)."""
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,22 @@ def test_negative_control_a_daemon_still_reconnecting_is_named():
     assert self_heal_disconnected(status, starting, "198.18.1.11") == [
         "self-heal daemon on 198.18.1.11 -> 198.18.1.12:/var/tmp/glusterharness/glh1/node2/bricks/r3-b1",
         "self-heal daemon on 198.18.1.11 -> 198.18.1.13:/var/tmp/glusterharness/glh1/node3/bricks/r3-b2"]
+
+
+def test_negative_control_a_daemon_not_running_yet_is_named():
+    # Found by qualification: after a zone outage node1's glusterd answered before it had started
+    # node1's daemon, and `volume heal` failed with "Self-heal daemon is not running".
+    status = gx.parse_volume_status(root("volume-status-r3-shd-starting"))[0]
+    daemons = tuple(dataclasses.replace(d, online=False, pid=None) if d.host == "198.18.1.12" else d
+                    for d in status.daemons)
+    connected = gx.parse_volume_clients(root("volume-status-r3-clients"))
+    assert self_heal_disconnected(dataclasses.replace(status, daemons=daemons), connected, "198.18.1.11") == [
+        "self-heal daemon on 198.18.1.12 not running"]
+    unlisted = tuple(d for d in status.daemons if d.host != "198.18.1.12")
+    assert self_heal_disconnected(dataclasses.replace(status, daemons=unlisted), connected, "198.18.1.11") == [
+        "self-heal daemon on 198.18.1.12 not running"]
+    # cluster.self-heal-daemon off: no daemon runs, none is waited for (`heal split-brain` needs none).
+    assert self_heal_disconnected(dataclasses.replace(status, daemons=()), connected, "198.18.1.11") == []
 
 
 def test_heal_summary_all_up_sums_to_zero():

@@ -7,8 +7,9 @@ import dataclasses
 import pytest
 
 from harness.errors import WaitTimeout
-from harness.faults import KillBrick, NetworkPartition
-from harness.health import HealWait, wait_heal, wait_self_heal_connected, wait_volume_whole
+from harness.faults import KillBrick, NetworkPartition, NodeCrash
+from harness.gluster.cli import GlusterError
+from harness.health import HealWait, run_heal_command, wait_heal, wait_self_heal_connected, wait_volume_whole
 
 from .faults_helpers import write_sync
 
@@ -67,6 +68,48 @@ def test_index_heal_launches_once_every_daemon_is_back_after_a_partition(gluster
     node1, *rest = [n.name for n in gluster_cluster.nodes]
     with NetworkPartition(gluster_cluster, [[node1], rest], mounts=[]):
         pass
-    wait_self_heal_connected(volume, timeout=30)
-    launched = gluster_cluster.nodes[0].run(["gluster", "--mode=script", "volume", "heal", volume.name], check=False)
-    assert launched.returncode == 0, launched.stderr
+    output = run_heal_command(volume, timeout=30)
+    assert "has been successful" in output, output
+
+
+def test_index_heal_launches_once_a_restarted_node_runs_its_daemon(gluster_cluster, volume_factory):
+    # Found by qualification: right after a node restart `volume heal` failed ("Staging failed on
+    # <node>. Error: Self-heal daemon is not running") while `volume status` showed that daemon online.
+    volume = volume_factory("replica3")
+    with NodeCrash(gluster_cluster, gluster_cluster.nodes[0].name):
+        pass
+    output = run_heal_command(volume, timeout=30)
+    assert "has been successful" in output, output
+
+
+class ReplayedCommitFailure:
+    """A real node whose `volume status clients` fails `failures` times first, with the words gluster
+    used when qualification found it: right after replace-brick, the new brick's glusterd could not
+    reach it yet."""
+
+    def __init__(self, node, failures: int) -> None:
+        self.node, self.address, self.failures = node, node.address, failures
+        self.gluster = self
+
+    def volume_status(self, name: str):
+        return self.node.gluster.volume_status(name)
+
+    def volume_clients(self, name: str):
+        if self.failures:
+            self.failures -= 1
+            raise GlusterError(self.node.name, ["volume", "status", name, "clients"],
+                               "Commit failed on 198.18.1.12. Please check log file for details.")
+        return self.node.gluster.volume_clients(name)
+
+
+def test_a_brick_its_glusterd_cannot_reach_yet_is_waited_for(gluster_cluster, volume_factory):
+    volume = volume_factory("replica3")
+    node = ReplayedCommitFailure(gluster_cluster.nodes[0], failures=1)
+    wait_self_heal_connected(volume, timeout=30, via=node)
+    assert node.failures == 0, "the wait returned before asking again"
+
+
+def test_a_cli_that_keeps_failing_times_out_naming_its_error(gluster_cluster, volume_factory):
+    volume = volume_factory("replica3")
+    with pytest.raises(WaitTimeout, match="last CLI error: .*Commit failed on 198.18.1.12"):
+        wait_self_heal_connected(volume, timeout=2, via=ReplayedCommitFailure(gluster_cluster.nodes[0], failures=10**6))

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from ..errors import ConfigError, HarnessError
 from ..faults import build, revert_fault as _revert_description
-from ..health import wait_self_heal_connected, wait_volume_whole as _wait_volume_whole
+from ..health import run_heal_command, wait_volume_whole as _wait_volume_whole
 from ..latency_probe import LatencyProbe
 from ..timeseries import phase_percentiles, phases_from_marks
 from .target import HEAL_TIMEOUT_KEY, Target, target
@@ -374,16 +374,11 @@ def stop_workload(name: str = "writer", max_failures: int = 0, max_p99_ms: float
 
 def start_index_heal(configuration: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """`gluster volume heal VOL`: start an index heal now, as an operator does after a hang or a
-    partition. The self-heal daemons crawl on their own only when they see a brick come back, or
-    every cluster.heal-timeout (600 s by default); an idle daemon may never have noticed a brick
-    that hung for a few seconds, while the client did and left entries pending."""
+    partition (an idle self-heal daemon may never have noticed either; see run_heal_command)."""
     t = target(configuration)
-    # Launching fails while a daemon is still reconnecting to a brick (after a partition, up to 3 s).
-    wait_self_heal_connected(t.volume, timeout=_number(configuration, FAULT_TIMEOUT_KEY, DEFAULT_FAULT_TIMEOUT_S),
-                             via=t.cluster.nodes[0])
-    # `volume heal` has no --xml output; its exit code says whether the heal was launched.
-    result = t.cluster.nodes[0].run(["gluster", "--mode=script", "volume", "heal", t.volume.name], timeout=60)
-    return {"volume": t.volume.name, "started": True, "output": result.stdout.strip().splitlines()[:1]}
+    output = run_heal_command(t.volume, timeout=_number(configuration, FAULT_TIMEOUT_KEY, DEFAULT_FAULT_TIMEOUT_S),
+                              via=t.cluster.nodes[0])
+    return {"volume": t.volume.name, "started": True, "output": output.strip().splitlines()[:1]}
 
 
 def wait_volume_whole(timeout: float = 0, configuration: Mapping[str, Any] | None = None) -> dict[str, Any]:
