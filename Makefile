@@ -16,7 +16,7 @@ test: setup
 # The qualification gate: every conformance suite on the embedded local cluster, then the report.
 # Three pytest-xdist workers, each on its own cluster, even on 2 cores: the suites mostly wait on
 # gluster (ping-timeout stalls, heal, glusterd's stop), so the summed test time grows by ~7 % while
-# the run takes 8.5 min instead of 23 (benchmarks/qualify_time.py).
+# the run takes 8.6 min instead of 23 (benchmarks/qualify_time.py).
 QUALIFY_WORKERS ?= 3
 qualify: setup
 	$(PYTEST) -n $(QUALIFY_WORKERS) suites
