@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, HarnessError
 from ..gluster import GlusterError
-from ..health import wait_heal, wait_self_heal_connected
+from ..health import run_heal_command, wait_heal
 from .base import Fault
 from .process import find_brick, other_node, reaped, signal_pids
 
@@ -98,12 +98,7 @@ class BrickLoss(Fault):
             self.volume.bricks = tuple(new if b is self.brick else b for b in self.volume.bricks)
             self.brick = new
         self.volume.wait_bricks_online(timeout=self.timeout, via=self.observer)
-        wait_self_heal_connected(self.volume, timeout=self.timeout, via=self.observer)  # else the launch fails
-        try:
-            cli.xml("volume", "heal", self.volume.name, "full")
-        except GlusterError as exc:  # the CLI reports this success with a non-zero opRet in --xml mode
-            if "has been successful" not in exc.errstr:
-                raise
+        run_heal_command(self.volume, "full", timeout=self.timeout, via=self.observer)
         self.heal_seconds = wait_heal(self.volume, self.heal_timeout, via=self.observer).seconds
         self.recovered_with = method
         self.timeline.record(self.fault_id, self.kind, "step", self.targets(), action=f"recovered with {method}",
