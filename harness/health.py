@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .volume import Volume
 
 HEAL_POLL_S = 0.25
+ENTRIES_SHOWN = 5  # per brick, in a heal timeout's message
 DAEMON_NOT_RUNNING_YET = "Self-heal daemon is not running"
 
 
@@ -49,6 +50,21 @@ def _pending_by_brick(summary: HealSummary | None) -> str:
         return "no answer from `heal info summary`"
     return ", ".join(f"{b.brick}={'-' if b.pending is None else b.pending}"
                      f"{'' if b.status in ('', 'Connected') else f' ({b.status})'}" for b in summary.bricks) or "no bricks"
+
+
+def _pending_entries(volume: "Volume", via: "Node | None") -> str:
+    """Which entries are left (`heal info`): what a timeout's reader needs to look at the bricks."""
+    try:
+        bricks = volume.heal_pending(via)
+    except HarnessError as exc:
+        return f"pending entries unknown (`heal info` failed: {str(exc).splitlines()[0]})"
+    listed = []
+    for brick in bricks:
+        if brick.entries:
+            more = len(brick.entries) - ENTRIES_SHOWN
+            names = ", ".join(brick.entries[:ENTRIES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+            listed.append(f"{brick.brick}: {names}")
+    return f"pending entries: {'; '.join(listed) or 'none listed'}"
 
 
 def wait_heal(volume: "Volume", timeout: float, via: "Node | None" = None) -> HealWait:
@@ -83,10 +99,10 @@ def wait_heal(volume: "Volume", timeout: float, via: "Node | None" = None) -> He
                  describe=describe)
     except WaitTimeout as exc:
         raise WaitTimeout(
-            f"{exc}. Check: is the self-heal daemon running (`gluster volume status {volume.name}` shows "
-            f"Self-heal Daemon online; cluster.self-heal-daemon not off)? Is every brick online ('-' means "
-            f"unreachable)? Split-brain entries never heal on their own (`gluster volume heal {volume.name} "
-            f"info split-brain`)."
+            f"{exc}; {_pending_entries(volume, via)}. Check: is the self-heal daemon running (`gluster volume "
+            f"status {volume.name}` shows Self-heal Daemon online; cluster.self-heal-daemon not off)? Is every "
+            f"brick online ('-' means unreachable)? Split-brain entries never heal on their own (`gluster volume "
+            f"heal {volume.name} info split-brain`)."
         ) from None
     return HealWait(time.monotonic() - start, tuple(samples))
 

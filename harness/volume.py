@@ -9,7 +9,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .errors import ConfigError
-from .gluster import HealSummary, SplitBrainBrick, VolumeInfo, VolumeStatus
+from .gluster import HealSummary, HealEntriesBrick, VolumeInfo, VolumeStatus
 from .waiting import wait_for
 
 if TYPE_CHECKING:
@@ -182,7 +182,10 @@ class Volume:
     def heal_summary(self, via: "Node | None" = None) -> HealSummary:
         return (via or self.cluster.nodes[0]).gluster.heal_summary(self.name)
 
-    def split_brain(self, via: "Node | None" = None) -> list[SplitBrainBrick]:
+    def heal_pending(self, via: "Node | None" = None) -> list[HealEntriesBrick]:
+        return (via or self.cluster.nodes[0]).gluster.heal_pending(self.name)
+
+    def split_brain(self, via: "Node | None" = None) -> list[HealEntriesBrick]:
         return (via or self.cluster.nodes[0]).gluster.heal_split_brain(self.name)
 
     def set(self, option: str, value: str) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import re
 
 import pytest
 
@@ -105,7 +106,11 @@ def test_heal_check_times_out_clearly_with_the_self_heal_daemon_disabled(gluster
     result = check_heal(volume, timeout=8)
     assert result.passed is False
     assert "pending heal not 0 after 8 s" == result.observed
-    assert "self-heal daemon" in result.evidence["reason"] and volume.name in result.evidence["reason"]
+    reason = result.evidence["reason"]
+    assert "self-heal daemon" in reason and volume.name in reason
+    # The entries left are named (five per brick), so a reader knows which files to inspect.
+    assert re.search(r"pending entries: \S+-b0: ([^,;]+, ){4}[^,;]+ and \d+ more;", reason), reason
+    assert "/f" in reason.partition("pending entries:")[2], reason
 
 
 def make_split_brain(cluster, volume, mount, name: str = "sb") -> None:

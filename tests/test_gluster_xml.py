@@ -103,7 +103,7 @@ def test_heal_summary_unreachable_brick_is_unknown_never_zero():
 
 
 def test_split_brain_listing_keeps_dash_as_unknown():
-    bricks = gx.parse_heal_split_brain(root("heal-split-brain-r3-none"))
+    bricks = gx.parse_heal_entries(root("heal-split-brain-r3-none"))
     assert [b.count for b in bricks] == [0, 0, None]
     assert all(b.entries == () for b in bricks)
 

@@ -5,9 +5,9 @@ from .xml import (
     BrickStatus,
     DaemonStatus,
     HealBrickSummary,
+    HealEntriesBrick,
     HealSummary,
     Peer,
-    SplitBrainBrick,
     VolumeInfo,
     VolumeStatus,
 )
@@ -19,9 +19,9 @@ __all__ = [
     "GlusterCLI",
     "GlusterError",
     "HealBrickSummary",
+    "HealEntriesBrick",
     "HealSummary",
     "Peer",
-    "SplitBrainBrick",
     "VolumeInfo",
     "VolumeStatus",
 ]

@@ -64,8 +64,11 @@ class GlusterCLI:
     def heal_summary(self, volume: str) -> gx.HealSummary:
         return gx.parse_heal_summary(self.xml("volume", "heal", volume, "info", "summary"))
 
-    def heal_split_brain(self, volume: str) -> list[gx.SplitBrainBrick]:
-        return gx.parse_heal_split_brain(self.xml("volume", "heal", volume, "info", "split-brain"))
+    def heal_pending(self, volume: str) -> list[gx.HealEntriesBrick]:
+        return gx.parse_heal_entries(self.xml("volume", "heal", volume, "info"))
+
+    def heal_split_brain(self, volume: str) -> list[gx.HealEntriesBrick]:
+        return gx.parse_heal_entries(self.xml("volume", "heal", volume, "info", "split-brain"))
 
     def volume_set(self, volume: str, option: str, value: str) -> None:
         self.xml("volume", "set", volume, option, value)

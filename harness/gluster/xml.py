@@ -226,19 +226,21 @@ def parse_heal_summary(root: ET.Element) -> HealSummary:
 
 
 @dataclass(frozen=True)
-class SplitBrainBrick:
+class HealEntriesBrick:
+    """One brick of `heal info` or `heal info split-brain` (both list entries the same way)."""
+
     brick: str
     status: str
     entries: tuple[str, ...]  # paths (or gfid:... when gluster knows no path)
     count: int | None
 
 
-def parse_heal_split_brain(root: ET.Element) -> list[SplitBrainBrick]:
+def parse_heal_entries(root: ET.Element) -> list[HealEntriesBrick]:
     result = []
     for b in root.findall("healInfo/bricks/brick"):
         entries = tuple((f.text or f.get("gfid", "")).strip() for f in b.findall("file"))
         result.append(
-            SplitBrainBrick(
+            HealEntriesBrick(
                 brick=_text(b, "name"),
                 status=_text(b, "status", ""),
                 entries=entries,
