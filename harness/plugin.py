@@ -204,7 +204,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         from .report import allure, failure_logs
 
         item.stash[LOGS_KEPT] = True  # now: after the last test's teardown the cluster is gone
-        logs = allure.node_logs(cluster)
+        logs = allure.node_logs(cluster) + allure.heal_state(cluster)
         failure_logs.keep(logs, failure_logs.folder_for(run.run_dir.path, item.nodeid))
         if run.extras.get("allure"):
             allure.attach(logs)

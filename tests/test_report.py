@@ -240,7 +240,9 @@ def test_a_failing_test_leaves_its_node_logs_in_the_run_folder_without_allure(py
         def test_passes(gluster_cluster):
             assert gluster_cluster.nodes
 
-        def test_breaks(gluster_cluster):
+        def test_breaks(gluster_cluster, volume_factory):
+            from harness.volume import VolumeType
+            volume_factory(VolumeType.REPLICA2, name="kept")
             raise AssertionError("broken on purpose: the node logs must be kept")
     """)
     run = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--report-dir", str(pytester.path / "reports"))
@@ -250,3 +252,6 @@ def test_a_failing_test_leaves_its_node_logs_in_the_run_folder_without_allure(py
     for node in ("node1", "node2", "node3"):
         log = failed[0] / node / "glusterd.log"
         assert "Started running version" in log.read_text(), f"{log} is not {node}'s glusterd log"
+    heal = failed[0] / "node1" / "heal"
+    assert "Number of entries: 0" in (heal / "kept-info.txt").read_text()
+    assert "Crawl statistics for brick no 1" in (heal / "kept-statistics.txt").read_text()

@@ -1,9 +1,9 @@
 """Allure attachments through allure-pytest's own API (`allure.attach.file`, `allure.global_attach`).
 
-Per test: when it fails, the gluster logs of the cluster's nodes (LocalNode.dir/log), attached
-right away (a session's last test tears the cluster down before its own teardown report); at the
-end of its teardown, the plots of the scenarios it recorded and every file its workload records
-name (fio JSON, locust CSV, latency series).
+Per test: when it fails, the gluster logs of the cluster's nodes (LocalNode.dir/log) and every
+volume's heal state, attached right away (a session's last test tears the cluster down before its
+own teardown report); at the end of its teardown, the plots of the scenarios it recorded and
+every file its workload records name (fio JSON, locust CSV, latency series).
 Per run: summary.json and report.html as global attachments.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..errors import HarnessError
 from . import plots
 from .summary import build_summary
 
@@ -20,6 +21,7 @@ log = logging.getLogger("harness.report")
 
 LOG_TAIL_BYTES = 512 * 1024
 MAX_TOOL_FILE_BYTES = 20 * 1024 * 1024  # a brick log can grow large; the end is what explains a failure
+HEAL_STATE_TIMEOUT_S = 30.0
 TYPES = {".png": "PNG", ".json": "JSON", ".csv": "CSV", ".html": "HTML", ".log": "TEXT", ".jsonl": "TEXT",
          ".txt": "TEXT"}
 
@@ -78,6 +80,31 @@ def node_logs(cluster: Any) -> list[Attachment]:
             if path.is_file() and path.stat().st_size:  # empty logs say nothing
                 out.append(Attachment(None, f"{node.name}: {path.relative_to(Path(log_dir) / 'log')}", "TEXT",
                                       _tail(path)))
+    return out
+
+
+def heal_state(cluster: Any) -> list[Attachment]:
+    """`heal info` and the self-heal daemons' crawl history (`heal statistics`, text only) of every
+    volume, asked of the first node: a heal that stalled shows whether the daemons crawled again and
+    how many entries each crawl failed, which no log says at the default log level."""
+    nodes = getattr(cluster, "nodes", [])
+    if not nodes:
+        return []
+    node = nodes[0]
+    try:
+        volumes = node.gluster.volume_names()
+    except HarnessError:
+        return []
+    out = []
+    for volume in volumes:
+        for what in ("info", "statistics"):
+            try:
+                result = node.run(["gluster", "--mode=script", "volume", "heal", volume, what],
+                                  timeout=HEAL_STATE_TIMEOUT_S, check=False)
+                text = result.stdout + result.stderr
+            except HarnessError as exc:  # glusterd hung or gone: say so in the file itself
+                text = f"no answer: {exc}\n"
+            out.append(Attachment(None, f"{node.name}: heal/{volume}-{what}.txt", "TEXT", text.encode()))
     return out
 
 
