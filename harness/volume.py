@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Mapping, Sequence
 
-from .errors import ConfigError
-from .gluster import HealSummary, HealEntriesBrick, VolumeInfo, VolumeStatus
+from .errors import ConfigError, HarnessError
+from .gluster import HealEntriesBrick, HealSummary, VolumeInfo, VolumeStatus
 from .waiting import wait_for
 
 if TYPE_CHECKING:
@@ -198,17 +198,27 @@ class Volume:
         self.cluster.gluster.xml("volume", "stop", self.name)
 
     def wait_bricks_online(self, timeout: float = 30.0, via: "Node | None" = None) -> VolumeStatus:
+        """A failing CLI is "not known yet": right after a glusterd restart its peers answer
+        "Volume ... does not exist" while it imports the volume from them again."""
         expected = {b.name for b in self.bricks}
+        last: list[VolumeStatus | str] = ["no answer yet"]
 
         def probe() -> VolumeStatus | None:
-            st = self.status(via)
+            try:
+                st = self.status(via)
+            except HarnessError as exc:
+                last[0] = f"last CLI error: {str(exc).splitlines()[0]}"
+                return None
+            last[0] = st
             online = {b.name for b in st.bricks if b.online}
             return st if expected <= online else None
 
-        return wait_for(
-            probe, timeout=timeout, what=f"every brick of {self.name} online",
-            describe=lambda: ", ".join(f"{b.name}={'up' if b.online else 'down'}" for b in self.status(via).bricks),
-        )
+        def describe() -> str:
+            if isinstance(last[0], str):
+                return last[0]
+            return ", ".join(f"{b.name}={'up' if b.online else 'down'}" for b in last[0].bricks)
+
+        return wait_for(probe, timeout=timeout, what=f"every brick of {self.name} online", describe=describe)
 
     def delete(self) -> None:
         """Stop, delete, and remove the brick directories the harness made. Idempotent."""

@@ -82,24 +82,53 @@ def test_index_heal_launches_once_a_restarted_node_runs_its_daemon(gluster_clust
     assert "has been successful" in output, output
 
 
-class ReplayedCommitFailure:
-    """A real node whose `volume status clients` fails `failures` times first, with the words gluster
-    used when qualification found it: right after replace-brick, the new brick's glusterd could not
-    reach it yet."""
+class ReplayedFailure:
+    """A real node whose CLI call `method` fails `failures` times first, with the words gluster used
+    when qualification met it."""
 
-    def __init__(self, node, failures: int) -> None:
-        self.node, self.address, self.failures = node, node.address, failures
+    def __init__(self, node, method: str, failures: int, errstr: str) -> None:
+        self.node, self.address = node, node.address
+        self.method, self.failures, self.errstr = method, failures, errstr
         self.gluster = self
 
-    def volume_status(self, name: str):
-        return self.node.gluster.volume_status(name)
+    def __getattr__(self, name: str):
+        real = getattr(self.node.gluster, name)
+        if name != self.method:
+            return real
 
-    def volume_clients(self, name: str):
-        if self.failures:
-            self.failures -= 1
-            raise GlusterError(self.node.name, ["volume", "status", name, "clients"],
-                               "Commit failed on 198.18.1.12. Please check log file for details.")
-        return self.node.gluster.volume_clients(name)
+        def replay(*args):
+            if self.failures:
+                self.failures -= 1
+                raise GlusterError(self.node.name, [name, *args], self.errstr)
+            return real(*args)
+        return replay
+
+
+class ReplayedCommitFailure(ReplayedFailure):
+    """Right after replace-brick, the new brick's glusterd could not reach it yet."""
+
+    def __init__(self, node, failures: int) -> None:
+        super().__init__(node, "volume_clients", failures,
+                         "Commit failed on 198.18.1.12. Please check log file for details.")
+
+
+def replayed_import(node, volume, failures: int) -> ReplayedFailure:
+    """Right after SQ1 restarted two glusterds, one was still importing the volume from its peers."""
+    return ReplayedFailure(node, "volume_status", failures,
+                           f"Staging failed on 198.18.0.13. Error: Volume {volume.name} does not exist")
+
+
+def test_a_volume_a_restarted_glusterd_has_not_imported_yet_is_waited_for(gluster_cluster, volume_factory):
+    volume = volume_factory("replica3")
+    node = replayed_import(gluster_cluster.nodes[0], volume, failures=2)
+    volume.wait_bricks_online(timeout=30, via=node)
+    assert node.failures == 0, "the wait returned before asking again"
+
+
+def test_a_volume_status_that_keeps_failing_times_out_naming_its_error(gluster_cluster, volume_factory):
+    volume = volume_factory("replica3")
+    with pytest.raises(WaitTimeout, match=f"last CLI error: .*Volume {volume.name} does not exist"):
+        volume.wait_bricks_online(timeout=2, via=replayed_import(gluster_cluster.nodes[0], volume, 10**6))
 
 
 def test_a_brick_its_glusterd_cannot_reach_yet_is_waited_for(gluster_cluster, volume_factory):
