@@ -76,27 +76,22 @@ def wait_heal(volume: "Volume", timeout: float, via: "Node | None" = None) -> He
     start = time.monotonic()
     samples: list[tuple[float, int | None]] = []
     last: list[HealSummary | None] = [None]
-    last_error: list[str] = [""]
 
     def probe() -> bool:
+        total = None  # a failing CLI (glusterd busy or restarting) is an unknown point of the curve
         try:
-            summary = volume.heal_summary(via)
-        except HarnessError as exc:  # glusterd busy or restarting: unknown, keep waiting
-            last_error[0] = str(exc).splitlines()[0]
-            samples.append((time.monotonic() - start, None))
-            return False
-        last[0] = summary
-        total = summary.total_pending
-        samples.append((time.monotonic() - start, total))
+            last[0] = volume.heal_summary(via)
+            total = last[0].total_pending
+        finally:
+            samples.append((time.monotonic() - start, total))
         return total == 0
 
     def describe() -> str:
-        err = f"; last CLI error: {last_error[0]}" if last_error[0] else ""
-        return f"pending per brick: {_pending_by_brick(last[0])}{err}"
+        return f"pending per brick: {_pending_by_brick(last[0])}"
 
     try:
         wait_for(probe, timeout=timeout, interval=HEAL_POLL_S, what=f"pending heal of volume {volume.name} to reach 0",
-                 describe=describe)
+                 describe=describe, tolerate=HarnessError)
     except WaitTimeout as exc:
         raise WaitTimeout(
             f"{exc}; {_pending_entries(volume, via)}. Check: is the self-heal daemon running (`gluster volume "
@@ -160,24 +155,18 @@ def wait_self_heal_connected(volume: "Volume", timeout: float, via: "Node | None
     <node>": that is "not known yet", so the wait goes on and reports the last error if it times out.
     """
     node = via or volume.cluster.nodes[0]
-    last: list[list[str]] = [[]]
-    last_error: list[str] = [""]
+    last: list[list[str] | None] = [None]
 
     def probe() -> bool:
-        try:
-            last[0] = self_heal_disconnected(node.gluster.volume_status(volume.name),
-                                             node.gluster.volume_clients(volume.name), node.address)
-        except HarnessError as exc:
-            last_error[0] = str(exc).splitlines()[0]
-            return False
-        last_error[0] = ""
+        last[0] = self_heal_disconnected(node.gluster.volume_status(volume.name),
+                                         node.gluster.volume_clients(volume.name), node.address)
         return not last[0]
 
     def describe() -> str:
-        return f"last CLI error: {last_error[0]}" if last_error[0] else "not connected: " + ", ".join(last[0])
+        return "no answer yet" if last[0] is None else "not connected: " + ", ".join(last[0])
 
     wait_for(probe, timeout=timeout, what=f"every self-heal daemon connected to every brick of {volume.name}",
-             describe=describe)
+             describe=describe, tolerate=HarnessError)
 
 
 def run_heal_command(volume: "Volume", *args: str, timeout: float = 30.0, via: "Node | None" = None) -> str:

@@ -201,24 +201,20 @@ class Volume:
         """A failing CLI is "not known yet": right after a glusterd restart its peers answer
         "Volume ... does not exist" while it imports the volume from them again."""
         expected = {b.name for b in self.bricks}
-        last: list[VolumeStatus | str] = ["no answer yet"]
+        last: list[VolumeStatus | None] = [None]
 
         def probe() -> VolumeStatus | None:
-            try:
-                st = self.status(via)
-            except HarnessError as exc:
-                last[0] = f"last CLI error: {str(exc).splitlines()[0]}"
-                return None
-            last[0] = st
+            st = last[0] = self.status(via)
             online = {b.name for b in st.bricks if b.online}
             return st if expected <= online else None
 
         def describe() -> str:
-            if isinstance(last[0], str):
-                return last[0]
+            if last[0] is None:
+                return "no answer yet"
             return ", ".join(f"{b.name}={'up' if b.online else 'down'}" for b in last[0].bricks)
 
-        return wait_for(probe, timeout=timeout, what=f"every brick of {self.name} online", describe=describe)
+        return wait_for(probe, timeout=timeout, what=f"every brick of {self.name} online", describe=describe,
+                        tolerate=HarnessError)
 
     def delete(self) -> None:
         """Stop, delete, and remove the brick directories the harness made. Idempotent."""

@@ -22,25 +22,41 @@ def wait_for(
     what: str,
     interval: float = 0.1,
     describe: Callable[[], str] | None = None,
+    tolerate: type[BaseException] | tuple[type[BaseException], ...] = (),
 ) -> T:
     """Call probe until it returns something truthy and return that.
 
+    A probe that raises one of `tolerate` means "not known yet" (a CLI asked while its daemon
+    restarts): the wait goes on, and its messages name that error while the latest attempt failed.
     Raises WaitTimeout naming `what` and, when given, the last observed state from `describe`.
     Logs progress (elapsed, what is awaited) every few seconds of a long wait.
     """
     start = time.monotonic()
     next_progress = start + PROGRESS_EVERY_S
+    last_error = ""
+
+    def observed() -> str:
+        parts = [describe()] if describe else []
+        if last_error:
+            parts.append(f"last attempt failed: {last_error}")
+        return "; ".join(parts)
+
     while True:
-        value = probe()
+        try:
+            value = probe()
+            last_error = ""
+        except tolerate as exc:
+            value, last_error = None, str(exc).splitlines()[0]
         if value:
             return value
         now = time.monotonic()
         if now - start >= timeout:
-            observed = f"; last observed: {describe()}" if describe else ""
-            raise WaitTimeout(f"timed out after {timeout:.1f} s waiting for {what}{observed}")
+            state = observed()
+            raise WaitTimeout(f"timed out after {timeout:.1f} s waiting for {what}" + (f"; last observed: {state}"
+                                                                                       if state else ""))
         if now >= next_progress:
-            state = f" ({describe()})" if describe else ""
-            log.info("waiting %.0f s for %s%s", now - start, what, state)
+            state = observed()
+            log.info("waiting %.0f s for %s%s", now - start, what, f" ({state})" if state else "")
             next_progress = now + PROGRESS_EVERY_S
         time.sleep(interval)
 

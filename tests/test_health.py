@@ -127,7 +127,7 @@ def test_a_volume_a_restarted_glusterd_has_not_imported_yet_is_waited_for(gluste
 
 def test_a_volume_status_that_keeps_failing_times_out_naming_its_error(gluster_cluster, volume_factory):
     volume = volume_factory("replica3")
-    with pytest.raises(WaitTimeout, match=f"last CLI error: .*Volume {volume.name} does not exist"):
+    with pytest.raises(WaitTimeout, match=f"last attempt failed: .*Volume {volume.name} does not exist"):
         volume.wait_bricks_online(timeout=2, via=replayed_import(gluster_cluster.nodes[0], volume, 10**6))
 
 
@@ -140,5 +140,5 @@ def test_a_brick_its_glusterd_cannot_reach_yet_is_waited_for(gluster_cluster, vo
 
 def test_a_cli_that_keeps_failing_times_out_naming_its_error(gluster_cluster, volume_factory):
     volume = volume_factory("replica3")
-    with pytest.raises(WaitTimeout, match="last CLI error: .*Commit failed on 198.18.1.12"):
+    with pytest.raises(WaitTimeout, match="last attempt failed: .*Commit failed on 198.18.1.12"):
         wait_self_heal_connected(volume, timeout=2, via=ReplayedCommitFailure(gluster_cluster.nodes[0], failures=10**6))
