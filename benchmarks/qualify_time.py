@@ -28,7 +28,7 @@ def one_run(extra: list[str], junit: Path) -> tuple[float, int, dict[str, float]
     per_suite: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
     for case in ET.parse(junit).getroot().iter("testcase"):
-        module = case.get("classname", "").rsplit(".", 1)[-1] if "." in case.get("classname", "") else case.get("classname", "")
+        module = case.get("classname", "").rsplit(".", 1)[-1]
         per_suite[module] += float(case.get("time", 0))
         for outcome in ("failure", "error", "skipped"):
             if case.find(outcome) is not None:
@@ -36,8 +36,11 @@ def one_run(extra: list[str], junit: Path) -> tuple[float, int, dict[str, float]
                 break
         else:
             counts["passed"] += 1
-    tail = proc.stdout.strip().splitlines()[-1:] if proc.stdout else []
-    print(f"  run: {wall:7.1f} s  exit {proc.returncode}  {' '.join(tail)}", flush=True)
+    lines = proc.stdout.strip().splitlines()
+    # a run whose tests all pass still fails on a violated gate or a regression: show those lines
+    failed_gates = [line for line in lines if " VIOLATED: " in line or " REGRESSION: " in line]
+    shown = lines[-1:] + (failed_gates if proc.returncode else [])
+    print(f"  run: {wall:7.1f} s  exit {proc.returncode}  {'  '.join(shown)}", flush=True)
     return wall, proc.returncode, dict(per_suite), dict(counts)
 
 
@@ -58,7 +61,8 @@ def main() -> None:
     for module, seconds in sorted(per_suite.items(), key=lambda kv: -kv[1]):
         print(f"  {module:28} {seconds:7.1f} s")
     walls = sorted(r[0] for r in results)
-    print(f"  {'whole run (median wall)':28} {walls[len(walls) // 2]:7.1f} s  (min {walls[0]:.1f}, max {walls[-1]:.1f})")
+    median = walls[len(walls) // 2]
+    print(f"  {'whole run (median wall)':28} {median:7.1f} s  (min {walls[0]:.1f}, max {walls[-1]:.1f})")
     failed = sum(1 for r in results if r[1] != 0)
     print(f"  runs with a failure: {failed} of {len(results)}")
 
