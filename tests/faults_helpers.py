@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from harness.cluster import Cluster
+from harness.proc import Proc
 
 
 def netfilter_state(cluster: Cluster) -> dict[str, tuple[str, str]]:
@@ -43,14 +44,9 @@ def write_error(path: Path) -> int | None:
     return None
 
 
-def process_states(pids: list[int]) -> dict[int, str]:
-    states = {}
-    for pid in pids:
-        try:
-            states[pid] = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            pass
-    return states
+def process_states(processes: list[Proc]) -> set[str]:
+    """The states of those of the processes that still exist."""
+    return {state for state in (p.state() for p in processes) if state}
 
 
 ENOTCONN = errno.ENOTCONN

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 from harness import registry
-from harness.netns import is_alive
+from harness.proc import Proc
 from harness.providers.local import LocalProvider
 from harness.teardown import leftovers
 
@@ -18,12 +18,14 @@ from .conftest import REPO, default_sigint, harness_command
 
 BRING_UP_AND_HANG = textwrap.dedent("""
     import json, sys, time
+    from harness.proc import procs
     from harness.providers.local import LocalProvider
     from harness.volume import VolumeSpec, VolumeType
     cluster = LocalProvider(nodes=2, zones=2, clients=1).up()
     mount = cluster.mount(cluster.create_volume(VolumeSpec(VolumeType.REPLICA2)))
     pids = [p for n in cluster.nodes for p in n.pids()] + [n.holder_pid for n in cluster.nodes] + [mount.pid]
-    print(json.dumps({"run_id": cluster.run_id, "root": str(cluster.root), "pids": pids}), flush=True)
+    processes = [[p.pid, p.started] for p in procs(pids)]
+    print(json.dumps({"run_id": cluster.run_id, "root": str(cluster.root), "processes": processes}), flush=True)
     time.sleep(3600)
 """)
 
@@ -43,7 +45,7 @@ def kill_run(proc: subprocess.Popen, state: dict) -> None:
 
 def assert_gone(state: dict) -> None:
     assert leftovers(state["run_id"], Path(state["root"])) == []
-    assert [p for p in state["pids"] if is_alive(p)] == []
+    assert [p for p in (Proc(*p) for p in state["processes"]) if p.alive()] == []
     index = registry.index_of_namespace(state["run_id"] + "-")
     entry = registry.load(index)
     assert entry is None or entry.owner_pid != state.get("owner"), "stale registry entry kept"
@@ -70,10 +72,13 @@ def test_cleanup_command_removes_a_sigkilled_runs_leftovers():
 
 INTERRUPTED_TEST = textwrap.dedent("""
     import json, os, time
+    from harness.proc import procs
     def test_hangs(gluster_cluster, volume_factory, mount_factory):
         mount = mount_factory(volume_factory("replica2"))
         pids = [p for n in gluster_cluster.nodes for p in n.pids()] + [mount.pid]
-        print(json.dumps({"run_id": gluster_cluster.run_id, "root": str(gluster_cluster.root), "pids": pids}))
+        processes = [[p.pid, p.started] for p in procs(pids)]
+        print(json.dumps({"run_id": gluster_cluster.run_id, "root": str(gluster_cluster.root),
+                          "processes": processes}))
         os.write(int(os.environ["READY_FD"]), b"ready")
         time.sleep(3600)
 """)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.cluster import HOSTNAME_LABEL, ZONE_LABEL
-from harness.netns import GSYNCD_PATHS, is_alive
+from harness.netns import GSYNCD_PATHS
+from harness.proc import procs
 from harness.providers.local import LocalProvider
 from harness.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType
@@ -76,10 +77,10 @@ def test_teardown_leaves_no_namespace_process_mount_or_directory(nothing_left_be
         volume = cluster.create_volume(VolumeSpec(VolumeType.REPLICA2))
         mount = cluster.mount(volume)
         (mount / "f").write_text("x")
-        pids = [p for n in cluster.nodes for p in n.pids()] + [n.holder_pid for n in cluster.nodes]
-        pids.append(mount.pid)
-        assert len(pids) >= 2 + 2 + 2 + 1  # holders, glusterds, bricks, client
+        processes = procs([p for n in cluster.nodes for p in n.pids()] + [n.holder_pid for n in cluster.nodes]
+                          + [mount.pid])
+        assert len(processes) >= 2 + 2 + 2 + 1  # holders, glusterds, bricks, client
     finally:
         cluster.down()
     assert leftovers(cluster.run_id, cluster.root) == []
-    assert [p for p in pids if is_alive(p)] == []
+    assert [p for p in processes if p.alive()] == []

@@ -15,7 +15,7 @@ from ..errors import ConfigError, HarnessError
 from ..gluster import GlusterError
 from ..health import run_heal_command, wait_heal
 from .base import Fault
-from .process import find_brick, other_node, reaped, signal_pids
+from .process import find_brick, kill, other_node
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -60,8 +60,8 @@ class BrickLoss(Fault):
         st = self.volume.status(self.observer).brick(self.brick.name)
         if st is None or not st.online or st.pid is None:
             raise HarnessError(f"brick {self.brick.name} of {self.volume.name} is not online before the fault")
-        signal_pids(self.brick.node, [st.pid], "KILL")
-        self.wait(lambda: reaped(st.pid), f"brick process {st.pid} to die and be reaped")
+        if proc := kill(self.brick.node, st.pid):
+            self.wait(proc.reaped, f"brick process {st.pid} to die and be reaped")
         node = self.brick.node
         node.run(["rm", "-rf", "--one-file-system", self.brick.path], timeout=120)
         node.run(["mkdir", "-p", self.brick.path], timeout=15)

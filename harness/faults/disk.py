@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import ConfigError, HarnessError
 from .base import Fault
-from .process import reaped, signal_pids
+from .process import kill
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -68,9 +68,8 @@ class VolumeOptionFault(Fault):
         observer = self.cluster.nodes[0]
         for brick in self.volume.bricks:
             st = self.volume.status(observer).brick(brick.name)
-            if st is not None and st.pid is not None:
-                signal_pids(brick.node, [st.pid], "KILL")
-                self.wait(lambda: reaped(st.pid), f"brick process {st.pid} of {brick.name} to be reaped")
+            if st is not None and st.pid is not None and (proc := kill(brick.node, st.pid)):
+                self.wait(proc.reaped, f"brick process {st.pid} of {brick.name} to be reaped")
             self.cluster.gluster.xml("volume", "start", self.volume.name, "force")
             self.volume.wait_bricks_online(timeout=self.timeout, via=observer)
             for mount in self.mounts:

@@ -3,24 +3,16 @@ outage (every node of a zone crashed or cut off). A crashed node is harness.faul
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, HarnessError
+from ..proc import Proc, procs
 from .base import Fault
 from .network import IsolateNode
 from .process import NodeCrash, node_support, signal_pids
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
-
-
-def process_state(pid: int) -> str | None:
-    """The state letter of /proc/PID/stat (R, S, T, Z, ...), or None once the process is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
 
 
 class NodeHang(Fault):
@@ -33,7 +25,7 @@ class NodeHang(Fault):
         super().__init__(cluster, **kw)
         self.node = cluster.node(node)
         node_support(self.node)
-        self.pids: list[int] = []
+        self.stopped: list[Proc] = []
 
     def params(self) -> dict[str, Any]:
         return {"node": self.node.name}
@@ -42,26 +34,27 @@ class NodeHang(Fault):
         return (self.node.name,)
 
     def _apply(self) -> None:
-        self.pids = self.node.pids()  # type: ignore[attr-defined]
-        if not self.pids:
+        pids = self.node.pids()  # type: ignore[attr-defined]
+        self.stopped = procs(pids)
+        if not self.stopped:
             raise HarnessError(f"node {self.node.name} has no process to stop")
-        self.note_artefact("stopped_pids", self.pids)  # before stopping: a crash now leaves them listed
-        signal_pids(self.node, self.pids, "STOP")
+        self.note_artefact("stopped_pids", pids)  # before stopping: a crash now leaves them listed
+        signal_pids(self.node, pids, "STOP")
 
     def _confirm_effect(self) -> dict[str, Any]:
-        def stopped() -> bool:
-            return all(process_state(p) in ("T", None) for p in self.pids)
+        def all_stopped() -> bool:
+            return all(p.state() in ("T", None) for p in self.stopped)
 
-        self.wait(stopped, f"every process of {self.node.name} in state T",
-                  describe=lambda: ", ".join(f"{p}={process_state(p)}" for p in self.pids))
-        return {"stopped": len(self.pids)}
+        self.wait(all_stopped, f"every process of {self.node.name} in state T",
+                  describe=lambda: ", ".join(f"{p.pid}={p.state()}" for p in self.stopped))
+        return {"stopped": len(self.stopped)}
 
     def _undo(self) -> None:
-        current = self.node.pids()  # type: ignore[attr-defined]
-        signal_pids(self.node, sorted(set(self.pids) | {p for p in current if process_state(p) == "T"}), "CONT")
+        stopped_now = {p.pid for p in procs(self.node.pids()) if p.state() == "T"}  # type: ignore[attr-defined]
+        signal_pids(self.node, sorted({p.pid for p in self.stopped if not p.reaped()} | stopped_now), "CONT")
 
     def _confirm_revert(self) -> None:
-        self.wait(lambda: not any(process_state(p) == "T" for p in self.pids), f"no process of {self.node.name} stopped")
+        self.wait(lambda: not any(p.state() == "T" for p in self.stopped), f"no process of {self.node.name} stopped")
         self.confirm_whole()
 
 

@@ -3,12 +3,12 @@ whole gluster pod (everything gluster on a node killed, then glusterd started as
 would, which brings its bricks back)."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import ConfigError, HarnessError
 from ..gluster import GlusterError
 from ..health import peers_connected
+from ..proc import Proc, procs
 from .base import Fault
 
 if TYPE_CHECKING:
@@ -30,17 +30,15 @@ def signal_pids(node: "Node", pids: Sequence[int], signame: str) -> None:
         node.run(["kill", f"-{signame}", *map(str, pids)], timeout=15, check=False)
 
 
-def pid_alive(pid: int) -> bool:
-    from ..netns import is_alive
+def kill(node: "Node", pid: int) -> Proc | None:
+    """SIGKILL one process of a node; returns it, named so that waiting for it to be reaped never
+    waits on a later process with the same pid (None: it was already gone).
 
-    return is_alive(pid)
-
-
-def reaped(pid: int) -> bool:
-    """Gone from /proc entirely, not merely a zombie. Orphaned gluster daemons are reaped by
-    pid 1, which may take a second or more; until then glusterd reads the brick's pid file,
-    finds the zombie "running" and will not start a new brick ("discovered already-running")."""
-    return not Path(f"/proc/{pid}").exists()
+    Wait for reaped, not merely dead: until a zombie is reaped glusterd reads the brick's pid file,
+    finds it "running" and will not start a new brick ("discovered already-running")."""
+    proc = Proc.of(pid)
+    signal_pids(node, [pid], "KILL")
+    return proc
 
 
 def other_node(cluster: "Cluster", exclude: Sequence["Node"]) -> "Node":
@@ -80,7 +78,7 @@ class KillBrick(Fault):
         self.volume = volume
         self.bricks = [find_brick(volume, b) for b in bricks]
         self.observer = other_node(cluster, [b.node for b in self.bricks]) if len(cluster.nodes) > 1 else cluster.nodes[0]
-        self.killed: list[int] = []
+        self.killed: list[Proc] = []
 
     def params(self) -> dict[str, Any]:
         return {"volume": self.volume.name, "bricks": [b.index for b in self.bricks]}
@@ -98,8 +96,8 @@ class KillBrick(Fault):
             if st is None or st.pid is None or not st.online:
                 raise HarnessError(f"brick {brick.name} of {self.volume.name} is not online before the fault "
                                    f"(status: {st}); wait for the volume to be whole first")
-            self.killed.append(st.pid)
-            signal_pids(brick.node, [st.pid], "KILL")
+            if proc := kill(brick.node, st.pid):
+                self.killed.append(proc)
 
     def _confirm_effect(self) -> dict[str, Any]:
         names = {b.name for b in self.bricks}
@@ -112,7 +110,7 @@ class KillBrick(Fault):
         return {}
 
     def _undo(self) -> None:
-        self.wait(lambda: all(reaped(p) for p in self.killed), "the killed brick processes to be reaped")
+        self.wait(lambda: all(p.reaped() for p in self.killed), "the killed brick processes to be reaped")
         self.cluster.gluster_from([]).xml("volume", "start", self.volume.name, "force")
 
 
@@ -134,7 +132,7 @@ class KillGlusterd(Fault):
         for n in self.nodes:
             node_support(n)
         self.observer = other_node(cluster, self.nodes)
-        self.pids: dict[str, int] = {}
+        self.killed: dict[str, Proc | None] = {}
 
     @property
     def node(self) -> "Node":
@@ -151,21 +149,19 @@ class KillGlusterd(Fault):
             pid = n.glusterd_pid()  # type: ignore[attr-defined]
             if pid is None:
                 raise HarnessError(f"glusterd of {n.name} is not running before the fault")
-            self.pids[n.name] = pid
-            signal_pids(n, [pid], "KILL")
+            self.killed[n.name] = kill(n, pid)
 
     def _confirm_effect(self) -> dict[str, Any]:
         for n in self.nodes:
-            pid = self.pids[n.name]
-            self.wait(lambda: not pid_alive(pid), f"glusterd {pid} of {n.name} to die")
+            if proc := self.killed[n.name]:
+                self.wait(lambda: not proc.alive(), f"glusterd {proc.pid} of {n.name} to die")
             self.wait(lambda: peer_disconnected(self.observer, n), f"{self.observer.name} to see {n.name} Disconnected")
-        return {"pids": dict(self.pids)}
+        return {"pids": {name: proc.pid for name, proc in self.killed.items() if proc}}
 
     def _undo(self) -> None:
         for n in self.nodes:
-            pid = self.pids.get(n.name)
-            if pid:
-                self.wait(lambda: reaped(pid), f"the killed glusterd {pid} to be reaped")
+            if proc := self.killed.get(n.name):
+                self.wait(proc.reaped, f"the killed glusterd {proc.pid} to be reaped")
             if n.glusterd_pid() is None:  # type: ignore[attr-defined]
                 n.start_glusterd()  # type: ignore[attr-defined]
 
@@ -203,16 +199,17 @@ class KillSelfHeal(Fault):
         if shd is None or shd.pid is None or not shd.online:
             raise HarnessError(f"self-heal daemon of {self.node.name} is not online for {self.volume.name}: {shd}")
         self.pid = shd.pid
-        signal_pids(self.node, [shd.pid], "KILL")
+        self.killed = kill(self.node, shd.pid)
 
     def _confirm_effect(self) -> dict[str, Any]:
-        self.wait(lambda: not pid_alive(self.pid), f"self-heal daemon {self.pid} on {self.node.name} to die")
+        if self.killed:
+            self.wait(lambda: not self.killed.alive(), f"self-heal daemon {self.pid} on {self.node.name} to die")
         self.wait(lambda: not ((d := self._shd()) and d.online), f"{self.node.name}'s self-heal daemon to show offline")
         return {"pid": self.pid}
 
     def _undo(self) -> None:
-        if getattr(self, "pid", None):
-            self.wait(lambda: reaped(self.pid), f"the killed self-heal daemon {self.pid} to be reaped")
+        if killed := getattr(self, "killed", None):
+            self.wait(killed.reaped, f"the killed self-heal daemon {killed.pid} to be reaped")
         self.cluster.gluster.xml("volume", "start", self.volume.name, "force")
 
     def _confirm_revert(self) -> None:
@@ -238,25 +235,28 @@ class NodeCrash(Fault):
     def targets(self) -> tuple[str, ...]:
         return (self.node.name,)
 
-    def _kill_all(self) -> list[int]:
+    def _kill_all(self) -> list[Proc]:
         pids = self.node.pids()  # type: ignore[attr-defined]
+        killed = procs(pids)
         # SIGCONT first: a node hung by another fault must still die now.
         signal_pids(self.node, pids, "CONT")
         signal_pids(self.node, pids, "KILL")
-        return pids
+        return killed
 
     def _apply(self) -> None:
-        self.pids = self._kill_all()
+        self.killed = self._kill_all()
 
     def _confirm_effect(self) -> dict[str, Any]:
-        self.wait(lambda: not any(pid_alive(p) for p in self.pids), f"every process of {self.node.name} to die")
+        self.wait(lambda: not any(p.alive() for p in self.killed), f"every process of {self.node.name} to die")
         if self.observer is not None:
             self.wait(lambda: peer_disconnected(self.observer, self.node),  # type: ignore[arg-type]
                       f"{self.observer.name} to see {self.node.name} Disconnected")
-        return {"killed": len(self.pids)}
+        return {"killed": len(self.killed)}
 
     def _undo(self) -> None:
-        self.wait(lambda: all(reaped(p) for p in getattr(self, "pids", [])), f"killed processes of {self.node.name} reaped")
+        killed = getattr(self, "killed", [])
+        self.wait(lambda: all(p.reaped() for p in killed), f"killed processes of {self.node.name} reaped",
+                  describe=lambda: "not reaped: " + ", ".join(f"{p.pid}={p.state()}" for p in killed if not p.reaped()))
         if self.node.glusterd_pid() is None:  # type: ignore[attr-defined]
             self.node.start_glusterd()  # type: ignore[attr-defined]
 
@@ -275,12 +275,13 @@ class RestartPod(NodeCrash):
         return self._volumes
 
     def _apply(self) -> None:
-        self.pids = self._kill_all()
-        self.wait(lambda: all(reaped(p) for p in self.pids), f"every process of {self.node.name} to die and be reaped")
+        self.killed = self._kill_all()
+        self.wait(lambda: all(p.reaped() for p in self.killed),
+                  f"every process of {self.node.name} to die and be reaped")
         self.node.start_glusterd()  # type: ignore[attr-defined]
 
     def _confirm_effect(self) -> dict[str, Any]:
         for volume in self.volumes():
             volume.wait_bricks_online(timeout=self.timeout, via=self.node)
         self.wait(lambda: peers_connected(self.cluster, [self.node])[0], f"{self.node.name} to see every peer Connected")
-        return {"killed": len(self.pids), "glusterd_pid": self.node.glusterd_pid()}  # type: ignore[attr-defined]
+        return {"killed": len(self.killed), "glusterd_pid": self.node.glusterd_pid()}  # type: ignore[attr-defined]

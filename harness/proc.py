@@ -1,0 +1,50 @@
+"""A process named by pid and start time, so that a wait on it never waits on a stranger.
+
+pid_max is 32768 on these machines and a qualification run starts ~80 processes a second, so the
+pid of a killed gluster daemon names another process within minutes: a node-crash revert once
+waited 30 s for "killed processes reaped" on a pid a new process already had.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+STARTTIME = 19  # /proc/PID/stat field 22, counted from field 3 (the state)
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/PID/stat from field 3 (after the command name, which may hold spaces), or None once gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    started: str  # clock ticks after boot
+
+    @classmethod
+    def of(cls, pid: int) -> "Proc | None":
+        """The process that has `pid` now, or None if there is none."""
+        fields = _stat_fields(pid)
+        return cls(pid, fields[STARTTIME]) if fields else None
+
+    def state(self) -> str | None:
+        """Its state letter (R, S, D, T, Z, ...) while it exists, a zombie included; None once it is
+        reaped, even if its pid belongs to another process by now."""
+        fields = _stat_fields(self.pid)
+        return fields[0] if fields and fields[STARTTIME] == self.started else None
+
+    def alive(self) -> bool:
+        return self.state() not in (None, "Z")
+
+    def reaped(self) -> bool:
+        return self.state() is None
+
+
+def procs(pids: Iterable[int]) -> list[Proc]:
+    """The processes that have these pids now (pids already gone are left out)."""
+    return [p for p in map(Proc.of, pids) if p is not None]
