@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .netns import is_alive, kill_pids
+from .netns import kill_pids
+from .proc import Proc, daemon_pid
 from .runner import run
 from .waiting import wait_for
 
@@ -70,12 +71,12 @@ class FuseMount:
 
     def unmount(self) -> None:
         """Unmount and wait for the client process to exit. Idempotent."""
-        pid = self.pid
+        client = Proc.of(pid) if (pid := daemon_pid(self.pid_file)) else None
         if is_mounted(self.path):
             if not run(["umount", str(self.path)], timeout=30, check=False).ok:
                 run(["umount", "-l", str(self.path)], timeout=30)
-        if pid and is_alive(pid):
-            kill_pids([pid])
+        if client and client.alive():
+            kill_pids([client.pid])
 
 
 def _disperse_children(text: str, size: int) -> list[bool]:

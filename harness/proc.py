@@ -48,3 +48,15 @@ class Proc:
 def procs(pids: Iterable[int]) -> list[Proc]:
     """The processes that have these pids now (pids already gone are left out)."""
     return [p for p in map(Proc.of, pids) if p is not None]
+
+
+def daemon_pid(pid_file: Path) -> int | None:
+    """The pid in a daemon's pid file while that daemon runs: a live process started with
+    `--pid-file=<pid_file>`. The file outlives a killed daemon, and its pid soon names another
+    process (a glusterd the harness took for running so was never restarted)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")  # empty for a zombie
+    except (OSError, ValueError):
+        return None
+    return pid if f"--pid-file={pid_file}".encode() in argv else None

@@ -5,8 +5,19 @@ import dataclasses
 import os
 import signal
 import subprocess
+import sys
 
-from harness.proc import Proc, procs
+from harness.proc import Proc, daemon_pid, procs
+from harness.waiting import wait_for
+
+WRITES_ITS_PID_FILE = """
+import os, sys, time
+path = sys.argv[1].split("=", 1)[1]
+with open(path + ".tmp", "w") as fh:
+    fh.write(str(os.getpid()))
+os.replace(path + ".tmp", path)
+time.sleep(60)
+"""
 
 
 def test_a_process_is_alive_until_it_is_killed_then_a_zombie_then_reaped():
@@ -33,3 +44,26 @@ def test_pids_already_gone_are_left_out():
     child = subprocess.Popen(["true"])
     child.wait()
     assert procs([os.getpid(), child.pid]) == [Proc.of(os.getpid())]
+
+
+def test_a_pid_file_names_its_daemon_only_while_that_daemon_runs(tmp_path):
+    pid_file = tmp_path / "glusterd.pid"
+    assert daemon_pid(pid_file) is None  # no file yet
+    # like glusterd, the daemon writes its own pid file once it runs
+    daemon = subprocess.Popen([sys.executable, "-c", WRITES_ITS_PID_FILE, f"--pid-file={pid_file}"])
+    try:
+        wait_for(pid_file.exists, timeout=30, what="the daemon to write its pid file")
+        assert daemon_pid(pid_file) == daemon.pid
+        assert daemon_pid(tmp_path / "other.pid") is None
+    finally:
+        daemon.kill()
+        daemon.wait()
+    assert daemon_pid(pid_file) is None  # the file outlived its daemon
+
+
+def test_a_pid_file_whose_pid_another_process_took_names_nothing(tmp_path):
+    pid_file = tmp_path / "glusterd.pid"
+    pid_file.write_text(str(os.getpid()))  # alive, but not started with this pid file
+    assert daemon_pid(pid_file) is None
+    pid_file.write_text("garbage")
+    assert daemon_pid(pid_file) is None

@@ -14,6 +14,7 @@ from ..cluster import HOSTNAME_LABEL, ZONE_LABEL, Capability, Cluster, ClientHos
 from ..errors import ConfigError, HarnessError, MissingPrerequisite
 from ..mount import FuseMount, mount_volume
 from ..netplan import ClusterPlan, HostPlan, plan_cluster
+from ..proc import daemon_pid
 from ..runner import CommandResult, run
 from ..teardown import sweep_stale, teardown
 from ..volume import Volume
@@ -47,11 +48,7 @@ class LocalNode(Node):
         return self.dir / "glusterd.pid"
 
     def glusterd_pid(self) -> int | None:
-        try:
-            pid = int(self.glusterd_pid_file.read_text())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if netns.is_alive(pid) else None
+        return daemon_pid(self.glusterd_pid_file)
 
     def start_glusterd(self) -> None:
         """Start glusterd as a (re)started pod would; returns once it answers the CLI.
