@@ -21,22 +21,28 @@ def _stat_fields(pid: int) -> list[str] | None:
         return None
 
 
+def process_start_time(pid: int) -> int | None:
+    """When the process that has `pid` now started (clock ticks after boot), or None if there is none."""
+    fields = _stat_fields(pid)
+    return int(fields[STARTTIME]) if fields else None
+
+
 @dataclass(frozen=True)
 class Proc:
     pid: int
-    started: str  # clock ticks after boot
+    started: int  # clock ticks after boot
 
     @classmethod
     def of(cls, pid: int) -> "Proc | None":
         """The process that has `pid` now, or None if there is none."""
-        fields = _stat_fields(pid)
-        return cls(pid, fields[STARTTIME]) if fields else None
+        started = process_start_time(pid)
+        return cls(pid, started) if started is not None else None
 
     def state(self) -> str | None:
         """Its state letter (R, S, D, T, Z, ...) while it exists, a zombie included; None once it is
         reaped, even if its pid belongs to another process by now."""
         fields = _stat_fields(self.pid)
-        return fields[0] if fields and fields[STARTTIME] == self.started else None
+        return fields[0] if fields and int(fields[STARTTIME]) == self.started else None
 
     def alive(self) -> bool:
         return self.state() not in (None, "Z")

@@ -16,17 +16,10 @@ from typing import Iterator
 
 from .errors import HarnessError
 from .netplan import MAX_CLUSTERS, NAMESPACE_PREFIX
+from .proc import process_start_time
 
 REGISTRY_DIR = Path(os.environ.get("GLUSTER_HARNESS_REGISTRY", "/run/glusterharness"))
 NAMESPACE_RE = re.compile(rf"^{NAMESPACE_PREFIX}(\d+)-")
-
-
-def process_start_time(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
 
 
 @dataclass

@@ -35,7 +35,7 @@ def test_a_later_process_with_the_same_pid_is_another_process():
     me = Proc.of(os.getpid())
     assert me is not None and me.alive()
     # what the harness sees once its killed daemon's pid has gone to a new process
-    predecessor = dataclasses.replace(me, started=str(int(me.started) - 1))
+    predecessor = dataclasses.replace(me, started=me.started - 1)
     assert predecessor.reaped() and not predecessor.alive() and predecessor.state() is None
     assert predecessor != me
 

@@ -17,7 +17,7 @@ import signal
 from pathlib import Path
 
 from ..netns import existing_namespaces, namespace_pids
-from ..registry import process_start_time
+from ..proc import process_start_time
 from ..runner import run
 
 log = logging.getLogger("harness.faults.leftovers")
