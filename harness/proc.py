@@ -27,6 +27,12 @@ def process_start_time(pid: int) -> int | None:
     return int(fields[STARTTIME]) if fields else None
 
 
+def process_state(pid: int) -> str | None:
+    """The state letter of whatever process has `pid` now, or None if there is none."""
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
+
+
 @dataclass(frozen=True)
 class Proc:
     pid: int

@@ -17,7 +17,7 @@ import signal
 from pathlib import Path
 
 from ..netns import existing_namespaces, namespace_pids
-from ..proc import process_start_time
+from ..proc import process_start_time, process_state
 from ..runner import run
 
 log = logging.getLogger("harness.faults.leftovers")
@@ -58,13 +58,6 @@ def _in_ns(namespace: str, argv: list[str]) -> list[str]:
     return ["nsenter", f"--net=/run/netns/{namespace}", *argv]
 
 
-def _state(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
-
-
 def clear_fault_leftovers(run_id: str, root: Path | None) -> list[str]:
     """Remove what dead faults of cluster `run_id` left behind; returns what was removed."""
     if root is None or not (root / "faults").is_dir():
@@ -85,7 +78,7 @@ def clear_fault_leftovers(run_id: str, root: Path | None) -> list[str]:
         # A hang fault lists the pids before it stops them, so a crash at any point leaves them named.
         for group in artefacts.get("stopped_pids", []):
             for pid in group:
-                if _state(pid) == "T":
+                if process_state(pid) == "T":
                     os.kill(pid, signal.SIGCONT)
                     removed.append(f"SIGCONT {pid}")
         path.unlink(missing_ok=True)
