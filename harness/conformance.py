@@ -9,6 +9,7 @@ from .results import CheckResult, Recorder, load_records
 from .rundir import RunDir
 
 VERDICTS = {True: "pass", False: "fail", None: "unknown"}
+KNOWN_DEFECT_VERDICT = "known-defect"  # failed the way a known GlusterFS defect fails: shown, not counted as a fail
 
 
 @dataclass(frozen=True)
@@ -19,13 +20,14 @@ class ScenarioRow:
     fault: str
     expected: Any
     observed: Any
-    verdict: str  # pass | fail | unknown
+    verdict: str  # pass | fail | unknown | known-defect
     evidence: dict = field(default_factory=dict)
 
     @classmethod
     def from_result(cls, scenario: str, volume_type: str, options: dict, fault: str, result: CheckResult) -> "ScenarioRow":
+        verdict = KNOWN_DEFECT_VERDICT if result.known_defect else VERDICTS[result.passed]
         return cls(scenario, volume_type, dict(options), fault, result.expected, result.observed,
-                   VERDICTS[result.passed], {"check": result.name, **result.evidence})
+                   verdict, {"check": result.name, **result.evidence})
 
 
 class ConformanceRecorder:

@@ -29,3 +29,12 @@ class CommandError(HarnessError):
 
 class WaitTimeout(HarnessError):
     """A state the harness waited for did not arrive in time."""
+
+
+class KnownDefectTimeout(WaitTimeout):
+    """A wait timed out because GlusterFS did what a filed upstream defect says it does; `defect`
+    names it with the evidence. Reported as such (xfailed), never as a pass."""
+
+    def __init__(self, message: str, defect: str) -> None:
+        super().__init__(message)
+        self.defect = defect

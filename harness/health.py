@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from .errors import CommandError, HarnessError, WaitTimeout
+from .errors import CommandError, HarnessError, KnownDefectTimeout, WaitTimeout
+from .gfidless import describe_blocked_heal, names_without_gfid
 from .gluster import HealSummary, VolumeStatus
 from .waiting import wait_for
 
@@ -52,19 +53,31 @@ def _pending_by_brick(summary: HealSummary | None) -> str:
                      f"{'' if b.status in ('', 'Connected') else f' ({b.status})'}" for b in summary.bricks) or "no bricks"
 
 
-def _pending_entries(volume: "Volume", via: "Node | None") -> str:
-    """Which entries are left (`heal info`): what a timeout's reader needs to look at the bricks."""
+def _pending_entries(volume: "Volume", via: "Node | None") -> tuple[str, str | None]:
+    """Which entries are left (`heal info`) and what to check next, as a timeout's reader needs them
+    to look at the bricks; and the known GlusterFS defect that blocks them, if that is the cause."""
     try:
         bricks = volume.heal_pending(via)
     except HarnessError as exc:
-        return f"pending entries unknown (`heal info` failed: {str(exc).splitlines()[0]})"
+        return f"pending entries unknown (`heal info` failed: {str(exc).splitlines()[0]}). {_hints(volume)}", None
     listed = []
     for brick in bricks:
         if brick.entries:
             more = len(brick.entries) - ENTRIES_SHOWN
             names = ", ".join(brick.entries[:ENTRIES_SHOWN]) + (f" and {more} more" if more > 0 else "")
             listed.append(f"{brick.brick}: {names}")
-    return f"pending entries: {'; '.join(listed) or 'none listed'}"
+    text = f"pending entries: {'; '.join(listed) or 'none listed'}. "
+    blocked = names_without_gfid(volume, bricks)
+    if blocked:
+        defect = describe_blocked_heal(blocked)
+        return text + defect, defect
+    return text + _hints(volume), None
+
+
+def _hints(volume: "Volume") -> str:
+    return (f"Check: is the self-heal daemon running (`gluster volume status {volume.name}` shows Self-heal Daemon "
+            f"online; cluster.self-heal-daemon not off)? Is every brick online ('-' means unreachable)? Split-brain "
+            f"entries never heal on their own (`gluster volume heal {volume.name} info split-brain`).")
 
 
 def wait_heal(volume: "Volume", timeout: float, via: "Node | None" = None) -> HealWait:
@@ -93,12 +106,9 @@ def wait_heal(volume: "Volume", timeout: float, via: "Node | None" = None) -> He
         wait_for(probe, timeout=timeout, interval=HEAL_POLL_S, what=f"pending heal of volume {volume.name} to reach 0",
                  describe=describe, tolerate=HarnessError)
     except WaitTimeout as exc:
-        raise WaitTimeout(
-            f"{exc}; {_pending_entries(volume, via)}. Check: is the self-heal daemon running (`gluster volume "
-            f"status {volume.name}` shows Self-heal Daemon online; cluster.self-heal-daemon not off)? Is every "
-            f"brick online ('-' means unreachable)? Split-brain entries never heal on their own (`gluster volume "
-            f"heal {volume.name} info split-brain`)."
-        ) from None
+        entries, defect = _pending_entries(volume, via)
+        message = f"{exc}; {entries}"
+        raise (KnownDefectTimeout(message, defect) if defect else WaitTimeout(message)) from None
     return HealWait(time.monotonic() - start, tuple(samples))
 
 

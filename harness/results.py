@@ -34,6 +34,25 @@ class CheckResult:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def known_defect(self) -> str | None:
+        """The filed GlusterFS defect this failure is owed to, when every failed part is one
+        (evidence "known_defect", set by the check that diagnosed it)."""
+        return _known_defect(self.to_dict())
+
+
+def _known_defect(result: dict) -> str | None:
+    if result["passed"] is not False:
+        return None
+    evidence = result.get("evidence") or {}
+    if evidence.get("known_defect"):
+        return str(evidence["known_defect"])
+    if result["name"] != "all":
+        return None
+    failed = [p for p in evidence.values() if isinstance(p, dict) and p.get("passed") is False]
+    found = [_known_defect(p) for p in failed]
+    return "; ".join(found) if failed and all(found) else None  # type: ignore[arg-type]
+
 
 def all_passed(results: Iterable[CheckResult]) -> CheckResult:
     """Compose results like Jepsen's compose checker: any False -> False, else any unknown -> None."""

@@ -15,6 +15,7 @@ def record_heal(recorder, request) -> Callable[[str, object, CheckResult], None]
     def record(scenario: str, volume, result: CheckResult) -> None:
         recorder.record("heal", {"scenario": scenario, "volume": volume.name,
                                  "seconds": result.evidence.get("heal_seconds"),
-                                 "samples": result.evidence.get("backlog", [])}, request.node.nodeid)
+                                 "samples": result.evidence.get("backlog", []),
+                                 "blocked_by": result.known_defect}, request.node.nodeid)
 
     return record

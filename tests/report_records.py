@@ -14,7 +14,7 @@ def phase(p50: float, p99: float, count: int = 200, rate: float = 100.0) -> dict
 
 
 def write_run(run_path: Path, scenarios: list[dict]) -> Path:
-    """One test per scenario dict: {id, test?, phases?, iops?, heal_s? (None = timed out),
+    """One test per scenario dict: {id, test?, phases?, iops?, heal_s? (None = timed out), heal_blocked_by?,
     unavailable_s?, lost?, split_brain?, storm_p99_s?}."""
     recorder = Recorder(run_path, "main")
     t = 1_800_000_000.0
@@ -37,7 +37,7 @@ def write_run(run_path: Path, scenarios: list[dict]) -> Path:
         if "heal_s" in sc:
             recorder.record("heal", {"scenario": sc["id"], "volume": "v1", "seconds": sc["heal_s"],
                                      "samples": [[0.0, 30], [1.0, None], [2.0, 10]] + ([[sc["heal_s"], 0]] if sc["heal_s"] else []),
-                                     "started": t + 6.5}, test=test)
+                                     "started": t + 6.5, "blocked_by": sc.get("heal_blocked_by")}, test=test)
         if "lost" in sc:
             recorder.record("history", {"scenario": sc["id"], "valid": not sc["lost"], "lost": sc["lost"], "phantom": [],
                                         "ops": 50, "file": f"histories/{sc['id']}.jsonl"}, test=test)

@@ -11,6 +11,8 @@ from harness.checks import (
     client_quorum_met, prepare_access_probe, probe_access,
 )
 from harness.faults.process import KillBrick
+from harness.gfidless import KNOWN_DEFECT
+from harness.health import run_heal_command
 from harness.volume import VolumeType
 
 NO_CLIENT_HEAL = {"cluster.self-heal-daemon": "off", "cluster.data-self-heal": "off",
@@ -111,6 +113,33 @@ def test_heal_check_times_out_clearly_with_the_self_heal_daemon_disabled(gluster
     # The entries left are named (five per brick), so a reader knows which files to inspect.
     assert re.search(r"pending entries: \S+-b0: ([^,;]+, ){4}[^,;]+ and \d+ more;", reason), reason
     assert "/f" in reason.partition("pending entries:")[2], reason
+    assert result.known_defect is None and KNOWN_DEFECT not in reason, reason
+
+
+def test_heal_check_names_what_blocks_a_heal_glusterfs_cannot_finish(gluster_cluster, volume_factory, mount_factory):
+    """The state a brick killed between creating a file and setting its gfid leaves: the name, with
+    no trusted.gfid, on that brick only, while the others' granular entry index names it (created and
+    renamed away while the brick was down). GlusterFS 10.3 retries the heal of its directory forever."""
+    volume = volume_factory(VolumeType.REPLICA3)
+    mount = mount_factory(volume)
+    (mount / "d").mkdir()
+    victim = volume.bricks[0]
+    with KillBrick(gluster_cluster, volume, [0], mounts=[mount]):
+        (mount / "d" / ".partial.tmp").write_text("acknowledged")
+        (mount / "d" / ".partial.tmp").rename(mount / "d" / "final")
+        victim.node.run(["touch", f"{victim.path}/d/.partial.tmp"])
+    result = check_heal(volume, timeout=15)
+    assert result.passed is False
+    defect = result.known_defect
+    assert defect and defect.startswith(KNOWN_DEFECT) and f"{victim.name}: d/.partial.tmp" in defect, result.explain()
+    reason = result.evidence["reason"]
+    assert defect in reason
+    assert "Check: is the self-heal daemon running" not in reason  # the generic hints would mislead here
+    # The remedy the message gives works: remove the name from that brick, ask for a heal.
+    victim.node.run(["rm", f"{victim.path}/d/.partial.tmp"])
+    run_heal_command(volume)
+    assert check_heal(volume, timeout=60).passed is True
+    assert (mount / "d" / "final").read_text() == "acknowledged"
 
 
 def make_split_brain(cluster, volume, mount, name: str = "sb") -> None:

@@ -74,6 +74,15 @@ def test_a_heal_that_timed_out_violates_whatever_the_limit(tmp_path: Path) -> No
     assert not result.passed and result.line == "gate max_heal_s VIOLATED: limit 600 s, measured timed out, scenario H1"
 
 
+def test_a_heal_a_known_glusterfs_defect_blocked_is_reported_as_such_not_gated_as_a_timeout(tmp_path: Path) -> None:
+    defect = "known GlusterFS defect (gluster/glusterfs#3608, #848): ..."
+    summary = summary_of(tmp_path, [{"id": "H1", "heal_s": None, "heal_blocked_by": defect},
+                                    {"id": "H2", "heal_s": None}])
+    assert [h["blocked_by"] for h in summary["heal"]] == [defect, None]
+    heal_gates = [r for r in evaluate(summary["metrics"], load_thresholds(None, "fast")) if r.gate == "max_heal_s"]
+    assert [(r.scenario, r.passed) for r in heal_gates] == [("H2", False)]
+
+
 def test_unmeasured_quantities_are_not_gated(tmp_path: Path) -> None:
     summary = summary_of(tmp_path, [{"id": "Q2"}])  # only a conformance row: nothing measured but split brain
     assert [r.gate for r in evaluate(summary["metrics"], load_thresholds(None, "fast"))] == ["max_split_brain_entries"]

@@ -89,6 +89,47 @@ def test_conformance_rows_reach_the_matrix_and_the_terminal(pytester):
     assert [r["scenario"] for r in matrix["scenarios"]] == ["Q1"]
 
 
+def test_a_known_glusterfs_defect_is_an_xfail_with_its_evidence_and_any_other_failure_still_fails(pytester):
+    pytester.makepyfile("""
+        from harness.conformance import ScenarioRow
+        from harness.errors import KnownDefectTimeout, WaitTimeout
+        from harness.gfidless import KNOWN_DEFECT
+        from harness.plugin import expect
+        from harness.results import CheckResult, all_passed
+        DEFECT = f"{KNOWN_DEFECT}: names without a gfid (b0: d/x)"
+        def heal(defect):
+            evidence = {"reason": "timed out", **({"known_defect": defect} if defect else {})}
+            return CheckResult("self-heal completes", False, "pending heal not 0", "pending heal 0", evidence)
+        LOST = CheckResult("no acknowledged write lost", False, "1 lost", "0 lost")
+        def test_blocked_heal_raised():
+            raise KnownDefectTimeout(f"timed out; pending entries: b1: /d. {DEFECT}", DEFECT)
+        def test_blocked_heal_checked(conformance):
+            result = all_passed([heal(DEFECT), CheckResult("bricks consistent", True, "ok", "ok")])
+            conformance.record(ScenarioRow.from_result("Q1", "replica3", {}, "kill 1 brick", result))
+            expect(result)
+        def test_blocked_heal_and_a_lost_write(conformance):
+            result = all_passed([heal(DEFECT), LOST])
+            conformance.record(ScenarioRow.from_result("Q2", "replica3", {}, "kill 2 bricks", result))
+            expect(result)
+        def test_plain_timeout():
+            raise WaitTimeout(f"timed out, and the text mentions {DEFECT}")
+        def test_plain_heal_failure():
+            expect(heal(None))
+    """)
+    result = pytester.runpytest("-rx")
+    result.assert_outcomes(xfailed=2, failed=3)
+    result.stdout.fnmatch_lines(["*Q1*replica3*kill 1 brick*known-defect*"])
+    result.stdout.fnmatch_lines(["*XFAIL*test_blocked_heal_raised*known GlusterFS defect*b0: d/x*"])
+    run = pytester.path / "reports" / "latest"
+    outcomes = {t["nodeid"].split("::")[-1]: t for t in json.loads((run / "summary.json").read_text())["tests"]}
+    assert outcomes["test_blocked_heal_checked"]["outcome"] == "xfailed"
+    assert outcomes["test_blocked_heal_checked"]["message"].startswith("known GlusterFS defect")
+    assert outcomes["test_blocked_heal_and_a_lost_write"]["outcome"] == "failed"  # a lost write is never excused
+    assert outcomes["test_plain_timeout"]["outcome"] == "failed"  # only the typed error counts, not its words
+    rows = json.loads((run / "conformance.json").read_text())["scenarios"]
+    assert [r["verdict"] for r in rows] == ["known-defect", "fail"]
+
+
 def test_expect_fails_with_the_checks_explanation(pytester):
     pytester.makepyfile("""
         from harness.plugin import expect

@@ -44,7 +44,7 @@ def test_outcomes_reach_the_summary(pytester: pytest.Pytester, workers: list[str
         "test_mix.py::test_broken": ("failed", "AssertionError: one is not two"),
         "test_mix.py::test_setup_error": ("error", "RuntimeError: set-up failed"),
         "test_mix.py::test_skipped": ("skipped", "Skipped: not here"),
-        "test_mix.py::test_known_bug": ("xfailed", None),
+        "test_mix.py::test_known_bug": ("xfailed", "known"),
         "test_import_error.py": ("error", "E   ModuleNotFoundError: No module named 'not_a_module_anywhere'"),
     }
     assert summary["totals"] == {"passed": 1, "failed": 1, "error": 2, "skipped": 1, "xfailed": 1, "xpassed": 0}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import WaitTimeout
+from ..errors import KnownDefectTimeout, WaitTimeout
 from ..health import wait_heal
 from ..results import CheckResult
 
@@ -20,8 +20,11 @@ def check_heal(volume: "Volume", timeout: float, via: "Node | None" = None) -> C
     try:
         waited = wait_heal(volume, timeout, via)
     except WaitTimeout as exc:
+        evidence = {"volume": volume.name, "reason": str(exc)}
+        if isinstance(exc, KnownDefectTimeout):
+            evidence["known_defect"] = exc.defect
         return CheckResult("self-heal completes", False, f"pending heal not 0 after {timeout:.0f} s",
-                           "pending heal 0 and no split-brain entry", {"volume": volume.name, "reason": str(exc)})
+                           "pending heal 0 and no split-brain entry", evidence)
     evidence = {"volume": volume.name, "heal_seconds": round(waited.seconds, 3),
                 "backlog": [[round(t, 3), p] for t, p in waited.samples]}
     # heal info counts split-brain entries apart from pending ones: pending 0 is not healed then.

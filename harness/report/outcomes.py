@@ -53,6 +53,8 @@ class OutcomeCollector:
             message = str(crash.message).strip().splitlines()[0] if str(crash.message).strip() else None
         elif report.failed and report.longreprtext:
             message = report.longreprtext.strip().splitlines()[-1]
+        elif getattr(report, "wasxfail", ""):
+            message = report.wasxfail.splitlines()[0]
         elif report.skipped and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2])
         self.add(report.nodeid, report.when, report.outcome, report.duration,

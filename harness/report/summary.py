@@ -178,7 +178,7 @@ def scenario_metrics(scenarios: list[dict], workloads: list[dict], heals: list[d
             m["heal_s"] = _max(m["heal_s"], w["heal_s"])
     for h in heals:
         m = entry(h["scenario"])
-        if h["seconds"] is None:
+        if h["seconds"] is None and not h.get("blocked_by"):  # a known defect's stall is reported as such
             m["heal_timed_out"] = True
         else:
             m["heal_s"] = _max(m["heal_s"], h["seconds"])
@@ -255,6 +255,7 @@ def _heal(r: dict) -> dict:
         "samples": r.get("samples") or [],
         "started": r.get("started", r["time"]),
         "split_brain_entries": r.get("split_brain_entries"),
+        "blocked_by": r.get("blocked_by"),
     }
 
 
