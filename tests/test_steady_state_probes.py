@@ -5,10 +5,12 @@ write p99 over its bound; gluster's default ping-timeout -> refused for hang exp
 in tests/test_checks.py.)"""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from harness.chaos import actions, probes
 from harness.chaos.target import RUN_ID_KEY, VOLUME_KEY
 from harness.faults import KillBrick
-from harness.volume import VolumeType
+from harness.volume import Volume, VolumeType
 
 
 def test_probes_hold_on_a_whole_volume_and_fail_when_quorum_is_lost(gluster_cluster, volume_factory,
@@ -24,6 +26,28 @@ def test_probes_hold_on_a_whole_volume_and_fail_when_quorum_is_lost(gluster_clus
         assert probes.volume_healthy(config) is False
         assert probes.client_can_write_and_read(timeout_s=5, configuration=config) is False  # ENOTCONN
         assert probes.pending_heal_is_zero(config) is False  # "-" from the dead bricks is unknown, not 0
+
+
+def test_heal_probe_asks_again_when_heal_info_missed_a_brick_that_is_up(gluster_cluster, volume_factory,
+                                                                        monkeypatch) -> None:
+    """heal info's client once refused a live brick ("volume-id changed"), answering "-" for it:
+    unknown, so the probe asks again rather than call a whole volume unsteady. The first answer
+    is the real one with that brick blanked, as glfsheal gave it."""
+    volume = volume_factory(VolumeType.REPLICA3)
+    config = {RUN_ID_KEY: gluster_cluster.run_id, VOLUME_KEY: volume.name}
+    real, answers = Volume.heal_summary, []
+
+    def first_answer_misses_brick_0(self, via=None):
+        summary = real(self, via)
+        if not answers:
+            summary = replace(summary, bricks=(replace(summary.bricks[0], status="-", pending=None),
+                                               *summary.bricks[1:]))
+        answers.append(summary.total_pending)
+        return summary
+
+    monkeypatch.setattr(Volume, "heal_summary", first_answer_misses_brick_0)
+    assert probes.pending_heal_is_zero(config) is True
+    assert answers == [None, 0]
 
 
 def test_write_p99_probe_fails_on_a_slow_disk(gluster_cluster, volume_factory, mount_factory) -> None:

@@ -1,6 +1,7 @@
 """chaostoolkit probes for the steady state of a volume. Each returns True or False (use
 `"tolerance": true`) and logs why it is False; a state that cannot be known (a brick answering
-"-", a CLI that fails, an I/O that does not return) is False, never taken for healthy.
+"-", a CLI that fails, an I/O that does not return) is False, never taken for healthy. The heal
+probes ask again for up to UNKNOWN_WAIT_S before they call an answer unknown.
 
 Probes return rather than raise on an unhealthy volume on purpose: chaostoolkit counts a probe
 that raises as a failed run (and skips rollbacks under its default strategy), while a False
@@ -10,16 +11,22 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from ..checks import check_access, check_no_split_brain, prepare_access_probe, probe_access
-from ..errors import HarnessError
+from ..errors import HarnessError, WaitTimeout
 from ..health import peers_connected
 from ..latency_probe import LatencyProbe
 from ..timeseries import percentiles
+from ..waiting import wait_for
 from .target import target
 
+if TYPE_CHECKING:
+    from ..gluster import HealSummary
+
 log = logging.getLogger("chaostoolkit.glusterharness")
+T = TypeVar("T")
+UNKNOWN_WAIT_S = 10.0
 
 __all__ = [
     "volume_healthy", "pending_heal_is_zero", "no_split_brain", "client_can_write_and_read",
@@ -48,16 +55,35 @@ def volume_healthy(configuration: Mapping[str, Any] | None = None) -> bool:
     return True
 
 
+def _known(ask: Callable[[], T], is_known: Callable[[T], bool], what: str, describe: Callable[[T], str]) -> T:
+    """ask() until its answer is known (not "-" for some brick, not a failed CLI) for up to
+    UNKNOWN_WAIT_S. heal info's own client can miss a brick that is up (10.3 once refused one,
+    "volume-id changed ... Needs remount", as another brick's handshake set the same id), and an
+    unknown answer says nothing about the volume yet. Raises WaitTimeout naming the last answer."""
+    last: list[Any] = [None]
+
+    def probe() -> T | None:
+        last[0] = ask()
+        return last[0] if is_known(last[0]) else None
+
+    return wait_for(probe, timeout=UNKNOWN_WAIT_S, interval=1.0, what=what, tolerate=HarnessError,
+                    describe=lambda: "no answer" if last[0] is None else describe(last[0]))
+
+
+def _per_brick(summary: "HealSummary") -> str:
+    return ", ".join(f"{b.brick}={'-' if b.pending is None else b.pending}" for b in summary.bricks)
+
+
 def pending_heal_is_zero(configuration: Mapping[str, Any] | None = None) -> bool:
     """`heal info summary` answers for every brick and pending entries total 0."""
     t = target(configuration)
     try:
-        summary = t.volume.heal_summary()
-    except HarnessError as exc:
-        return _false("pending_heal_is_zero", f"`heal {t.volume.name} info summary` failed: {str(exc).splitlines()[0]}")
+        summary = _known(t.volume.heal_summary, lambda s: s.total_pending is not None,
+                         f"`heal {t.volume.name} info summary` to answer for every brick", _per_brick)
+    except WaitTimeout as exc:
+        return _false("pending_heal_is_zero", str(exc))
     if summary.total_pending != 0:
-        per_brick = ", ".join(f"{b.brick}={'-' if b.pending is None else b.pending}" for b in summary.bricks)
-        return _false("pending_heal_is_zero", f"pending heal of {t.volume.name}: {per_brick}"
+        return _false("pending_heal_is_zero", f"pending heal of {t.volume.name}: {_per_brick(summary)}"
                       f" (is the self-heal daemon on? `gluster volume get {t.volume.name} cluster.self-heal-daemon`)")
     return True
 
@@ -66,9 +92,10 @@ def no_split_brain(configuration: Mapping[str, Any] | None = None) -> bool:
     """`heal info split-brain` lists no entry and every brick answered."""
     t = target(configuration)
     try:
-        result = check_no_split_brain(t.volume)
-    except HarnessError as exc:
-        return _false("no_split_brain", f"`heal {t.volume.name} info split-brain` failed: {str(exc).splitlines()[0]}")
+        result = _known(lambda: check_no_split_brain(t.volume), lambda r: r.passed is not None,
+                        f"`heal {t.volume.name} info split-brain` to answer for every brick", lambda r: str(r.evidence))
+    except WaitTimeout as exc:
+        return _false("no_split_brain", str(exc))
     if result.passed is not True:
         return _false("no_split_brain", f"{result.observed} (expected {result.expected})")
     return True
