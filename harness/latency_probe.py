@@ -20,13 +20,15 @@ if TYPE_CHECKING:
     from .rundir import RunDir
 
 BLOCK = b"\0" * 4096
+MARK_SETTLE_S = 10.0  # how long a mark waits for the write in flight; a healthy one takes milliseconds
 
 
 class LatencyProbe:
     """`with LatencyProbe(mount) as probe:` writes 4 KiB + fsync every `interval_s` until exit.
 
     `probe.mark("during_fault")` starts a new phase; the first phase is "before". A write that
-    blocks (a hung node) is one long point: the stall is measured, not hidden.
+    blocks (a hung node) is one long point: the stall is measured, not hidden. A mark waits for the
+    write in flight to finish, so a fault injected right after it catches only writes of the new phase.
     """
 
     def __init__(self, mount: "FuseMount", name: str = "write-4k-fsync", interval_s: float = 0.02) -> None:
@@ -35,6 +37,7 @@ class LatencyProbe:
         self.marks: list[tuple[str, float]] = []
         self.errors: list[str] = []
         self._stop = threading.Event()
+        self._writing = threading.Lock()  # held for each write: marks fall between writes
         self._thread = threading.Thread(target=self._loop, name=f"latency-probe-{name}", daemon=True)
         self.directory = mount.path / ".harness-latency"
 
@@ -47,8 +50,16 @@ class LatencyProbe:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def mark(self, phase: str) -> None:
-        self.marks.append((phase, time.time()))
+    def mark(self, phase: str, settle_s: float = MARK_SETTLE_S) -> None:
+        """Start `phase` once the write in flight has finished. Without the wait, a write begun just
+        before a fault's mark and stalled by the fault counted in the phase before it (the stall went
+        unseen). A write still blocked after `settle_s` straddles the mark and counts where it began."""
+        settled = self._writing.acquire(timeout=settle_s)
+        try:
+            self.marks.append((phase, time.time()))
+        finally:
+            if settled:
+                self._writing.release()
 
     def stop(self, timeout: float = 120.0) -> TimeSeries:
         self._stop.set()
@@ -63,21 +74,25 @@ class LatencyProbe:
     def _loop(self) -> None:
         n = 0
         while not self._stop.is_set():
-            start_wall, start = time.time(), time.monotonic()
-            ok = True
-            try:
-                fd = os.open(self.directory / f"p{n % 16}", os.O_WRONLY | os.O_CREAT, 0o644)
-                try:
-                    os.write(fd, BLOCK)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            except OSError as exc:
-                ok = False
-                self.errors.append(f"{time.time():.3f} {exc.strerror}")
-            self.points.append(Point(start_wall, (time.monotonic() - start) * 1000.0, ok))
+            with self._writing:
+                self.points.append(self._write(self.directory / f"p{n % 16}"))
             n += 1
             self._stop.wait(self.interval_s)
+
+    def _write(self, path: Path) -> Point:
+        start_wall, start = time.time(), time.monotonic()
+        ok = True
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, BLOCK)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            ok = False
+            self.errors.append(f"{time.time():.3f} {exc.strerror}")
+        return Point(start_wall, (time.monotonic() - start) * 1000.0, ok)
 
     def max_stall_s(self) -> float:
         return max((p.latency_ms for p in self.points), default=0.0) / 1000.0
