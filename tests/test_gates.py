@@ -41,7 +41,7 @@ def test_a_clean_run_passes_every_gate(tmp_path: Path) -> None:
 def test_each_violation_is_one_line_with_gate_limit_measured_and_scenario(tmp_path: Path) -> None:
     summary = summary_of(tmp_path, [
         {"id": "H1", "heal_s": 75.25},
-        {"id": "Z1", "phases": {"during_fault": phase(5.0, 2500.0)}, "unavailable_s": 7.5},
+        {"id": "Z2", "phases": {"during_fault": phase(5.0, 2500.0)}, "unavailable_s": 7.5},
         {"id": "S4", "lost": ["k3", "k9"], "split_brain": 2, "unavailable_s": 30.0},
         {"id": "P1", "storm_p99_s": 12.0},
     ])
@@ -50,8 +50,8 @@ def test_each_violation_is_one_line_with_gate_limit_measured_and_scenario(tmp_pa
         "gate max_heal_s VIOLATED: limit 60 s, measured 75.25 s, scenario H1",
         "gate max_lost_writes VIOLATED: limit 0, measured 2, scenario S4",
         "gate max_split_brain_entries VIOLATED: limit 0, measured 2, scenario S4",
-        "gate max_fault_p99_ms VIOLATED: limit 2000 ms, measured 2500 ms, scenario Z1",
-        "gate max_unavailability_s VIOLATED: limit 5 s, measured 7.5 s, scenario Z1",
+        "gate max_fault_p99_ms VIOLATED: limit 2000 ms, measured 2500 ms, scenario Z2",
+        "gate max_unavailability_s VIOLATED: limit 5 s, measured 7.5 s, scenario Z2",
         "gate max_provision_p99_s VIOLATED: limit 10 s, measured 12 s, scenario storm",
     ]  # S4's 30 s unavailability is exempt: its minority side must fail
 
