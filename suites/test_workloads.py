@@ -58,7 +58,7 @@ class AccessPath:
     workload: Workload
     stores: dict[str, Store]
     history_file: Path
-    ready: Callable[[], bool] | None = None
+    measured: Callable[[], int] | None = None  # operations measured so far
 
 
 @pytest.fixture
@@ -90,8 +90,8 @@ def access_path(gluster_cluster, volume_factory, mount_factory, run_dir, request
             stores = {c.name: S3Store(make_client(gateway.endpoint(c), read_timeout=20), "history") for c in (c1, c2)}
             def workload(rt): return [run_locust(c2, gateway.endpoint(c2), LocustJob(run_time_s=rt, **S3_LOAD),
                                                  out).series]
-            def ready(): return any(f.stat().st_size for f in out.glob("locust-*/samples.csv"))
-            return AccessPath(volume, mounts, workload, stores, out / f"history-{access}.jsonl", ready)
+            def measured(): return sum(f.read_bytes().count(b"\n") for f in out.glob("locust-*/samples.csv"))
+            return AccessPath(volume, mounts, workload, stores, out / f"history-{access}.jsonl", measured)
         return AccessPath(volume, mounts, workload, stores, out / f"history-{access}.jsonl")
 
     out.mkdir(parents=True, exist_ok=True)
@@ -112,7 +112,7 @@ def test_workload_keeps_every_acknowledged_write(access, fault_kind, access_path
     plan = dataclasses.replace(PLAN, startup_s=STARTUP_S[access])
     if access == "s3":
         plan = dataclasses.replace(plan, history_think_s=S3_HISTORY_THINK_S)
-    report = run_phases(access, path.workload, path.stores, path.history_file, path.volume, fault, plan, path.ready)
+    report = run_phases(access, path.workload, path.stores, path.history_file, path.volume, fault, plan, path.measured)
     for record in report.records(run_dir.path, path.history_file.parent, SCENARIO_IDS[fault_kind]):
         recorder.record(record.pop("kind"), record, request.node.nodeid)
 

@@ -39,8 +39,8 @@ class PhasePlan:
 
     before_s: float = 3.0
     # Time a workload takes to start measuring (fio's gfapi init, locust's start-up); left out of
-    # every phase, so "before" holds only a running workload. With a `ready` probe (run_phases) it
-    # is the longest wait for the first operation; without one, a fixed allowance.
+    # every phase, so "before" holds only a running workload. With a `measured` count (run_phases)
+    # it is the longest wait for the first operation; without one, a fixed allowance.
     startup_s: float = 0.0
     fault_s: float = 4.0
     after_s: float = 3.0
@@ -125,19 +125,31 @@ class WorkloadReport:
         }
 
 
+def wait_before_phase(access: str, plan: PhasePlan, workload_done: threading.Event,
+                      measured: Callable[[], int] | None) -> None:
+    """Let "before" last `plan.before_s`, and with a `measured` count until it holds an operation:
+    one slow request (an S3 PUT took 2.2 s before any fault) can outlast the whole phase."""
+    at_start = measured() if measured is not None else 0
+    workload_done.wait(plan.before_s)
+    if measured is not None:
+        wait_for(lambda: measured() > at_start or workload_done.is_set(), timeout=plan.startup_s,
+                 what=f"the {access} workload's first operation of the 'before' phase")
+
+
 def run_phases(access: str, workload: Workload, stores: dict[str, Store], history_path: Path | None,
                volume: "Volume", fault: "Fault | None" = None, plan: PhasePlan = PhasePlan(),
-               ready: Callable[[], bool] | None = None) -> WorkloadReport:
+               measured: Callable[[], int] | None = None) -> WorkloadReport:
     """Run `workload` and history clients on `stores` through the fault's phases (or a baseline).
 
-    `ready` says whether the workload has measured its first operation: "before" starts then (a
-    workload whose runtime counts from its first operation, like locust's, needs no start-up
-    allowance in it). The fault is a context manager: it is reverted whatever happens. A workload
-    that fails (fio exits non-zero under the fault) raises here after the fault is reverted.
+    `measured` counts the operations the workload has measured so far: "before" starts at the first
+    (a workload whose runtime counts from its first operation, like locust's, needs no start-up
+    allowance in it), and the fault waits until "before" holds one. The fault is a context manager:
+    it is reverted whatever happens. A workload that fails (fio exits non-zero under the fault)
+    raises here after the fault is reverted.
     """
     from ..health import run_heal_command, wait_heal
 
-    startup_s = plan.startup_s if ready is None else 0.0
+    startup_s = plan.startup_s if measured is None else 0.0
     runtime = plan.runtime_s(fault is not None, startup_s)
     series: list[TimeSeries] = []
     errors: list[BaseException] = []
@@ -167,17 +179,17 @@ def run_phases(access: str, workload: Workload, stores: dict[str, Store], histor
 
     def orchestrate() -> None:
         try:
-            if ready is None:
+            if measured is None:
                 after_done.wait(plan.startup_s)
             else:
-                wait_for(lambda: ready() or after_done.is_set(), timeout=plan.startup_s,
+                wait_for(lambda: measured() > 0 or after_done.is_set(), timeout=plan.startup_s,
                          what=f"the {access} workload's first operation")
             start = time.time()
             marks.append((BEFORE, start))
             if fault is None:
                 after_done.wait(runtime + WORKLOAD_GRACE_S)  # history runs as long as the workload
                 return
-            after_done.wait(plan.before_s)
+            wait_before_phase(access, plan, after_done, measured)
             with fault:
                 after_done.wait(plan.fault_s)
             events = {e.phase: e.wall for e in fault.timeline.for_fault(fault.fault_id)}
