@@ -1,6 +1,6 @@
 """run_phases' start-up: with a `measured` count, "before" starts at the workload's first operation
-and the fault waits until "before" holds one; a workload that never starts is an error naming it. History clients on a plain directory (no
-cluster needed: no fault is injected here)."""
+and the fault waits until "before" holds one; a workload that never starts is an error naming it.
+History clients on a plain directory (no cluster needed: no fault is injected here)."""
 from __future__ import annotations
 
 import threading
