@@ -123,12 +123,15 @@ def load_history(path: Path) -> list[Op]:
 
 @dataclass(frozen=True)
 class Unavailability:
-    """A stretch where a client's operations failed, had unknown outcome, or stalled."""
+    """A stretch in which a client completed no operation: its operations failed, had unknown
+    outcome, or stalled. A stalled operation that succeeds ends its window, since the client made
+    progress, however late: slow successes in a row are latency, each its own window, not one
+    outage (three 1-2.4 s S3 writes during a heal once read as 5.8 s unavailable)."""
 
     process: str
     start: float  # invoke of the first bad operation
     end: float  # completion of the last bad operation before a good one (or the history's end)
-    closed: bool  # False when no good operation followed
+    closed: bool  # False when the history ends inside it (no operation succeeded after)
     errors: dict[str, int]
 
     @property
@@ -263,7 +266,7 @@ def _check(ops: Sequence[Op], stall_s: float) -> HistoryVerdict:
                     current = {"start": inv.time, "end": end, "errors": Counter()}
                 current["end"] = end
                 current["errors"][reason] += 1
-            elif current is not None:
+            if current is not None and c is not None and c.type is OpType.OK:
                 windows.append(Unavailability(process, current["start"], current["end"], True, dict(current["errors"])))
                 current = None
         if current is not None:

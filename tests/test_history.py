@@ -70,10 +70,29 @@ def test_negative_control_unavailability_window_is_reported_with_its_errors():
     assert (first.process, first.start, first.end, first.closed) == ("a", 2.0, 4.7, True)
     assert first.errors == {"ENOTCONN": 2, "EIO": 1}
     assert first.duration_s == pytest.approx(2.7)
-    assert (second.start, second.end, second.closed) == (6.0, 9.0, False)
+    assert (second.start, second.end, second.closed) == (6.0, 9.0, True)  # the late ok is progress
     assert second.errors == {"stalled >1s": 1}
     # Failed and unknown writes are not lost writes: only acknowledged ones count.
     assert verdict.valid is True and verdict.lost == []
+
+
+def test_slow_successes_in_a_row_are_separate_windows_failures_before_one_join_it():
+    rows = [
+        # three ok writes of 1.5-2 s each (S3 during a heal): the client progressed three times
+        ("a", "invoke", "write", "a-1", "v1", 1.0), ("a", "ok", "write", "a-1", "v1", 2.5),
+        ("a", "invoke", "write", "a-2", "v2", 2.7), ("a", "ok", "write", "a-2", "v2", 4.7),
+        ("a", "invoke", "write", "a-3", "v3", 4.9), ("a", "ok", "write", "a-3", "v3", 6.6),
+        # failures and then a stalled success: no progress from 7.0 until 12.0
+        ("a", "invoke", "write", "a-4", "v4", 7.0), ("a", "fail", "write", "a-4", "v4", 7.1, "ENOTCONN"),
+        ("a", "invoke", "write", "a-5", "v5", 7.2), ("a", "ok", "write", "a-5", "v5", 12.0),
+        # a failure the history ends in: an open window
+        ("a", "invoke", "write", "a-6", "v6", 12.2), ("a", "info", "write", "a-6", "v6", 13.0, "EIO"),
+    ]
+    windows = check_history(make_ops(rows)).unavailability
+    assert [(w.start, w.end, w.closed) for w in windows] == [
+        (1.0, 2.5, True), (2.7, 4.7, True), (4.9, 6.6, True), (7.0, 12.0, True), (12.2, 13.0, False)]
+    assert windows[3].errors == {"ENOTCONN": 1, "stalled >1s": 1}
+    assert max(w.duration_s for w in windows) == pytest.approx(5.0)
 
 
 def test_a_failed_final_read_makes_the_verdict_unknown_not_passed():
