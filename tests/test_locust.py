@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
 
@@ -32,6 +34,24 @@ def test_locust_over_s3_with_four_users(gluster_cluster, s3_gateway, run_dir):
     assert whole.count == len(series.points) and whole.percentiles_ms["p99"] is not None
     # the objects went through the gateway onto the volume
     assert list((s3_gateway.devices / "d1" / "objects").rglob("*.data"))
+
+
+def test_a_slow_locustfile_import_does_not_shorten_the_run_time(gluster_cluster, s3_gateway, tmp_path):
+    # A 3 s "after" round once ended in 0.9 s with no request: the locustfile's imports took 2.1 s
+    # and gevent timed --run-time from its loop's clock cached before them.
+    # The 2 s blocking sleep below must not come off the 3 s.
+    slow = tmp_path / "locustfile_slow_import.py"
+    slow.write_text("from gevent.monkey import get_original\n"  # a blocking sleep, like a slow import
+                    "get_original('time', 'sleep')(2)\n"
+                    f"exec(compile(open({str(LOCUSTFILE)!r}).read(), {str(LOCUSTFILE)!r}, 'exec'))\n")
+    client = gluster_cluster.clients[-1]
+    result = run_locust(client, s3_gateway.endpoint(client), LocustJob(run_time_s=3), tmp_path / "locust", slow)
+    log = (result.out_dir / "locust.log").read_text()
+    stamps = {event: datetime.strptime(re.search(rf"\[([^]]+)\] [^\n]*{event}", log)[1], "%Y-%m-%d %H:%M:%S,%f")
+              for event in ("Run time limit set", "--run-time limit reached")}
+    ran_s = (stamps["--run-time limit reached"] - stamps["Run time limit set"]).total_seconds()
+    assert ran_s >= 2.5, f"a 3 s run lasted {ran_s:.2f} s; locust.log:\n{log}"
+    assert result.total.requests > 0, result.summary()
 
 
 def test_an_unreachable_endpoint_is_refused_before_locust_starts(gluster_cluster, tmp_path):
