@@ -257,8 +257,9 @@ def _check(ops: Sequence[Op], stall_s: float) -> HistoryVerdict:
         current: dict | None = None
         for inv, c in (p for p in pairs if p[0].process == process):
             end = c.time if c else inv.time
-            stalled = c is not None and c.type is OpType.OK and end - inv.time > stall_s
-            bad = c is None or c.type is not OpType.OK or stalled
+            ok = c is not None and c.type is OpType.OK
+            stalled = ok and end - inv.time > stall_s
+            bad = not ok or stalled
             if bad:
                 reason = (f"stalled >{stall_s:g}s" if stalled else
                           (c.error or c.type.value) if c else "no completion")
@@ -266,7 +267,7 @@ def _check(ops: Sequence[Op], stall_s: float) -> HistoryVerdict:
                     current = {"start": inv.time, "end": end, "errors": Counter()}
                 current["end"] = end
                 current["errors"][reason] += 1
-            if current is not None and c is not None and c.type is OpType.OK:
+            if ok and current is not None:
                 windows.append(Unavailability(process, current["start"], current["end"], True, dict(current["errors"])))
                 current = None
         if current is not None:

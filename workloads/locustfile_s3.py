@@ -47,9 +47,9 @@ def _record_sample(request_type, name, response_time, response_length, exception
 
 @events.init.add_listener
 def _count_run_time_from_now(**_):
-    # --run-time is a gevent timer, and gevent times it from the loop's cached clock, which may
-    # predate this file's imports: after a 2.1 s import on a loaded machine a 3 s run ended in 0.9 s,
-    # before its first request. Refresh the clock just before locust sets the timer.
+    # --run-time is a gevent timer, timed from the loop's cached clock, which may predate blocking
+    # start-up work: after locust's start-up blocked 2.1 s on a loaded machine, a 3 s run ended in
+    # 0.9 s, before its first request. Refresh the clock just before locust sets the timer.
     gevent.get_hub().loop.update_now()
 
 
