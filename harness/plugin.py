@@ -123,7 +123,11 @@ def pytest_configure(config: pytest.Config) -> None:
     report_inputs = _load_report_inputs(config, profile.name) if workerinput is None else {}
     keep = config.getoption("keep_cluster") or os.environ.get("GLUSTER_KEEP_CLUSTER", "") in ("1", "true", "yes")
     reports = Path(str(option(config, "report_dir"))).resolve()
-    run_dir = RunDir.create(reports, run_id, link_latest=workerinput is None)
+    no_run = _runs_no_tests(config)
+    # A session that cannot run a test (--collect-only, --help, --markers, --fixtures) writes nothing:
+    # no run folder, reports/latest left pointing at the last real run.
+    run_dir = RunDir(reports / run_id, run_id) if no_run else \
+        RunDir.create(reports, run_id, link_latest=workerinput is None)
     run = HarnessRun(
         provider=str(option(config, "gluster_provider")),
         nodes=int(option(config, "gluster_nodes")),  # type: ignore[arg-type]
@@ -137,6 +141,8 @@ def pytest_configure(config: pytest.Config) -> None:
         recorder=Recorder(run_dir.path, workerinput["workerid"] if workerinput else "main"),
     )
     config.stash[RUN_STASH] = run
+    if no_run:
+        run.extras["no_run"] = no_run
     destructive = config.getoption("allow_destructive_faults") or \
         os.environ.get("GLUSTER_ALLOW_DESTRUCTIVE_FAULTS", "") in ("1", "true", "yes")
     run.extras["k8s"] = k8s_options_from(lambda name: option(config, name), bool(destructive))
@@ -152,11 +158,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
         handler = live.install(1)  # progress of long phases shows live, not only in failure reports
         config.add_cleanup(lambda: live.uninstall(handler))
-    if workerinput is None and not config.getoption("xmlpath", None):
+    if workerinput is None and not no_run and not config.getoption("xmlpath", None):
         config.option.xmlpath = str(run.run_dir.path / "junit.xml")
     # SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so fixtures revert faults and tear down.
     if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+
+
+def _runs_no_tests(config: pytest.Config) -> str | None:
+    """The option that makes this session run no test at all, or None."""
+    for dest, flag in (("collectonly", "--collect-only"), ("help", "--help"), ("markers", "--markers"),
+                       ("showfixtures", "--fixtures"), ("show_fixtures_per_test", "--fixtures-per-test")):
+        if getattr(config.option, dest, False):
+            return flag
+    return None
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
@@ -178,6 +193,7 @@ def _load_report_inputs(config: pytest.Config, profile: str) -> dict:
     from .report.baseline import load_summary
     from .report.build import BaselineInput
     from .report.gates import DEFAULT_THRESHOLDS, load_thresholds
+    from .report.summary import ran_no_tests
 
     thresholds = option(config, "thresholds")
     baseline = option(config, "baseline")
@@ -188,6 +204,9 @@ def _load_report_inputs(config: pytest.Config, profile: str) -> dict:
             raise pytest.UsageError(f"--regression-pct must be >= 0 (a percentage), got {inputs['regression_pct']}")
         if baseline:
             inputs["baseline"] = BaselineInput(Path(str(baseline)), load_summary(Path(str(baseline))))
+            if ran_no_tests(inputs["baseline"].summary):  # nothing measured: every comparison would be "new"
+                raise pytest.UsageError(f"baseline {baseline} is of a run that ran no test; pass an earlier "
+                                        f"run's summary.json that has test results")
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     return inputs
@@ -221,7 +240,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN_STASH, None)
-    if run is not None and not run.is_worker:
+    if run is not None and not run.is_worker and not run.extras.get("no_run"):
         run.extras["conformance"] = write_matrix(run.run_dir)
         from .report.build import build_run_report
 
@@ -247,6 +266,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     run = config.stash.get(RUN_STASH, None)
     if run is None or run.is_worker:
+        return
+    if run.extras.get("no_run"):
+        terminalreporter.write_line(f"no report written ({run.extras['no_run']} runs no test)")
         return
     lines = format_table(run.extras.get("conformance", []))
     if lines:

@@ -77,10 +77,10 @@ class Recorder:
 
     def __init__(self, run_path: Path, worker: str) -> None:
         self.dir = run_path / RECORDS_DIR
-        self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / f"{worker}.jsonl"
 
     def record(self, kind: str, data: dict, test: str | None = None) -> dict:
+        self.dir.mkdir(parents=True, exist_ok=True)  # on first use: a session that records nothing writes nothing
         entry = {"kind": kind, "test": test, "time": time.time(), "pid": os.getpid(), **data}
         with open(self.path, "a") as fh:
             fh.write(json.dumps(entry, default=str) + "\n")

@@ -12,7 +12,7 @@ from ..rundir import RunDir
 from . import html, plots
 from .baseline import DEFAULT_REGRESSION_PCT, Row, baseline_report, compare
 from .gates import GateResult, Thresholds, evaluate, gate_report
-from .summary import SUMMARY_FILE, attach_verdict, build_summary, validate_summary
+from .summary import NO_TESTS, NO_TESTS_REASON, SUMMARY_FILE, attach_verdict, build_summary, validate_summary
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,17 @@ class RunReport:
 
     @property
     def failed(self) -> bool:
-        """True when a gate or the baseline says the run must fail."""
-        return bool(self.violations) or any(r.regressed for r in self.baseline_rows)
+        """True when a gate or the baseline says the run must fail, or no test ran."""
+        return bool(self.violations) or any(r.regressed for r in self.baseline_rows) or self.no_tests
+
+    @property
+    def no_tests(self) -> bool:
+        return self.summary["verdict"]["result"] == NO_TESTS
 
     def failure_lines(self) -> list[str]:
-        """One line per gate violation and per baseline regression."""
-        return [v.line for v in self.violations] + [r.line for r in self.baseline_rows if r.regressed]
+        """One line per gate violation and per baseline regression; the reason when no test ran."""
+        return (([NO_TESTS_REASON] if self.no_tests else []) + [v.line for v in self.violations]
+                + [r.line for r in self.baseline_rows if r.regressed])
 
 
 def regression_settings(thresholds: Thresholds | None, override_pct: float | None) -> tuple[float, dict[str, float]]:

@@ -88,8 +88,10 @@ def write(summary: dict, plots: Iterable[Plot], run_path: Path) -> Path:
 
 def _verdict(v: dict) -> str:
     reasons = "".join(f"<li>{escape(r)}</li>" for r in v["reasons"])
-    text = "PASS: every test, gate and baseline comparison passed" if v["result"] == "pass" else "FAIL"
-    return f"<div id='verdict' class='{v['result']}'>{text}{'<ul>' + reasons + '</ul>' if reasons else ''}</div>"
+    text = {"pass": "PASS: every test, gate and baseline comparison passed", "no tests": "NO TESTS"}.get(
+        v["result"], "FAIL")
+    css = "pass" if v["result"] == "pass" else "fail"  # "no tests" fails: shown like a fail
+    return f"<div id='verdict' class='{css}'>{text}{'<ul>' + reasons + '</ul>' if reasons else ''}</div>"
 
 
 def _run_info(s: dict) -> str:

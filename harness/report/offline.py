@@ -9,7 +9,7 @@ from .baseline import compare, format_table, load_summary
 from .build import BaselineInput, build_run_report, regression_settings
 from .gates import load_thresholds
 from .junit import outcomes_from_junit
-from .summary import SUMMARY_FILE
+from .summary import SUMMARY_FILE, ran_no_tests
 
 
 def summary_path(path: Path) -> Path:
@@ -29,15 +29,21 @@ def compare_command(baseline: Path, current: Path, regression_pct: float | None,
     for line in format_table(rows):
         print(line)
     regressions = [r for r in rows if r.regressed]
-    print(f"{len(regressions)} regression(s) of {len(rows)} compared: {'FAIL' if regressions else 'PASS'}")
-    return 1 if regressions else 0
+    # A run without tests measured nothing: comparing against it (or with it) proves nothing.
+    empty = [f"{role} run {s['run_id']} ran no test" for role, s in (("baseline", before), ("current", after))
+             if ran_no_tests(s)]
+    for line in empty:
+        print(line)
+    failed = bool(regressions or empty)
+    print(f"{len(regressions)} regression(s) of {len(rows)} compared: {'FAIL' if failed else 'PASS'}")
+    return 1 if failed else 0
 
 
 def report_command(run_dir: Path, thresholds: Path | None, profile: str | None, baseline: Path | None,
                    regression_pct: float | None) -> int:
     """Rebuild a run folder's reports from its records; 1 when the verdict is fail."""
     run_dir = run_dir.resolve()
-    if not (run_dir / "records").is_dir():
+    if not (run_dir / "records").is_dir() and not (run_dir / SUMMARY_FILE).is_file():  # no records: none made
         raise ConfigError(f"{run_dir} has no records/ folder; pass a run folder such as reports/latest")
     previous = _previous_summary(run_dir)
     if previous and previous.get("tests"):
@@ -57,7 +63,7 @@ def report_command(run_dir: Path, thresholds: Path | None, profile: str | None, 
     verdict = report.summary["verdict"]
     print(f"verdict {verdict['result'].upper()}" + (f": {len(verdict['reasons'])} reason(s)" if verdict["reasons"] else ""))
     print(f"report: {report.html_path}")
-    return 1 if verdict["result"] == "fail" else 0
+    return 0 if verdict["result"] == "pass" else 1  # "fail" and "no tests"
 
 
 def _previous_summary(run_dir: Path) -> dict | None:

@@ -21,6 +21,8 @@ SCHEMA_VERSION = 1
 PHASES = ("before", "during_fault", "during_heal", "after")
 # Scenario rows put the split-brain count they saw under one of these evidence keys.
 SPLIT_BRAIN_KEYS = ("split_brain_entries", "split_brain")
+NO_TESTS = "no tests"
+NO_TESTS_REASON = "no test ran: nothing was collected or every test was deselected"
 
 
 def build_summary(
@@ -96,8 +98,17 @@ def attach_verdict(summary: dict, gates: dict | None, baseline: dict | None) -> 
         reasons += [v["line"] for v in gates["violations"]]
     if baseline:
         reasons += [r["line"] for r in baseline["rows"] if r["regressed"]]
-    summary["verdict"] = {"result": "fail" if reasons else "pass", "reasons": reasons}
+    if ran_no_tests(summary):  # an empty run proves nothing: it must never read as a pass
+        summary["verdict"] = {"result": NO_TESTS, "reasons": [NO_TESTS_REASON] + reasons}
+    else:
+        summary["verdict"] = {"result": "fail" if reasons else "pass", "reasons": reasons}
     return summary
+
+
+def ran_no_tests(summary: dict) -> bool:
+    """True when the run had no test outcome at all (nothing collected, or every test deselected).
+    Also true of summaries written before the "no tests" verdict existed (they said "pass")."""
+    return (summary.get("verdict") or {}).get("result") == NO_TESTS or not summary.get("tests")
 
 
 def timeline_file_events(run_path: Path) -> list[dict]:
