@@ -27,7 +27,8 @@ class CheckResult:
 
     def explain(self) -> str:
         verdict = {True: "passed", False: "FAILED", None: "UNKNOWN"}[self.passed]
-        lines = [f"{self.name}: {verdict}", f"  expected: {self.expected}", f"  observed: {self.observed}"]
+        expected, observed = (self.expected, self.observed) if self.name != COMPOSED else result_words(self.to_dict())
+        lines = [f"{self.name}: {verdict}", f"  expected: {expected}", f"  observed: {observed}"]
         lines += [f"  {k}: {v}" for k, v in self.evidence.items()]
         return "\n".join(lines)
 
@@ -54,13 +55,61 @@ def _known_defect(result: dict) -> str | None:
     return "; ".join(found) if failed and all(found) else None  # type: ignore[arg-type]
 
 
+COMPOSED = "all"  # the name all_passed gives a composed result; its parts live in its evidence
+VERDICT_WORDS = {True: "", False: " (FAILED)", None: " (UNKNOWN)"}
+MAX_LISTED = 8
+
+
+def result_words(result: dict) -> tuple[str, str]:
+    """(expected, observed) of a result (CheckResult.to_dict()) in words, check by check: a composed
+    result lists each part's own expectation and observation, e.g. observed "client can write: read
+    ENOTCONN, write ENOTCONN; self-heal completes: pending heal 0 after 6.2 s". A reader settles a
+    claim from these; a bare boolean per check would not say what was seen."""
+    parts = _parts(result)
+    expected = "; ".join(f"{p['name']}: {describe(p.get('expected'))}" for p in parts)
+    observed = "; ".join(f"{p['name']}: {describe(p.get('observed'))}{VERDICT_WORDS.get(p.get('passed'), '')}"
+                         for p in parts)
+    return expected, observed
+
+
+def _parts(result: dict, depth: int = 0) -> list[dict]:
+    """The checks a result is made of: itself, or (composed, also nested) its parts in order."""
+    evidence = result.get("evidence") or {}
+    parts = [p for p in evidence.values() if isinstance(p, dict) and {"name", "passed", "observed"} <= set(p)]
+    if result.get("name") != COMPOSED or not parts or depth > 4:
+        return [result]
+    return [leaf for p in parts for leaf in _parts(p, depth + 1)]
+
+
+def describe(value: Any, nested: bool = False) -> str:
+    """A check's expected or observed value in words: dicts as "key value, ...", lists by their
+    items ("none" when empty), booleans as yes/no, numbers without trailing noise."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "unknown"
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, dict):
+        text = ", ".join(f"{str(k).replace('_', ' ')} {describe(v, True)}" for k, v in value.items())
+        return f"({text})" if nested and len(value) > 1 else (text or "none")
+    if isinstance(value, (list, tuple, set)):
+        items = [describe(v, True) for v in list(value)[:MAX_LISTED]]
+        more = f" and {len(value) - MAX_LISTED} more" if len(value) > MAX_LISTED else ""
+        text = ", ".join(items) + more
+        return "none" if not items else (f"[{text}]" if nested and len(items) > 1 else text)
+    return str(value)
+
+
 def all_passed(results: Iterable[CheckResult]) -> CheckResult:
     """Compose results like Jepsen's compose checker: any False -> False, else any unknown -> None."""
     results = list(results)
     verdicts = [r.passed for r in results]
     passed = False if False in verdicts else (None if None in verdicts else True)
     return CheckResult(
-        name="all",
+        name=COMPOSED,
         passed=passed,
         observed={r.name: r.passed for r in results},
         expected="every check passed",

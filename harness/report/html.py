@@ -122,8 +122,9 @@ def _violations(s: dict) -> str:
 
 
 def _matrix(rows: list[dict]) -> str:
-    body = [(r["scenario"], r["volume_type"], _options(r["options"]), r["fault"], _short(r["expected"], 160),
-             _short(r["observed"], 200), (r["verdict"], f"v-{r['verdict']}")) for r in rows]
+    # expected and observed are the checks' own words (conformance rows): long, and all of them matter
+    body = [(r["scenario"], r["volume_type"], _options(r["options"]), r["fault"], _short(r["expected"], 600),
+             _short(r["observed"], 800), (r["verdict"], f"v-{r['verdict']}")) for r in rows]
     return _table(("scenario", "volume", "options", "fault", "expected", "observed", "verdict"), body,
                   table_id="matrix", empty="no conformance scenario recorded in this run")
 

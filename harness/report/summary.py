@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import ConfigError
+from ..conformance import in_words
 from ..results import load_records
 
 SUMMARY_FILE = "summary.json"
@@ -284,7 +285,8 @@ def _storm(r: dict) -> dict:
 
 def _scenario(r: dict) -> dict:
     keys = ("scenario", "volume_type", "options", "fault", "expected", "observed", "verdict", "evidence")
-    return {"test": r.get("test"), **{k: r.get(k) for k in keys}}
+    row = in_words(r)  # rows recorded before words: rewritten from their evidence
+    return {"test": r.get("test"), **{k: row.get(k) for k in keys}}
 
 
 def _cluster(c: dict | None) -> dict:
