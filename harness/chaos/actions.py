@@ -95,6 +95,9 @@ def _inject(kind: str, label: str | None, params: dict[str, Any], configuration:
         record.unlink(missing_ok=True)
         _mark_workloads(t, f"after-{label}")
         raise
+    # Again, now with what inject found (e.g. every brick a killed multiplexed process served),
+    # so a revert from another process brings all of it back.
+    record.write_text(json.dumps(fault.describe()))
     result = {**fault.describe(), "label": label, "effect": fault.effect}
     log.info("injected %s (%s) on %s: %s", label, kind, ", ".join(fault.targets()), fault.effect)
     return json.loads(json.dumps(result, default=str))

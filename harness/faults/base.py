@@ -101,6 +101,10 @@ class Fault(ABC):
     def _apply(self) -> None:
         """Change the machine. May be interrupted half-way: _undo must cope."""
 
+    def _prepare(self) -> None:
+        """Look (read only) at the cluster just before the start is recorded, e.g. which bricks of
+        other volumes share a brick process the fault will kill, so its targets name them."""
+
     def _confirm_effect(self) -> dict[str, Any]:
         """Wait (up to self.timeout) until the effect is observable; return what was measured."""
         return {}
@@ -120,6 +124,7 @@ class Fault(ABC):
     def inject(self) -> "Fault":
         if self.active:
             raise HarnessError(f"{self.kind} fault {self.fault_id} is already injected; revert it first")
+        self._prepare()  # nothing has changed yet: a failure here needs no revert
         self.timeline.record(self.fault_id, self.kind, Phase.START, self.targets(), params=self.params())
         self.timeline.activate(self.fault_id, self)
         self.active = True

@@ -3,17 +3,23 @@ whole gluster pod (everything gluster on a node killed, then glusterd started as
 would, which brings its bricks back)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import ConfigError, HarnessError
-from ..gluster import GlusterError
-from ..health import peers_connected
+from ..gluster import GlusterError, VolumeStatus
+from ..gluster.xml import parse_volume_clients, parse_volume_status
+from ..health import peers_connected, self_heal_disconnected
 from ..proc import Proc, procs
+from ..waiting import wait_for
 from .base import Fault
 
 if TYPE_CHECKING:
     from ..cluster import Cluster, Node
     from ..volume import Brick, Volume
+
+log = logging.getLogger("harness.faults")
 
 
 def node_support(node: "Node") -> None:
@@ -65,13 +71,108 @@ def find_brick(volume: "Volume", brick: "int | str | Brick") -> "Brick":
     raise ConfigError(f"volume {volume.name} has no brick {brick!r}; bricks: {known}")
 
 
+# --- bricks sharing a process (cluster.brick-multiplex) -----------------------------------------
+
+@dataclass(frozen=True)
+class HostedBrick:
+    """A brick of some volume, named as gluster names it (host:path)."""
+
+    volume: str
+    brick: str
+
+    @property
+    def host(self) -> str:
+        return self.brick.partition(":")[0]
+
+    @property
+    def path(self) -> str:
+        return self.brick.partition(":")[2]
+
+    def describe(self) -> dict[str, str]:
+        return {"volume": self.volume, "brick": self.brick}
+
+    @classmethod
+    def parse(cls, data: "HostedBrick | Mapping[str, Any]") -> "HostedBrick":
+        if isinstance(data, HostedBrick):
+            return data
+        try:
+            return cls(str(data["volume"]), str(data["brick"]))
+        except (KeyError, TypeError):
+            raise ConfigError(f"an affected brick is {{'volume': NAME, 'brick': 'HOST:PATH'}}, got {data!r}") from None
+
+
+def status_all(node: "Node") -> list[VolumeStatus]:
+    """`volume status all`: the bricks of every started volume with their pids, in one call."""
+    return parse_volume_status(node.gluster.xml("volume", "status", "all"))
+
+
+def hosted_by(statuses: Sequence[VolumeStatus], host: str, pid: int) -> list[HostedBrick]:
+    """Every brick, of any volume, that process `pid` of node `host` serves: with
+    cluster.brick-multiplex on, one glusterfsd per node serves the bricks of many volumes, and
+    `volume status` shows them all with that pid."""
+    return [HostedBrick(v.name, b.name) for v in statuses for b in v.bricks if b.hostname == host and b.pid == pid]
+
+
+def brick_label(cluster: "Cluster", hosted: HostedBrick) -> str:
+    """volume:node:path, as fault targets name bricks."""
+    node = next((n.name for n in cluster.nodes if n.address == hosted.host), hosted.host)
+    return f"{hosted.volume}:{node}:{hosted.path}"
+
+
+def online_in(statuses: Sequence[VolumeStatus], hosted: HostedBrick) -> bool:
+    st = next((v for v in statuses if v.name == hosted.volume), None)
+    row = st.brick(hosted.brick) if st is not None else None
+    return bool(row and row.online)
+
+
+def started_volumes(cluster: "Cluster") -> set[str]:
+    return {v.name for v in cluster.gluster_from([]).volume_info() if v.status == "Started"}
+
+
+def wait_hosted_back(fault: Fault, bricks: Sequence[HostedBrick], via: "Node", heal_connected: Sequence[str]) -> None:
+    """Wait until every brick in `bricks` is online and, for the volumes in `heal_connected`, every
+    running self-heal daemon is connected to every brick of the volume (what a revert can confirm
+    for a volume it has no mount of). Two CLI calls per poll however many volumes share a process.
+
+    A failing CLI is "not known yet": just after `start force` glusterd may not reach a new brick."""
+    last: list[str] = ["no answer yet"]
+
+    def probe() -> bool:
+        statuses = status_all(via)
+        missing = [b.brick + f" ({b.volume})" for b in bricks if not online_in(statuses, b)]
+        if missing:
+            last[0] = "offline: " + ", ".join(missing)
+            return False
+        if heal_connected:
+            clients = parse_volume_clients(via.gluster.xml("volume", "status", "all", "clients"))
+            for st in statuses:
+                if st.name in heal_connected:
+                    own = {b.name for b in st.bricks}
+                    missing += [f"{st.name}: {m}" for m in self_heal_disconnected(
+                        st, {k: v for k, v in clients.items() if k in own}, via.address)]
+        last[0] = "not connected: " + ", ".join(missing)
+        return not missing
+
+    wait_for(probe, timeout=fault.timeout, what=f"every brick {fault.kind} {fault.fault_id} took down online again",
+             describe=lambda: last[0], tolerate=HarnessError)
+
+
 class KillBrick(Fault):
-    """SIGKILL brick processes of a volume; revert: `volume start VOL force`."""
+    """SIGKILL brick processes of a volume; revert: `volume start VOL force` of every volume that had
+    a brick in a killed process.
+
+    With cluster.brick-multiplex on, one glusterfsd per node serves the bricks of many volumes, so
+    the kill takes down bricks of other volumes too. Just before the start is recorded (and again
+    just before the kill) the fault finds them in `volume status all` (same node, same pid): its
+    targets name every affected brick, its effect is confirmed when all of them are offline, and
+    its revert starts every affected volume and returns only once every one of those bricks is
+    online again (plus, for a volume it was given no mount of, self-heal connected to its bricks).
+    """
 
     kind = "kill-brick"
 
     def __init__(self, cluster: "Cluster", volume: "Volume", bricks: Sequence["int | str | Brick"] = (0,),
-                 **kw: Any) -> None:
+                 affected: "Sequence[HostedBrick | Mapping[str, Any]] | None" = None, **kw: Any) -> None:
         super().__init__(cluster, **kw)
         if not bricks:
             raise ConfigError(f"kill-brick on {volume.name} needs at least one brick")
@@ -79,39 +180,92 @@ class KillBrick(Fault):
         self.bricks = [find_brick(volume, b) for b in bricks]
         self.observer = other_node(cluster, [b.node for b in self.bricks]) if len(cluster.nodes) > 1 else cluster.nodes[0]
         self.killed: list[Proc] = []
+        # Given when the fault is rebuilt from its description (a revert in another process).
+        self.affected: list[HostedBrick] = [HostedBrick.parse(a) for a in affected] if affected else []
+        self._restart: list[HostedBrick] = []
 
     def params(self) -> dict[str, Any]:
-        return {"volume": self.volume.name, "bricks": [b.index for b in self.bricks]}
+        params: dict[str, Any] = {"volume": self.volume.name, "bricks": [b.index for b in self.bricks]}
+        if self.affected:
+            params["affected"] = [a.describe() for a in self.affected]
+        return params
+
+    def _own(self) -> list[HostedBrick]:
+        return [HostedBrick(self.volume.name, b.name) for b in self.bricks]
+
+    def _all_affected(self) -> list[HostedBrick]:
+        return list(dict.fromkeys([*self._own(), *self.affected]))
 
     def targets(self) -> tuple[str, ...]:
-        return tuple(f"{self.volume.name}:{b.node.name}:{b.path}" for b in self.bricks)
+        return tuple(brick_label(self.cluster, a) for a in self._all_affected())
 
     def _own_volumes(self) -> "list[Volume]":
         return [self.volume]
 
-    def _apply(self) -> None:
-        status = self.volume.status(self.observer)
+    def _discover(self) -> tuple[dict[tuple[str, int], "Node"], list[HostedBrick]]:
+        """The processes to kill ((host, pid) -> node) and every brick they serve, own ones first."""
+        statuses = status_all(self.observer)
+        status = next((v for v in statuses if v.name == self.volume.name), None)
+        processes: dict[tuple[str, int], Node] = {}
         for brick in self.bricks:
-            st = status.brick(brick.name)
+            st = status.brick(brick.name) if status is not None else None
             if st is None or st.pid is None or not st.online:
                 raise HarnessError(f"brick {brick.name} of {self.volume.name} is not online before the fault "
                                    f"(status: {st}); wait for the volume to be whole first")
-            if proc := kill(brick.node, st.pid):
+            processes[(st.hostname, st.pid)] = brick.node
+        hosted = [h for host, pid in processes for h in hosted_by(statuses, host, pid)]
+        return processes, list(dict.fromkeys([*self._own(), *hosted]))
+
+    def _prepare(self) -> None:
+        self.killed, self._restart = [], []
+        self.affected = self._discover()[1]
+
+    def _apply(self) -> None:
+        processes, affected = self._discover()  # again: a volume started since may share a process now
+        joined = [a for a in affected if a not in self.affected]
+        if joined:
+            self.affected += joined
+            self.timeline.record(self.fault_id, self.kind, "step", self.targets(),
+                                 action="bricks joined the process before the kill",
+                                 joined=[brick_label(self.cluster, a) for a in joined])
+            self._save_state()
+        for (_, pid), node in processes.items():
+            if proc := kill(node, pid):
                 self.killed.append(proc)
 
     def _confirm_effect(self) -> dict[str, Any]:
-        names = {b.name for b in self.bricks}
+        affected = self._all_affected()
 
         def offline() -> bool:
-            st = self.volume.status(self.observer)
-            return all(not (b := st.brick(n)) or not b.online for n in names)
+            statuses = status_all(self.observer)
+            return not any(online_in(statuses, a) for a in affected)
 
-        self.wait(offline, f"bricks {', '.join(sorted(names))} to show offline")
-        return {}
+        self.wait(offline, f"bricks {', '.join(a.brick for a in affected)} to show offline")
+        return {"pids": sorted(p.pid for p in self.killed), "bricks_down": len(affected),
+                "volumes": sorted({a.volume for a in affected})}
 
     def _undo(self) -> None:
         self.wait(lambda: all(p.reaped() for p in self.killed), "the killed brick processes to be reaped")
-        self.cluster.gluster_from([]).xml("volume", "start", self.volume.name, "force")
+        started = started_volumes(self.cluster)
+        # Another volume deleted or stopped since has no brick to bring back; this fault's own
+        # volume is started in any case, as before multiplexing was known.
+        self._restart = [a for a in self._all_affected() if a.volume == self.volume.name or a.volume in started]
+        skipped = sorted({a.volume for a in self._all_affected()} - {a.volume for a in self._restart})
+        if skipped:
+            log.warning("%s %s: volumes %s are no longer started; their bricks are not brought back",
+                        self.kind, self.fault_id, ", ".join(skipped))
+        cli = self.cluster.gluster_from([])
+        for name in dict.fromkeys(a.volume for a in self._restart):
+            cli.xml("volume", "start", name, "force")
+
+    def _confirm_revert(self) -> None:
+        nested = any(f is not self for f in self.timeline.active_faults())
+        self.confirm_whole()  # own volume and every mount's volume: bricks, peers, client children
+        if nested:
+            return  # the outermost fault's revert checks the volumes (see confirm_whole)
+        mounted = {m.volume.name for m in self.mounts}
+        wait_hosted_back(self, self._restart, self.observer,
+                         sorted({a.volume for a in self._restart} - mounted))
 
 
 class KillGlusterd(Fault):
