@@ -213,6 +213,19 @@ def _load_report_inputs(config: pytest.Config, profile: str) -> dict:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
+    """Fault events recorded during a test's setup, call and teardown name that test: its plots
+    shade its own faults only."""
+    from .timeline import set_current_test
+
+    set_current_test(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        set_current_test(None)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
     report = yield
     if report.when == "call" and report.failed and call.excinfo and isinstance(call.excinfo.value, KnownDefectTimeout):

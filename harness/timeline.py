@@ -4,10 +4,15 @@ Each event carries both clocks: wall clock (to line up with other tools' logs) a
 compute durations that a clock step cannot distort). A timeline serialises to JSON lines, one
 event per line, and can be loaded back for offline reports. With a `path`, events are appended to
 the file as they happen, so a crashed run still leaves its fault windows on disk.
+
+Every event also names the test that was running when it was recorded (the plugin sets it around
+each test) and the process that recorded it, so a report shades on a test's plot only the faults
+of that test, not those of other tests or of other pytest-xdist workers running at the same time.
 """
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -36,6 +41,8 @@ class Event:
     wall: float  # time.time()
     mono: float  # time.monotonic()
     details: dict[str, Any] = field(default_factory=dict)
+    test: str | None = None  # pytest node id of the test running when it was recorded (None: outside a test)
+    pid: int | None = None  # the recording process: one per pytest-xdist worker
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -60,6 +67,24 @@ class Window:
     end_wall: float | None
     start_mono: float
     end_mono: float | None
+    test: str | None = None  # the test that started the fault
+
+
+_current_test: str | None = None
+
+
+def set_current_test(nodeid: str | None) -> None:
+    """Name the test now running in this process (the plugin calls this around each test; None after).
+
+    A process-wide value, not one per Timeline: faults record on whichever Timeline they were
+    given (the session's, a chaos experiment's), possibly from threads the test started; pytest
+    runs one test at a time per process (xdist workers are processes)."""
+    global _current_test
+    _current_test = nodeid
+
+
+def current_test() -> str | None:
+    return _current_test
 
 
 class Timeline:
@@ -80,7 +105,7 @@ class Timeline:
     def record(self, fault_id: str, kind: str, phase: Phase | str, targets: Iterable[str] = (),
                **details: Any) -> Event:
         event = Event(fault_id, kind, Phase(phase).value if isinstance(phase, Phase) else str(phase),
-                      tuple(targets), time.time(), time.monotonic(), dict(details))
+                      tuple(targets), time.time(), time.monotonic(), dict(details), current_test(), os.getpid())
         with self._lock:
             self._events.append(event)
             if self.path is not None:
@@ -107,7 +132,7 @@ class Timeline:
                 ends[e.fault_id] = e
         return [
             Window(fid, s.kind, s.targets, s.wall, ends[fid].wall if fid in ends else None, s.mono,
-                   ends[fid].mono if fid in ends else None)
+                   ends[fid].mono if fid in ends else None, s.test)
             for fid, s in starts.items()
         ]
 

@@ -24,7 +24,7 @@ from harness.profiles import Profile
 from harness.report.summary import describe_cluster
 from harness.results import Recorder
 from harness.timeline import Phase as FaultPhase
-from harness.timeline import Timeline
+from harness.timeline import Timeline, current_test, set_current_test
 from harness.timeseries import Phase, phase_percentiles
 from harness.volume import VolumeSpec, VolumeType
 from harness.waiting import wait_for
@@ -75,6 +75,8 @@ def _scenario(out: Path, recorder: Recorder, cluster: Cluster, volume, mount) ->
     timeline = Timeline(out / "timeline.jsonl")
     fault = KillBrick(cluster, volume, bricks=[1], timeline=timeline, mounts=[mount])
     history = []
+    outer = current_test()
+    set_current_test(TEST_ID)  # the fault is the scenario test's, like every record below (the plugin resets it)
     with fault:
         for i in range(FILES_DURING_FAULT):  # writes that the killed brick misses: the heal backlog
             value = hashlib.sha1(f"{i}".encode()).hexdigest()
@@ -82,6 +84,7 @@ def _scenario(out: Path, recorder: Recorder, cluster: Cluster, volume, mount) ->
             (mount.path / f"h1-{i}").write_text(value)
             history.append({"type": "ok", "f": "write", "key": f"h1-{i}", "value": value, "time": time.time()})
         time.sleep(FAULT_S)  # scenario design: the fault's length
+    set_current_test(outer)
     events = {e.phase: e.wall for e in timeline.for_fault(fault.fault_id)}
     fault_start, healed_from = events[FaultPhase.START.value], events[FaultPhase.REVERTED.value]
     heal = wait_heal(volume, timeout=120)
@@ -139,7 +142,10 @@ def adopt(source: Path, run_path: Path, test_id: str | None = None) -> None:
     for folder in ("series", "workloads", "histories"):
         if (source / folder).is_dir():
             shutil.copytree(source / folder, run_path / folder, dirs_exist_ok=True)
-    shutil.copy(source / "timeline.jsonl", run_path / "timeline-adopted.jsonl")
+    events = [json.loads(line) for line in (source / "timeline.jsonl").read_text().splitlines() if line.strip()]
+    (run_path / "timeline-adopted.jsonl").write_text("".join(  # the fault follows its records to test_id
+        json.dumps({**e, "test": test_id if test_id is not None and e.get("test") == TEST_ID else e.get("test")})
+        + "\n" for e in events))
     (run_path / "records").mkdir(parents=True, exist_ok=True)
     lines = []
     for line in (source / "records" / "realrun.jsonl").read_text().splitlines():

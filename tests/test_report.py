@@ -63,6 +63,7 @@ def test_real_summary_follows_its_schema(real_records: Path) -> None:
     assert summary["cluster"]["zones"] == ["zone-a", "zone-b", "zone-c"]
     [window] = summary["faults"]
     assert window["start"] < window["effect"] < window["revert_start"] < window["end"]
+    assert window["test"] == report_realrun.TEST_ID and window["fault_id"], "the fault names its test and id"
     assert set(summary["workloads"][0]["phases"]) >= {"before", "during_fault", "during_heal"}
 
 

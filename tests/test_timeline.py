@@ -46,3 +46,22 @@ def test_active_faults_newest_first():
     tl.deactivate("b")
     tl.deactivate("b")  # idempotent
     assert tl.active_faults() == ["fault-a"]
+
+
+def test_events_and_windows_name_the_test_and_process_that_recorded_them(monkeypatch):
+    import os
+
+    import harness.timeline as timeline
+
+    monkeypatch.setattr(timeline, "_current_test", None)
+    tl = Timeline()
+    tl.record("a", "kill-brick", Phase.START)
+    timeline.set_current_test("suites/test_x.py::test_y")
+    tl.record("b", "partition", Phase.START)
+    outside, inside = tl.events
+    assert (outside.test, inside.test) == (None, "suites/test_x.py::test_y")
+    assert inside.pid == os.getpid()
+    assert Event.from_json(inside.to_json()) == inside
+    assert Event.from_json('{"fault_id": "c", "kind": "k", "phase": "start", "targets": [], "wall": 1, "mono": 1, '
+                           '"details": {}}').test is None  # files written before events named their test
+    assert {w.fault_id: w.test for w in tl.windows()} == {"a": None, "b": "suites/test_x.py::test_y"}

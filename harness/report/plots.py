@@ -2,8 +2,8 @@
 
 Latency timeline (after jepsen.checker.perf): every operation as a point at (time, latency),
 failed operations as red crosses, quantile lines (p50, p95, p99, max) over fixed time buckets, and
-the fault windows shaded from the timeline records; client unavailability windows are drawn as a
-red band along the bottom. Time is seconds since the scenario's first event.
+the fault windows of the panel's own test shaded from the timeline records; client unavailability
+windows are drawn as a red band along the bottom. Time is seconds since the test's first event.
 """
 from __future__ import annotations
 
@@ -71,39 +71,54 @@ def bucket_quantiles(points: list[tuple[float, float]], width: float) -> dict[st
     return lines
 
 
-def scenario_faults(summary: dict, scenario: str, span: tuple[float, float] | None = None) -> list[dict]:
-    """Fault windows of a scenario: those recorded by its tests, and those without a test id (the
-    faults' own timeline files) that overlap `span`, the scenario's measured time range."""
-    tests = {w["test"] for w in summary["workloads"] if w["scenario"] == scenario}
-    tests |= {h["test"] for h in summary["heal"] if h["scenario"] == scenario}
-    tests |= {r["test"] for r in summary["scenarios"] if r["scenario"] == scenario}
-    tests.discard(None)
+def panel_faults(summary: dict, workload: dict, span: tuple[float, float] | None) -> list[dict]:
+    """Fault windows to shade on one workload's panel: the faults its own test injected, never
+    another test's. A window without a test id (a timeline written before events named their test,
+    or a fault injected outside any test) is shaded when it overlaps `span`, the panel's measured
+    time range, and was not recorded by another process (another xdist worker's fault)."""
     found = []
     for f in summary["faults"]:
-        if f["test"] in tests:
-            found.append(f)
-        elif f["test"] is None and span is not None:
-            end = f["end"] if f["end"] is not None else span[1]
-            if f["start"] <= span[1] and end >= span[0]:
+        if f["test"] is not None and workload["test"] is not None:
+            if f["test"] == workload["test"]:
                 found.append(f)
+            continue
+        other_process = None not in (f.get("pid"), workload.get("pid")) and f["pid"] != workload["pid"]
+        if span is None or other_process:
+            continue
+        end = f["end"] if f["end"] is not None else span[1]
+        if f["start"] <= span[1] and end >= span[0]:
+            found.append(f)
     return found
 
 
+def panel_heals(summary: dict, workload: dict) -> list[dict]:
+    """Heal waits to shade on one workload's panel: those of its own test (or without a test id)."""
+    return [h for h in summary["heal"] if h["scenario"] == workload["scenario"]
+            and (workload["test"] is None or h["test"] in (None, workload["test"]))]
+
+
 def latency_timeline(summary: dict, run_path: Path, scenario: str, out: Path) -> Plot | None:
-    """One figure, one panel per workload of the scenario; None if the scenario has no workload."""
+    """One figure, one panel per workload of the scenario; None if the scenario has no workload.
+    Each panel shades only its own test's faults and heals; time 0 is its test's first operation or
+    fault (panels of one test share it)."""
     workloads = [w for w in summary["workloads"] if w["scenario"] == scenario]
     if not workloads:
         return None
-    series = [load_series(run_path, w["series_file"]) for w in workloads]
-    heals = [h for h in summary["heal"] if h["scenario"] == scenario]
-    times = [p["t"] for s in series for p in s] + [h["started"] for h in heals]
-    faults = scenario_faults(summary, scenario, (min(times), max(times)) if times else None)
-    t0 = min([p["t"] for s in series for p in s] + [f["start"] for f in faults] or [0.0])
+    panels = []
+    for w in workloads:
+        points, heals = load_series(run_path, w["series_file"]), panel_heals(summary, w)
+        times = [p["t"] for p in points] + [h["started"] for h in heals]
+        panels.append((w, points, panel_faults(summary, w, (min(times), max(times)) if times else None), heals))
+    t0: dict[str | None, float] = {}
+    for w, points, faults, _ in panels:
+        first = min([p["t"] for p in points] + [f["start"] for f in faults], default=None)
+        if first is not None:
+            t0[w["test"]] = min(t0.get(w["test"], first), first)
     fig, axes = plt.subplots(len(workloads), 1, figsize=(11, 3.6 * len(workloads)), squeeze=False, sharex=True)
-    for ax, w, points in zip(axes[:, 0], workloads, series):
-        _draw_latency(ax, w, points, faults, heals, t0)
-    axes[-1, 0].set_xlabel("time since scenario start (s)")
-    shading = "red: fault active" + (", blue: self-heal running" if heals else "")
+    for ax, (w, points, faults, heals) in zip(axes[:, 0], panels):
+        _draw_latency(ax, w, points, faults, heals, t0.get(w["test"], 0.0))
+    axes[-1, 0].set_xlabel("time since the test's first operation or fault (s)")
+    shading = "red: fault active" + (", blue: self-heal running" if any(p[3] for p in panels) else "")
     fig.suptitle(f"{scenario}: latency over time ({shading})", fontsize=12)
     fig.tight_layout()
     return _save(fig, out, scenario, "latency", f"{scenario} latency timeline")

@@ -114,8 +114,8 @@ def ran_no_tests(summary: dict) -> bool:
 
 def timeline_file_events(run_path: Path) -> list[dict]:
     """Events of the faults' own Timeline files (harness.timeline: run folder timeline*.jsonl, one
-    per xdist worker), in the shape of "timeline" records. They carry no test id: reports place them
-    by time."""
+    per xdist worker), in the shape of "timeline" records, with the test and process that recorded
+    them (files written before events named their test have none: reports place those by time)."""
     events = []
     for path in sorted(run_path.glob("timeline*.jsonl")):
         for line in path.read_text().splitlines():
@@ -124,7 +124,8 @@ def timeline_file_events(run_path: Path) -> list[dict]:
             e = json.loads(line)
             events.append({"fault": e.get("kind"), "fault_id": e.get("fault_id"), "event": e.get("phase"),
                            "targets": e.get("targets", []), "wall": e["wall"], "mono": e.get("mono"),
-                           "time": e["wall"], "test": None, "details": e.get("details") or {}})
+                           "time": e["wall"], "test": e.get("test"), "pid": e.get("pid"),
+                           "details": e.get("details") or {}})
     return events
 
 
@@ -146,8 +147,9 @@ def fault_windows(events: list[dict]) -> list[dict]:
         if name == "start" or key not in open_:
             if name != "start" and name not in ("effect_confirmed", "revert_started", "revert_confirmed", "failed"):
                 continue
-            window = {"fault": fault, "targets": targets, "test": ev.get("test"), "start": wall,
-                      "effect": None, "revert_start": None, "end": None, "details": ev.get("details") or {}}
+            window = {"fault": fault, "fault_id": ev.get("fault_id"), "targets": targets, "test": ev.get("test"),
+                      "pid": ev.get("pid"), "start": wall, "effect": None, "revert_start": None, "end": None,
+                      "details": ev.get("details") or {}}
             windows.append(window)
             open_[key] = window
         window = open_[key]
@@ -243,6 +245,7 @@ def _workload(r: dict) -> dict:
     windows = [dict(w, seconds=max(0.0, float(w["end"]) - float(w["start"]))) for w in r.get("unavailability") or []]
     return {
         "test": r.get("test"),
+        "pid": r.get("pid"),  # the recording process (xdist worker): places faults without a test id
         "scenario": str(r.get("scenario") or "-"),
         "name": str(r.get("name") or "workload"),
         "access": r.get("access"),
