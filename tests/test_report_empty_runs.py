@@ -31,8 +31,8 @@ def reports(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("args", [["--collect-only"], ["--collect-only", "-q"], ["--markers"], ["--fixtures"]],
-                         ids=["collect-only", "collect-only-q", "markers", "fixtures"])
+@pytest.mark.parametrize("args", [["--collect-only"], ["--collect-only", "-q", "-n", "2"], ["--markers"],
+                                  ["--fixtures"]], ids=["collect-only", "collect-only-xdist", "markers", "fixtures"])
 def test_a_session_that_runs_no_test_writes_nothing(pytester: pytest.Pytester, reports: Path,
                                                     args: list[str]) -> None:
     result = pytester.runpytest(*args)
@@ -42,9 +42,9 @@ def test_a_session_that_runs_no_test_writes_nothing(pytester: pytest.Pytester, r
     assert list((reports / "earlier-run").iterdir()) == []
 
 
-@pytest.mark.parametrize("args", [["-k", "typo_matches_nothing"],
+@pytest.mark.parametrize("args", [["-k", "typo_matches_nothing"], ["-k", "typo_matches_nothing", "-n", "2"],
                                   ["--deselect", "test_pair.py::test_one", "--deselect", "test_pair.py::test_two"]],
-                         ids=["k-typo", "all-deselected"])
+                         ids=["k-typo", "k-typo-xdist", "all-deselected"])
 def test_an_empty_selection_says_no_tests_and_fails(pytester: pytest.Pytester, reports: Path,
                                                     args: list[str]) -> None:
     result = pytester.runpytest(*args)
