@@ -2,13 +2,18 @@
 or by favorite-child, and avoided by quorum under a network partition with no acknowledged write lost."""
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
+from dataclasses import dataclass
 
 import pytest
 
-from harness.checks import check_access, check_heal, check_no_split_brain, prepare_access_probe, probe_access
+from harness.checks import (
+    BrickCopy, brick_copies, check_access, check_bricks_consistent, check_heal, check_no_split_brain,
+    check_split_brain_resolved, expected_winner, prepare_access_probe, probe_access,
+)
 from harness.faults import KillBrick, NetworkPartition
 from harness.health import run_heal_command
 from harness.history import FileStore, check_history, run_clients
@@ -23,38 +28,88 @@ NO_HEALS = {"cluster.quorum-type": "none", "cluster.self-heal-daemon": "off", "c
 S1_FAULT = "brick 0 down + write; brick 0 up, brick 1 down + write the same file; all up"
 
 
-def make_split_brain(cluster, volume, mount, timeout: float) -> CheckResult:
-    """S1's fault pattern. Returns whether each write succeeded (it must: quorum is off)."""
+@dataclass(frozen=True)
+class Written:
+    """One of S1's two copies: what was written, the brick that alone took it (the other was down), and
+    the mtime then set on it."""
+
+    brick: int
+    content: bytes
+    mtime: int
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def s1_copies(now: int) -> tuple[Written, Written]:
+    """The two copies in write order, differing in content, size and mtime. The last (onto brick 0) is the
+    newer and the bigger, as in upstream's split-brain-healing.t: GlusterFS 10.3 refuses bigger-file
+    ("Use source-brick option to heal metadata split-brain") when the bigger copy is the older one here,
+    and a data-only split brain (no utime) fails latest-mtime ("No difference in mtime")."""
+    return (Written(1, (b"first write, brick 0 down: kept on brick 1 only\n" * 100)[:4096], now - 60),
+            Written(0, (b"last write, brick 1 down: kept on brick 0 only\n" * 200)[:8192], now))
+
+
+def make_split_brain(cluster, volume, mount, timeout: float) -> tuple[CheckResult, tuple[Written, Written]]:
+    """S1's fault pattern. Returns whether each write succeeded (it must: quorum is off), and the copies."""
     writes = {}
     (mount / FILE).write_text("before")
-    # Explicit mtimes a minute apart: AFR's latest-mtime policy compares whole seconds.
-    now = int(time.time())
+    copies = s1_copies(int(time.time()))
+    # Explicit mtimes a minute apart, so no clock resolution can tie them. KillBrick's revert waits for the
+    # client's child_up, so the second write reaches brick 0.
     with KillBrick(cluster, volume, [0], mounts=[mount], timeout=timeout):
-        writes["brick 0 down"] = _write(mount, "written while brick 0 was down", now - 60)
+        writes["brick 0 down"] = _write(mount, copies[0])
     with KillBrick(cluster, volume, [1], mounts=[mount], timeout=timeout):
-        writes["brick 1 down"] = _write(mount, "written while brick 1 was down: a different size", now)
+        writes["brick 1 down"] = _write(mount, copies[1])
     return CheckResult("each write succeeds", all(v == "ok" for v in writes.values()), writes,
-                       dict.fromkeys(writes, "ok"))
+                       dict.fromkeys(writes, "ok")), copies
 
 
-def _write(mount, text: str, mtime: int) -> str:
+def _write(mount, copy: Written) -> str:
     try:
-        (mount / FILE).write_text(text)
-        os.utime(mount / FILE, (mtime, mtime))
+        (mount / FILE).write_bytes(copy.content)
+        os.utime(mount / FILE, (copy.mtime, copy.mtime))
         return "ok"
     except OSError as exc:
         return exc.strerror or str(exc)
+
+
+def check_copies_as_written(found: list[BrickCopy], written: tuple[Written, ...]) -> CheckResult:
+    """Each brick holds the copy written while the other was down, with the mtime set on it."""
+    observed = {f"brick {c.index}": {"sha256": c.sha256, "size": c.size,
+                                     "mtime": None if c.mtime_ns is None else c.mtime_ns / 10**9} for c in found}
+    expected = {f"brick {w.brick}": {"sha256": w.sha256, "size": len(w.content), "mtime": w.mtime} for w in written}
+    return CheckResult("S1 left each brick its own copy", observed == expected, observed, expected,
+                       {"copies": [c.describe() for c in found]})
+
+
+# The winner's content is read through a new mount: the writer's mount, read at once after resolution, served
+# its own last write (the loser's copy, after source-brick) from its page cache.
+def split_brain_with_known_copies(gluster_cluster, volume, mount, profile) -> list[BrickCopy]:
+    """S1, then the bricks' copies as they are before any resolution (preconditions of S2/S3 assert)."""
+    writes, written = make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s)
+    assert writes.passed, writes.explain()
+    copies = brick_copies(volume, FILE)
+    as_written = check_copies_as_written(copies, written)
+    assert as_written.passed, as_written.explain()
+    assert check_no_split_brain(volume, mount, [FILE]).passed is False, "S1's pattern made no split brain"
+    return copies
 
 
 def test_s1_real_split_brain_is_reported(gluster_cluster, volume_factory, mount_factory, profile, conform):
     """The negative control: the split-brain checker must report this file, and shd must not heal it."""
     volume = volume_factory(VolumeType.REPLICA2, NO_HEALS)
     mount = mount_factory(volume)
-    writes = make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s)
+    writes, written = make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s)
+    as_written = check_copies_as_written(brick_copies(volume, FILE), written)
     volume.set("cluster.self-heal-daemon", "on")
     run_heal_command(volume)
     not_healed = check_heal(volume, timeout=10)
-    detected = check_no_split_brain(volume, mount, [FILE])
+    # Read through a new mount: the writer's kernel page cache holds the last copy's whole pages and
+    # serves them without asking gluster, so no EIO there (partial pages are not cached, so files
+    # under 4 KiB did fail there).
+    detected = check_no_split_brain(volume, mount_factory(volume), [FILE])
     reported = CheckResult(
         "split brain detected and not healed by shd",
         detected.passed is False and f"/{FILE}" in detected.observed["split_brain_entries"]
@@ -62,30 +117,41 @@ def test_s1_real_split_brain_is_reported(gluster_cluster, volume_factory, mount_
         {**detected.observed, "shd heal": not_healed.observed},
         {"split_brain_entries": [f"/{FILE}"], "eio_reads": [FILE], "shd heal": "split-brain entries remain"},
         {"checker": detected.to_dict()})
-    conform("S1", volume, S1_FAULT, all_passed([writes, reported]))
+    conform("S1", volume, S1_FAULT, all_passed([writes, as_written, reported]))
 
 
 @pytest.mark.parametrize("policy", ["latest-mtime", "bigger-file", "source-brick"])
 def test_s2_split_brain_resolved_by_policy(policy, gluster_cluster, volume_factory, mount_factory, profile, conform):
+    """The copy the policy names wins (decided from the bricks before resolving), and every brick holds it."""
     volume = volume_factory(VolumeType.REPLICA2, NO_HEALS)
     mount = mount_factory(volume)
-    make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s)
-    assert check_no_split_brain(volume, mount, [FILE]).passed is False, "S1's pattern made no split brain"
-    args = [policy, volume.bricks[1].name] if policy == "source-brick" else [policy]
+    copies = split_brain_with_known_copies(gluster_cluster, volume, mount, profile)
+    # source-brick names brick 1: the older, smaller copy, which neither other policy keeps.
+    source = volume.bricks[1].name
+    winner = expected_winner(copies, policy, source)
+    assert winner is not None, f"{policy} cannot decide between {[c.describe() for c in copies]}"
+    args = [policy, source] if policy == "source-brick" else [policy]
     run_heal_command(volume, "split-brain", *args, f"/{FILE}")
-    result = all_passed([check_heal(volume, profile.heal_timeout_s), check_no_split_brain(volume, mount, [FILE])])
+    result = all_passed([check_heal(volume, profile.heal_timeout_s), check_no_split_brain(volume, mount, [FILE]),
+                         check_split_brain_resolved(volume, mount_factory(volume), FILE, winner, copies),
+                         check_bricks_consistent(volume)])
     conform("S2", volume, f"S1's split brain, then heal split-brain {' '.join(args)}", result)
 
 
 def test_s3_favorite_child_policy_heals_automatically(gluster_cluster, volume_factory, mount_factory, profile,
                                                      conform):
+    """favorite-child-policy mtime: the self-heal daemon keeps the newer copy on both bricks."""
     volume = volume_factory(VolumeType.REPLICA2, NO_HEALS)
     mount = mount_factory(volume)
-    make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s)
+    copies = split_brain_with_known_copies(gluster_cluster, volume, mount, profile)
+    winner = expected_winner(copies, "mtime")
+    assert winner is not None, f"mtime cannot decide between {[c.describe() for c in copies]}"
     volume.set("cluster.favorite-child-policy", "mtime")
     volume.set("cluster.self-heal-daemon", "on")
     run_heal_command(volume)
-    result = all_passed([check_heal(volume, profile.heal_timeout_s), check_no_split_brain(volume, mount, [FILE])])
+    result = all_passed([check_heal(volume, profile.heal_timeout_s), check_no_split_brain(volume, mount, [FILE]),
+                         check_split_brain_resolved(volume, mount_factory(volume), FILE, winner, copies),
+                         check_bricks_consistent(volume)])
     conform("S3", volume, f"{S1_FAULT}; favorite-child-policy mtime", result)
 
 

@@ -3,10 +3,13 @@ from .access import AccessReport, OpOutcome, check_access, prepare_access_probe,
 from .consistency import check_bricks_consistent, snapshot_brick
 from .heal import check_heal
 from .quorum import check_client_quorum, check_server_quorum, client_quorum_met
-from .splitbrain import check_no_split_brain, split_brain_entries
+from .splitbrain import (
+    BrickCopy, brick_copies, check_no_split_brain, check_split_brain_resolved, expected_winner, split_brain_entries,
+)
 
 __all__ = [
     "AccessReport", "OpOutcome", "check_access", "check_bricks_consistent", "check_client_quorum", "check_heal",
     "check_no_split_brain", "check_server_quorum", "client_quorum_met", "prepare_access_probe", "probe_access",
     "snapshot_brick", "split_brain_entries",
+    "BrickCopy", "brick_copies", "check_split_brain_resolved", "expected_winner",
 ]
