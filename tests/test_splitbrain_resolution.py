@@ -1,0 +1,90 @@
+"""The split-brain resolution check (issue 20 item 9): it names the copy that must win before resolving,
+and reports a resolution that kept the loser's copy, or bricks that differ afterwards. The checks S2 used
+before (heal completes, no split-brain entry, no EIO) pass in both broken cases: they are shown to."""
+from __future__ import annotations
+
+import pytest
+
+from harness.checks import (
+    BrickCopy, brick_copies, check_heal, check_no_split_brain, check_split_brain_resolved, expected_winner,
+)
+from harness.health import run_heal_command
+from harness.results import all_passed
+from harness.volume import VolumeType
+from suites.test_splitbrain import FILE, NO_HEALS, check_copies_as_written, make_split_brain
+
+OLDER_SMALLER = BrickCopy("n2:/b1", 1, "a" * 64, 4096, 1_000_000_000 * 10**9)
+NEWER_BIGGER = BrickCopy("n1:/b0", 0, "b" * 64, 8192, 1_000_000_060 * 10**9)
+
+
+def test_expected_winner_by_policy():
+    copies = [NEWER_BIGGER, OLDER_SMALLER]
+    assert expected_winner(copies, "latest-mtime") is NEWER_BIGGER
+    assert expected_winner(copies, "mtime") is NEWER_BIGGER
+    assert expected_winner(copies, "bigger-file") is NEWER_BIGGER
+    assert expected_winner(copies, "source-brick", "n2:/b1") is OLDER_SMALLER
+    assert expected_winner(copies, "source-brick", "1") is OLDER_SMALLER
+    newer_smaller = BrickCopy("n2:/b1", 1, "c" * 64, 4096, 1_000_000_120 * 10**9)
+    assert expected_winner([NEWER_BIGGER, newer_smaller], "latest-mtime") is newer_smaller
+    assert expected_winner([NEWER_BIGGER, newer_smaller], "bigger-file") is NEWER_BIGGER
+
+
+def test_expected_winner_undecidable_or_unknown():
+    same_size = BrickCopy("n2:/b1", 1, "c" * 64, 8192, 1)
+    same_mtime = BrickCopy("n2:/b1", 1, "c" * 64, 1, NEWER_BIGGER.mtime_ns)
+    assert expected_winner([NEWER_BIGGER, same_size], "bigger-file") is None
+    assert expected_winner([NEWER_BIGGER, same_mtime], "latest-mtime") is None
+    assert expected_winner([NEWER_BIGGER, OLDER_SMALLER], "source-brick", "n9:/nowhere") is None
+    with pytest.raises(ValueError):
+        expected_winner([NEWER_BIGGER, OLDER_SMALLER], "majority")
+
+
+@pytest.fixture
+def split_brain(gluster_cluster, volume_factory, mount_factory, profile):
+    """S1's split brain and the bricks' copies before any resolution."""
+    volume = volume_factory(VolumeType.REPLICA2, NO_HEALS)
+    mount = mount_factory(volume)
+    writes, written = make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s)
+    assert writes.passed, writes.explain()
+    copies = brick_copies(volume, FILE)
+    as_written = check_copies_as_written(copies, written)
+    assert as_written.passed, as_written.explain()
+    return volume, mount, copies
+
+
+def old_s2_checks(volume, mount, profile):
+    """What S2 checked before this check existed."""
+    return all_passed([check_heal(volume, profile.heal_timeout_s), check_no_split_brain(volume, mount, [FILE])])
+
+
+def test_resolution_check_reports_the_losers_copy_winning(split_brain, mount_factory, profile):
+    volume, mount, copies = split_brain
+    winner = expected_winner(copies, "latest-mtime")
+    assert winner is not None and winner.index == 0, [c.describe() for c in copies]
+    # The operator names the wrong brick: brick 1's older copy is kept.
+    run_heal_command(volume, "split-brain", "source-brick", volume.bricks[1].name, f"/{FILE}")
+    old = old_s2_checks(volume, mount, profile)
+    assert old.passed is True, old.explain()  # blind to it
+    result = check_split_brain_resolved(volume, mount_factory(volume), FILE, winner, copies)
+    assert result.passed is False, result.explain()
+    assert "the mount reads brick 1's copy, not the winner's" in result.observed, result.explain()
+    assert "brick 0 holds brick 1's copy, not the winner's" in result.observed, result.explain()
+    assert result.expected.startswith("brick 0's copy (sha256 "), result.explain()
+
+
+def test_resolution_check_reports_bricks_that_differ_afterwards(split_brain, mount_factory, profile):
+    volume, mount, copies = split_brain
+    winner = expected_winner(copies, "latest-mtime")
+    assert winner is not None
+    run_heal_command(volume, "split-brain", "latest-mtime", f"/{FILE}")
+    reader = mount_factory(volume)
+    resolved = check_split_brain_resolved(volume, reader, FILE, winner, copies)
+    assert resolved.passed is True, resolved.explain()
+    assert resolved.observed.startswith(f"{winner.describe()} won; "), resolved.explain()
+    victim = volume.bricks[1]
+    victim.node.run(["sh", "-c", f"printf tampered > {victim.path}/{FILE}"])
+    old = old_s2_checks(volume, mount, profile)
+    assert old.passed is True, old.explain()  # blind to it
+    result = check_split_brain_resolved(volume, reader, FILE, winner, copies)
+    assert result.passed is False, result.explain()
+    assert "brick 1 holds content of neither copy" in result.observed, result.explain()
