@@ -13,6 +13,8 @@ import textwrap
 
 import pytest
 
+from harness.chaos import actions
+from harness.chaos.target import RUN_ID_KEY, VOLUME_KEY, target
 from harness.faults import BrickLoss, KillBrick, RestartPod, inject_fault, revert_fault
 from harness.faults.base import default_timeline, revert_active_faults
 from harness.providers.local import LocalProvider
@@ -138,3 +140,30 @@ def test_restart_pod_brings_back_every_multiplexed_volume(mux_cluster, two_volum
         assert online(a, brick_a, node2) and online(b, brick_b, node2)
     assert online(a, brick_a, node1) and online(b, brick_b, node1)
     node2_bricks(mux_cluster, a, b)  # the restarted glusterd multiplexed them again
+
+
+CHAOS_ROLLBACK = """
+    import json, sys
+    from harness.chaos import actions
+    print(json.dumps(actions.revert_kill_brick(configuration=json.loads(sys.argv[1]))))
+"""
+
+
+def test_chaos_kill_brick_rolled_back_by_a_fresh_process_brings_back_every_volume(mux_cluster, two_volumes):
+    """chaostoolkit's rollback may run in another process: it has only the label's record."""
+    a, b, _ = two_volumes
+    node1 = mux_cluster.node("node1")
+    brick_a, brick_b = node2_bricks(mux_cluster, a, b)
+    config = {RUN_ID_KEY: mux_cluster.run_id, VOLUME_KEY: a.name}
+    try:
+        result = actions.kill_brick(bricks=[brick_a.index], configuration=config)
+        assert not online(b, brick_b, node1)
+        out = subprocess.run([sys.executable, "-c", textwrap.dedent(CHAOS_ROLLBACK), json.dumps(config)],
+                             capture_output=True, text=True, timeout=180, cwd=REPO)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout.splitlines()[-1])["reverted"] is True
+        assert online(b, brick_b, node1), f"volume {b.name}'s brick {brick_b.name} is offline after the rollback"
+        assert online(a, brick_a, node1)
+        assert {"volume": b.name, "brick": brick_b.name} in result["affected"]
+    finally:
+        revert_active_faults(target(config).cluster)  # the live object this process still holds
