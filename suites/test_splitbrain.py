@@ -35,7 +35,7 @@ class Written:
 
     brick: int
     content: bytes
-    mtime: int
+    mtime: int | None  # None: the write's own time (no utime, so a data-only split brain)
 
     @property
     def sha256(self) -> str:
@@ -51,11 +51,13 @@ def s1_copies(now: int) -> tuple[Written, Written]:
             Written(0, (b"last write, brick 1 down: kept on brick 0 only\n" * 200)[:8192], now))
 
 
-def make_split_brain(cluster, volume, mount, timeout: float) -> tuple[CheckResult, tuple[Written, Written]]:
-    """S1's fault pattern. Returns whether each write succeeded (it must: quorum is off), and the copies."""
+def make_split_brain(cluster, volume, mount, timeout: float,
+                     copies: tuple[Written, Written] | None = None) -> tuple[CheckResult, tuple[Written, Written]]:
+    """S1's fault pattern (other copies may be given, written in the same way). Returns whether each write
+    succeeded (it must: quorum is off), and the copies."""
     writes = {}
     (mount / FILE).write_text("before")
-    copies = s1_copies(int(time.time()))
+    copies = copies or s1_copies(int(time.time()))
     # Explicit mtimes a minute apart, so no clock resolution can tie them. KillBrick's revert waits for the
     # client's child_up, so the second write reaches brick 0.
     with KillBrick(cluster, volume, [0], mounts=[mount], timeout=timeout):
@@ -69,7 +71,8 @@ def make_split_brain(cluster, volume, mount, timeout: float) -> tuple[CheckResul
 def _write(mount, copy: Written) -> str:
     try:
         (mount / FILE).write_bytes(copy.content)
-        os.utime(mount / FILE, (copy.mtime, copy.mtime))
+        if copy.mtime is not None:
+            os.utime(mount / FILE, (copy.mtime, copy.mtime))
         return "ok"
     except OSError as exc:
         return exc.strerror or str(exc)

@@ -3,15 +3,18 @@ and reports a resolution that kept the loser's copy, or bricks that differ after
 before (heal completes, no split-brain entry, no EIO) pass in both broken cases: they are shown to."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from harness.checks import (
     BrickCopy, brick_copies, check_heal, check_no_split_brain, check_split_brain_resolved, expected_winner,
 )
+from harness.errors import CommandError
 from harness.health import run_heal_command
 from harness.results import all_passed
 from harness.volume import VolumeType
-from suites.test_splitbrain import FILE, NO_HEALS, check_copies_as_written, make_split_brain
+from suites.test_splitbrain import FILE, NO_HEALS, Written, check_copies_as_written, make_split_brain
 
 OLDER_SMALLER = BrickCopy("n2:/b1", 1, "a" * 64, 4096, 1_000_000_000 * 10**9)
 NEWER_BIGGER = BrickCopy("n1:/b0", 0, "b" * 64, 8192, 1_000_000_060 * 10**9)
@@ -88,3 +91,32 @@ def test_resolution_check_reports_bricks_that_differ_afterwards(split_brain, mou
     result = check_split_brain_resolved(volume, reader, FILE, winner, copies)
     assert result.passed is False, result.explain()
     assert "brick 1 holds content of neither copy" in result.observed, result.explain()
+
+
+# Pinned GlusterFS 10.3 behaviour that S1's design rests on (s1_copies): if an upgrade changes it, S1 may
+# be made to let latest-mtime and bigger-file keep different copies.
+def test_bigger_file_refuses_when_the_bigger_copy_is_the_older(gluster_cluster, volume_factory, mount_factory,
+                                                               profile):
+    """utime on each side makes a metadata split brain too; bigger-file resolved it here only when the bigger
+    copy was also the newer one (S2 passes so); why the older-bigger case differs was not established."""
+    volume = volume_factory(VolumeType.REPLICA2, NO_HEALS)
+    mount = mount_factory(volume)
+    now = int(time.time())
+    older_bigger = (Written(1, b"o" * 8192, now - 60), Written(0, b"n" * 4096, now))
+    writes, _ = make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s, older_bigger)
+    assert writes.passed, writes.explain()
+    with pytest.raises(CommandError, match="Use source-brick option to heal metadata split-brain"):
+        run_heal_command(volume, "split-brain", "bigger-file", f"/{FILE}")
+
+
+def test_latest_mtime_refuses_a_data_only_split_brain(gluster_cluster, volume_factory, mount_factory, profile):
+    """Without utime the writes' own times differ (by seconds here), yet latest-mtime finds no difference."""
+    volume = volume_factory(VolumeType.REPLICA2, NO_HEALS)
+    mount = mount_factory(volume)
+    data_only = (Written(1, b"o" * 4096, None), Written(0, b"n" * 8192, None))
+    writes, _ = make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s, data_only)
+    assert writes.passed, writes.explain()
+    copies = brick_copies(volume, FILE)
+    assert copies[0].mtime_ns > copies[1].mtime_ns, [c.describe() for c in copies]
+    with pytest.raises(CommandError, match="No difference in mtime"):
+        run_heal_command(volume, "split-brain", "latest-mtime", f"/{FILE}")
