@@ -50,3 +50,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q -e '.[dev]'
   touch "$stamp"
 fi
+
+# GlusterFS 11.1 for the rolling-upgrade suite (suites/test_upgrade.py): fetched with the harness's
+# own apt configuration into its cache and unpacked there, never installed; nodes swap it in inside
+# their own mount namespaces. Idempotent: skipped when the cache's stamp is there.
+.venv/bin/python -c 'from harness.versions import fetch; fetch("11.1")'

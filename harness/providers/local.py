@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
-from .. import capacity, netns, registry
+from .. import capacity, netns, registry, versions
 from ..cluster import HOSTNAME_LABEL, ZONE_LABEL, Capability, Cluster, ClientHost, Node, DEFAULT_TIMEOUT_S
 from ..errors import ConfigError, HarnessError, MissingPrerequisite
 from ..mount import FuseMount, mount_volume
@@ -37,6 +37,7 @@ class LocalNode(Node):
         self.namespace = plan.namespace
         self.holder_pid = holder_pid
         self.dir = node_dir
+        self.version = versions.installed_version()  # what glusterd, bricks and CLI of this node run
 
     def run(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, input: str | None = None,
             check: bool = True) -> CommandResult:
@@ -63,6 +64,32 @@ class LocalNode(Node):
         wait_for(socket.exists, timeout=30, interval=0.02, what=f"glusterd on {self.name} to open its socket")
         wait_for(lambda: self.run(["gluster", "--mode=script", "pool", "list"], timeout=10, check=False).ok,
                  timeout=30, what=f"glusterd on {self.name} to answer")
+
+    def set_version(self, version: str) -> None:
+        """Run GlusterFS `version` on this node from its next glusterd start: the version's files are
+        bind-mounted over the installed ones inside the node's own mount namespace (the host never
+        sees them). Only while the node runs no gluster process: a running one keeps its old code."""
+        if version == self.version:
+            return
+        new_root = versions.require(version)
+        if self.pids():
+            raise HarnessError(f"cannot swap {self.name} to GlusterFS {version} while its processes run "
+                               f"(pids {self.pids()}); stop the node first")
+        installed = versions.installed_version()
+        old = None if self.version == installed else (self.version, versions.version_root(self.version))
+        new = None if new_root is None else (version, new_root)
+        script = versions.swap_script(old, new, self.dir / "gsyncd-absent")
+        run(["nsenter", "-t", str(self.holder_pid), "-m", "sh", "-c", script], timeout=30, where=self.name)
+        log.info("%s: GlusterFS %s -> %s", self.name, self.version, version)
+        self.version = version
+        self.save_version()
+
+    @property
+    def version_file(self) -> Path:
+        return self.dir / "version"
+
+    def save_version(self) -> None:
+        self.version_file.write_text(self.version + "\n")
 
     def pids(self) -> list[int]:
         """Every process of this node except its holder (the node itself, like a pause container)."""
@@ -146,6 +173,9 @@ class LocalCluster(Cluster):
                             len(state["clients"]))
         holders = {n["name"]: n["holder_pid"] for n in state["nodes"]}
         nodes = [LocalNode(p, holders[p.name], Path(entry.root) / p.name) for p in plan.nodes]
+        for node in nodes:  # what set_version left in the node's mount namespace
+            if node.version_file.exists():
+                node.version = node.version_file.read_text().strip()
         return cls(entry, plan, nodes, [LocalClient(p) for p in plan.clients])
 
 
@@ -179,13 +209,17 @@ class LocalProvider:
     """Builds LocalClusters. All input is checked before anything on the machine changes."""
 
     def __init__(self, nodes: int = 3, zones: int = 3, clients: int = 2, root: Path = DEFAULT_ROOT,
-                 volumes: int = 0, bricks_per_volume: int = 3, brick_multiplex: bool = False) -> None:
+                 volumes: int = 0, bricks_per_volume: int = 3, brick_multiplex: bool = False,
+                 versions: Sequence[str] | str | None = None) -> None:
         self.nodes, self.zones, self.clients, self.root = nodes, zones, clients, Path(root)
+        self.versions = parse_versions(versions, nodes)
         # What the cluster is meant to carry, for the capacity check (harness.capacity).
         self.demand = capacity.Demand(nodes, volumes, bricks_per_volume, brick_multiplex)
 
     def up(self) -> LocalCluster:
         plan_cluster(0, self.nodes, self.zones, self.clients)  # validate the shape before touching anything
+        for version in set(self.versions):
+            versions.require(version)  # a version not fetched is refused before anything changes
         capacity.check(self.demand)  # refuses what would not fit the machine, before anything changes
         check_prerequisites()
         claim_root_base(self.root)
@@ -207,8 +241,9 @@ class LocalProvider:
         for host in plan.nodes + plan.clients:
             netns.add_host(plan.switch_namespace, host.namespace, host.name, host.address)
         nodes = [LocalNode(p, netns.start_holder(p.namespace, root / p.name), root / p.name) for p in plan.nodes]
-        for node in nodes:
+        for node, version in zip(nodes, self.versions):
             Path(node.brick_root).mkdir()
+            node.set_version(version)
         cluster = LocalCluster(entry, plan, nodes, [LocalClient(p) for p in plan.clients])
         cluster.save_state()
         with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
@@ -216,6 +251,24 @@ class LocalProvider:
         form_pool(cluster)
         log.info("cluster %s up: %s", cluster.run_id, ", ".join(f"{n.name}@{n.address}/{n.zone}" for n in nodes))
         return cluster
+
+
+def parse_versions(spec: Sequence[str] | str | None, nodes: int) -> list[str]:
+    """Per-node GlusterFS versions: None (installed everywhere), one version for every node, or a
+    comma-separated list (or sequence) with one version per node, e.g. "10.3,10.3,11.1"."""
+    installed = versions.installed_version()
+    if spec is None or spec == "":
+        return [installed] * nodes
+    items = [v.strip() for v in (spec.split(",") if isinstance(spec, str) else spec)]
+    if len(items) == 1:
+        items = items * nodes
+    if len(items) != nodes or not all(items):
+        raise ConfigError(f"--gluster-version {spec!r} names {len(items)} versions for {nodes} nodes; give one "
+                          f"version, or one per node separated by commas")
+    for version in items:
+        if version != installed:
+            versions.release(version)
+    return items
 
 
 def form_pool(cluster: Cluster) -> None:
