@@ -101,8 +101,10 @@ class BrickCopy:
     def describe(self) -> str:
         if self.sha256 is None:
             return f"brick {self.index}: no such file"
-        mtime = "?" if self.mtime_ns is None else \
-            time.strftime("%H:%M:%S", time.gmtime(self.mtime_ns // 10**9)) + f".{self.mtime_ns % 10**9 // 10**6:03d}Z"
+        mtime = "?"
+        if self.mtime_ns is not None:
+            seconds, ns = divmod(self.mtime_ns, 10**9)
+            mtime = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ns // 10**6:03d}Z"
         return f"{self.label} (sha256 {self.sha256[:12]}…, {_size(self.size)}, mtime {mtime})"
 
 
