@@ -38,6 +38,7 @@ MARKERS = {
     "workload": "fio / locust / history workloads",
     "scale": "provisioning at scale",
     "slow": "long-running scenarios",
+    "upgrade": "rolling upgrades between GlusterFS versions, mixed-version clusters",
 }
 
 # option name -> (environment variable, default, type, help)
@@ -46,6 +47,9 @@ OPTIONS: dict[str, tuple[str, object, type, str]] = {
     "gluster_nodes": ("GLUSTER_NODES", 3, int, "storage nodes of the local cluster"),
     "gluster_zones": ("GLUSTER_ZONES", 3, int, "zones the nodes are spread over"),
     "gluster_clients": ("GLUSTER_CLIENTS", 2, int, "client hosts for mounts and workloads"),
+    "gluster_version": ("GLUSTER_VERSION", None, str,
+                        "GlusterFS version of the local cluster's nodes: one for all, or one per node separated by "
+                        "commas, e.g. 10.3,10.3,11.1 (default: the installed one)"),
     "gluster_root": ("GLUSTER_ROOT", "/var/tmp/glusterharness", str, "directory the harness owns for run roots"),
     "gluster_profile": ("GLUSTER_PROFILE", "fast", str, f"timeouts and defaults ({', '.join(PROFILES)})"),
     "report_dir": ("GLUSTER_REPORT_DIR", "reports", str, "where run folders reports/<run-id>/ are written"),
@@ -146,6 +150,7 @@ def pytest_configure(config: pytest.Config) -> None:
     destructive = config.getoption("allow_destructive_faults") or \
         os.environ.get("GLUSTER_ALLOW_DESTRUCTIVE_FAULTS", "") in ("1", "true", "yes")
     run.extras["k8s"] = k8s_options_from(lambda name: option(config, name), bool(destructive))
+    run.extras["versions"] = option(config, "gluster_version")
     if workerinput is None:
         from .report.outcomes import OutcomeCollector
 
@@ -361,7 +366,7 @@ def gluster_cluster(harness_settings: HarnessRun) -> Iterator[Cluster]:
     s = harness_settings
     try:
         provider = make_provider(s.provider, nodes=s.nodes, zones=s.zones, clients=s.clients, root=s.root,
-                                 k8s=s.extras.get("k8s"))
+                                 k8s=s.extras.get("k8s"), versions=s.extras.get("versions"))
         cluster = provider.up()
     except HarnessError as exc:
         pytest.exit(f"cannot start the {s.provider} cluster: {exc}", returncode=3)

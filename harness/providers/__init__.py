@@ -19,12 +19,16 @@ class Provider(Protocol):
 
 
 def make_provider(name: str, *, nodes: int, zones: int, clients: int, root: Path,
-                  k8s: "K8sOptions | None" = None) -> Provider:
-    """The provider `name`; `k8s` carries the kind/existing options (defaults when None)."""
+                  k8s: "K8sOptions | None" = None, versions: str | None = None) -> Provider:
+    """The provider `name`; `k8s` carries the kind/existing options (defaults when None); `versions`
+    the GlusterFS version per node (local provider only)."""
     if name == "local":
         from .local import LocalProvider
 
-        return LocalProvider(nodes=nodes, zones=zones, clients=clients, root=root)
+        return LocalProvider(nodes=nodes, zones=zones, clients=clients, root=root, versions=versions)
+    if versions:
+        raise ConfigError(f"--gluster-version is for the local provider; the {name} provider runs the "
+                          f"version of its images")
     if name in ("kind", "existing"):
         from ..k8s.options import K8sOptions
 
