@@ -15,7 +15,7 @@ import pytest
 
 from harness.chaos import actions
 from harness.chaos.target import RUN_ID_KEY, VOLUME_KEY, target
-from harness.faults import BrickLoss, KillBrick, RestartPod, inject_fault, revert_fault
+from harness.faults import BrickLoss, KillBrick, NodeCrash, RestartPod, inject_fault, revert_fault
 from harness.faults.base import default_timeline, revert_active_faults
 from harness.providers.local import LocalProvider
 from harness.storm import set_multiplex
@@ -167,3 +167,15 @@ def test_chaos_kill_brick_rolled_back_by_a_fresh_process_brings_back_every_volum
         assert {"volume": b.name, "brick": brick_b.name} in result["affected"]
     finally:
         revert_active_faults(target(config).cluster)  # the live object this process still holds
+
+
+def test_node_crash_revert_confirms_every_brick_of_the_node(mux_cluster, two_volumes):
+    """NodeCrash needs no per-volume start (the node's new glusterd starts every brick it hosts),
+    but its revert must not report success before B, of which it has no mount, is back too."""
+    a, b, mount_a = two_volumes
+    node1, node2 = mux_cluster.node("node1"), mux_cluster.node("node2")
+    brick_a, brick_b = node2_bricks(mux_cluster, a, b)
+    with NodeCrash(mux_cluster, "node2", mounts=[mount_a]):
+        assert node2.pids() == []
+    assert online(b, brick_b, node1) and online(a, brick_a, node1)
+    node2_bricks(mux_cluster, a, b)  # multiplexed again
