@@ -58,8 +58,8 @@ def make_split_brain(cluster, volume, mount, timeout: float,
     writes = {}
     (mount / FILE).write_text("before")
     copies = copies or s1_copies(int(time.time()))
-    # Explicit mtimes a minute apart, so no clock resolution can tie them. KillBrick's revert waits for the
-    # client's child_up, so the second write reaches brick 0.
+    # S1's own copies get explicit mtimes a minute apart, so no clock resolution can tie them. KillBrick's
+    # revert waits for the client's child_up, so the second write reaches brick 0.
     with KillBrick(cluster, volume, [0], mounts=[mount], timeout=timeout):
         writes["brick 0 down"] = _write(mount, copies[0])
     with KillBrick(cluster, volume, [1], mounts=[mount], timeout=timeout):
@@ -87,8 +87,6 @@ def check_copies_as_written(found: list[BrickCopy], written: tuple[Written, ...]
                        {"copies": [c.describe() for c in found]})
 
 
-# The winner's content is read through a new mount: the writer's mount, read at once after resolution, served
-# its own last write (the loser's copy, after source-brick) from its page cache.
 def split_brain_with_known_copies(gluster_cluster, volume, mount, profile) -> list[BrickCopy]:
     """S1, then the bricks' copies as they are before any resolution (preconditions of S2/S3 assert)."""
     writes, written = make_split_brain(gluster_cluster, volume, mount, profile.fault_timeout_s)
@@ -109,9 +107,8 @@ def test_s1_real_split_brain_is_reported(gluster_cluster, volume_factory, mount_
     volume.set("cluster.self-heal-daemon", "on")
     run_heal_command(volume)
     not_healed = check_heal(volume, timeout=10)
-    # Read through a new mount: the writer's kernel page cache holds the last copy's whole pages and
-    # serves them without asking gluster, so no EIO there (partial pages are not cached, so files
-    # under 4 KiB did fail there).
+    # Read through a new mount: the writer's mount served its own last copy (8 KiB) from its cache, no
+    # EIO; with the 30- and 48-byte copies S1 wrote before, its read did fail EIO.
     detected = check_no_split_brain(volume, mount_factory(volume), [FILE])
     reported = CheckResult(
         "split brain detected and not healed by shd",
@@ -135,6 +132,8 @@ def test_s2_split_brain_resolved_by_policy(policy, gluster_cluster, volume_facto
     assert winner is not None, f"{policy} cannot decide between {[c.describe() for c in copies]}"
     args = [policy, source] if policy == "source-brick" else [policy]
     run_heal_command(volume, "split-brain", *args, f"/{FILE}")
+    # The winner is read through a new mount: the writer's mount, read at once, served its own last
+    # write (the loser's copy, after source-brick) from its cache.
     result = all_passed([check_heal(volume, profile.heal_timeout_s), check_no_split_brain(volume, mount, [FILE]),
                          check_split_brain_resolved(volume, mount_factory(volume), FILE, winner, copies),
                          check_bricks_consistent(volume)])

@@ -164,6 +164,7 @@ def check_split_brain_resolved(volume: "Volume", mount: "FuseMount", rel: str, w
     the replica set holds it, its AFR changelog is clear, and heal info lists no pending or split-brain entry.
 
     `before` (the copies as they were before resolution) lets the words name which copy was read instead.
+    Read through a mount that holds no copy in its cache: the writer's mount can serve its own last write.
     """
     known = {c.sha256: c.label for c in before if c.sha256}
 
