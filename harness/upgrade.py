@@ -20,7 +20,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .errors import ConfigError, HarnessError
 from .faults.base import Fault
@@ -178,7 +178,8 @@ class RollingUpgrade(Fault):
     kind = "rolling-upgrade"
 
     def __init__(self, cluster: "Cluster", version: str, volumes: "Sequence[Volume]" = (), nodes: Sequence[str] = (),
-                 heal_timeout: float = 120.0, workarounds: Sequence[str] = (), **kw: Any) -> None:
+                 heal_timeout: float = 120.0, workarounds: Sequence[str] = (),
+                 on_step: "Callable[[Node, dict[str, Any]], None] | None" = None, **kw: Any) -> None:
         super().__init__(cluster, **kw)
         self.version = str(version)
         self.order = [cluster.node(n) for n in nodes] if nodes else list(cluster.nodes)
@@ -204,6 +205,7 @@ class RollingUpgrade(Fault):
         self.steps: list[dict[str, Any]] = []
         self.findings: list[Finding] = []
         self._stopped: "Node | None" = None
+        self.on_step = on_step  # called after each node's step (a test checks its data there)
 
     def params(self) -> dict[str, Any]:
         return {"version": self.version, "volumes": [v.name for v in self._volumes],
@@ -222,6 +224,8 @@ class RollingUpgrade(Fault):
             if node.version == self.version:  # type: ignore[attr-defined]
                 continue
             self.steps.append(self.upgrade_node(node))
+            if self.on_step is not None:
+                self.on_step(node, self.steps[-1])
 
     def upgrade_node(self, node: "Node") -> dict[str, Any]:
         start = time.monotonic()
