@@ -86,7 +86,7 @@ class LatencyProbe:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
             try:
                 os.write(fd, BLOCK)
-                os.fsync(fd)
+                os.fsync(fd)  # write-behind may ack the write; fsync waits for the bricks: no cache answers it
             finally:
                 os.close(fd)
         except OSError as exc:

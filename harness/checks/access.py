@@ -4,6 +4,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import itertools
+import mmap
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,35 @@ PROBE_DIR = ".harness-probe"
 EXISTING = "existing"
 ALL_OPS = ("read", "write", "create", "mkdir", "flock", "link", "symlink", "setxattr")
 OP_TIMEOUT_S = 20.0
+PROBE_FILE_BYTES = 1 << 20  # > quick-read's largest max-file-size, 1000 KB
+DIRECT_IO_CHUNK = 1 << 16  # a multiple of every page and block size O_DIRECT may require here
 _seq = itertools.count(1)
+
+
+def read_uncached(path: Path) -> bytes:
+    """Read a whole file on a FUSE mount so the answer comes from the bricks, not from a cache.
+
+    A plain read() of a file read before is served by the kernel's page cache (FUSE keeps it across
+    opens), so with quorum lost it still said "ok" where the next uncached read gave ENOTCONN (issue 20).
+    O_DIRECT bypasses the page cache and makes FUSE send every read to glusterfs, where io-cache and
+    read-ahead leave O_DIRECT fds alone; quick-read does not, so the file must be too big for it
+    (prepare_access_probe). O_DIRECT needs an aligned buffer, hence the mmap (page aligned).
+    drop_caches would empty the page cache too, but it is machine-wide and leaves gluster's caches be.
+    The read's error wins over close()'s: a close on an unreachable volume fails too (flush)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    chunks = []
+    try:
+        with mmap.mmap(-1, DIRECT_IO_CHUNK) as buf:
+            while n := os.readv(fd, [buf]):
+                chunks.append(buf[:n])
+    except BaseException:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+        raise
+    os.close(fd)
+    return b"".join(chunks)
 
 
 @dataclass(frozen=True)
@@ -50,10 +79,12 @@ class AccessReport:
 
 
 def prepare_access_probe(mount: FuseMount) -> Path:
-    """Create the probe directory and its existing file while the volume is healthy."""
+    """Create the probe directory and its existing file while the volume is healthy. The file is larger
+    than quick-read can ever hold (its max-file-size is at most 1000 KB), so no read of it is answered
+    from quick-read's copy of a small file's content, which O_DIRECT does not bypass."""
     probe = mount.path / PROBE_DIR
     probe.mkdir(exist_ok=True)
-    (probe / EXISTING).write_bytes(b"harness probe data\n")
+    (probe / EXISTING).write_bytes(b"harness probe data\n".ljust(PROBE_FILE_BYTES, b"."))
     return probe
 
 
@@ -62,8 +93,7 @@ def _ops(probe: Path) -> dict[str, Callable[[], None]]:
     existing = probe / EXISTING
 
     def read() -> None:
-        with open(existing, "rb") as fh:
-            fh.read()
+        read_uncached(existing)  # never from a cache: the op judges whether the volume answers
 
     def write() -> None:
         with open(existing, "ab") as fh:
