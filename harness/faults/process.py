@@ -4,14 +4,17 @@ would, which brings its bricks back)."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import ConfigError, HarnessError
 from ..gluster import GlusterError, VolumeStatus
 from ..gluster.xml import parse_volume_clients, parse_volume_status
+from ..glusterd_volumes import DROPPED_VOLUME_DEFECT, DroppedVolumes, attach_given_up, dropped_volumes
 from ..health import peers_connected, self_heal_disconnected
 from ..proc import Proc, procs
+from ..timeline import Phase
 from ..waiting import wait_for
 from .base import Fault
 
@@ -313,11 +316,110 @@ class KillGlusterd(Fault):
         return {"pids": {name: proc.pid for name, proc in self.killed.items() if proc}}
 
     def _undo(self) -> None:
+        self.started: dict[str, float] = {}  # node name -> when its glusterd was (re)started (epoch s)
+        self.repairs: list[dict[str, Any]] = []
+        self.shd_given_up: set[tuple[str, str]] = set()
         for n in self.nodes:
             if proc := self.killed.get(n.name):
                 self.wait(proc.reaped, f"the killed glusterd {proc.pid} to be reaped")
             if n.glusterd_pid() is None:  # type: ignore[attr-defined]
+                self.started[n.name] = time.time()
                 n.start_glusterd()  # type: ignore[attr-defined]
+
+    def _confirm_revert(self) -> None:
+        """Every glusterd knows every volume it stores, and each restarted one has attached its new
+        self-heal daemon to each volume, before the volumes are confirmed whole.
+
+        Answering the CLI and seeing its peers Connected is not enough: the restarted glusterd
+        attaches its volumes to its new self-heal daemon a few seconds later, and that attach can
+        make it forget a volume (harness.glusterd_volumes.DROPPED_VOLUME_DEFECT); its peers' next
+        `volume status`, `stop` or `delete` then fail "Volume VOL does not exist" (issue 21). A volume
+        lost so is named with the log lines that show the defect, recorded on the Timeline, and
+        repaired the only way it can be: that glusterd is restarted, as an operator would.
+        """
+        last = [""]
+
+        def settled() -> bool:
+            if self._lost_volumes(last):
+                return False
+            ok, last[0] = peers_connected(self.cluster)
+            if not ok:
+                return False
+            waiting = self._self_heal_unattached()
+            if waiting:
+                last[0] = "self-heal daemon not attached yet: " + ", ".join(waiting)
+                return False
+            # The attach is what drops a volume: look again once it has happened.
+            return not self._lost_volumes(last)
+
+        self.wait(settled, "every glusterd to know every volume it stores, its self-heal daemon attached",
+                  describe=lambda: last[0], interval=0.2)
+        self.confirm_whole()
+
+    def _lost_volumes(self, last: list[str]) -> bool:
+        """Whether some glusterd misses a volume of its store; one that lost it to the defect is restarted."""
+        since = getattr(self, "started", {})
+        lost: list[DroppedVolumes] = []
+        for n in self.cluster.nodes:
+            lost += dropped_volumes([n], since.get(n.name, 0.0))
+        for dropped in lost:
+            if dropped.is_defect:
+                self._restart_for(dropped)
+        if lost:
+            last[0] = "; ".join(d.describe() for d in lost)
+        return bool(lost)
+
+    def _restart_for(self, dropped: DroppedVolumes) -> None:
+        node = self.cluster.node(dropped.node)
+        node_support(node)
+        log.warning("%s %s: %s. %s; restarting glusterd of %s", self.kind, self.fault_id, dropped.describe(),
+                    DROPPED_VOLUME_DEFECT, node.name)
+        repair = {"node": node.name, "volumes": list(dropped.volumes), "evidence": list(dropped.evidence),
+                  "known_defect": DROPPED_VOLUME_DEFECT, "repair": "glusterd restarted"}
+        self.repairs.append(repair)
+        self.timeline.record(self.fault_id, self.kind, Phase.STEP, self.targets(), **repair)
+        if (pid := node.glusterd_pid()) and (proc := kill(node, pid)):  # type: ignore[attr-defined]
+            self.wait(proc.reaped, f"glusterd {proc.pid} of {node.name} to be reaped")
+        self.started[node.name] = time.time()
+        node.start_glusterd()  # type: ignore[attr-defined]
+
+    def _self_heal_unattached(self) -> list[str]:
+        """"VOL on NODE" for each volume with a self-heal daemon whose restarted glusterd has not
+        finished attaching it: not online yet (glusterd marks it online when the attach completes)
+        and not given up either (after 15 attempts; then the node runs no daemon for it, noted)."""
+        started = getattr(self, "started", {})
+        restarted = {self.cluster.node(name).address: name for name in started}
+        waiting = []
+        try:
+            infos = self.observer.gluster.volume_info()
+        except HarnessError as exc:
+            return [f"volume info on {self.observer.name}: {str(exc).splitlines()[0]}"]
+        for info in infos:
+            if info.status != "Started" or not ("Replicate" in info.type or "Disperse" in info.type):
+                continue
+            if info.options.get("cluster.self-heal-daemon", "on") in ("off", "disable", "false", "0"):
+                continue
+            try:
+                status = self.observer.gluster.volume_status(info.name)
+            except HarnessError as exc:
+                waiting.append(f"{info.name} (status: {str(exc).splitlines()[0]})")
+                continue
+            online = {self.observer.address if d.host == "localhost" else d.host
+                      for d in status.self_heal_daemons() if d.online}
+            hosts = {b.hostname for b in status.bricks}
+            for addr, name in sorted(restarted.items()):
+                if addr not in hosts or addr in online:
+                    continue
+                gave_up = attach_given_up(self.cluster.node(name), info.name, started[name])
+                if gave_up is None:
+                    waiting.append(f"{info.name} on {name}")
+                elif (name, info.name) not in self.shd_given_up:
+                    self.shd_given_up.add((name, info.name))
+                    log.warning("%s %s: glusterd of %s runs no self-heal daemon for %s: %s", self.kind,
+                                self.fault_id, name, info.name, gave_up)
+                    self.timeline.record(self.fault_id, self.kind, Phase.STEP, self.targets(), node=name,
+                                         volume=info.name, self_heal_daemon="attach given up", evidence=gave_up)
+        return waiting
 
 
 class KillSelfHeal(Fault):
