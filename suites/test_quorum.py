@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from harness.checks import (
-    check_access, check_bricks_consistent, check_heal, check_server_quorum, prepare_access_probe, probe_access,
+    check_access, check_bricks_consistent, check_heal, check_management_refused, check_server_quorum,
+    prepare_access_probe, probe_access,
 )
 from harness.faults import KillBrick, KillGlusterd
 from harness.results import CheckResult, all_passed
@@ -83,7 +84,8 @@ def test_server_quorum_kills_the_bricks_of_a_node_that_lost_it(gluster_cluster, 
                                                                profile, conform):
     """SQ1: with server quorum on, glusterd on the surviving node stops its own brick when the
     other two glusterds die. Their bricks keep running (only glusterd was killed), so the client
-    still reaches 2 of 3 bricks: I/O continuing is the observed, documented behaviour."""
+    still reaches 2 of 3 bricks: I/O continuing is the observed, documented behaviour. The node
+    without quorum refuses management operations ("Quorum not met")."""
     volume = volume_factory(VolumeType.REPLICA3, {"cluster.server-quorum-type": "server", **AUTO})
     mount = mount_factory(volume)
     survivor, *others = gluster_cluster.nodes
@@ -92,9 +94,10 @@ def test_server_quorum_kills_the_bricks_of_a_node_that_lost_it(gluster_cluster, 
         wait_for(lambda: check_server_quorum(volume, survivor, expect_bricks_online=False).passed,
                  timeout=profile.fault_timeout_s, what=f"{survivor.name} to stop its brick")
         offline = check_server_quorum(volume, survivor, expect_bricks_online=False)
+        refused = check_management_refused(volume, survivor)
         io = check_access(probe_access(mount, ["read", "write"]), {"read": OK, "write": OK},
                           "client I/O through the bricks of the glusterd-less nodes")
     # The fault's revert confirmed every brick online, the survivor's included.
-    result = all_passed([offline, io, check_server_quorum(volume, survivor, True),
+    result = all_passed([offline, refused, io, check_server_quorum(volume, survivor, True),
                          check_heal(volume, profile.heal_timeout_s)])
     conform("SQ1", volume, f"kill glusterd on {others[0].name} and {others[1].name}", result)
