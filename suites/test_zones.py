@@ -8,6 +8,7 @@ import time
 import pytest
 
 from harness.checks import check_bricks_consistent, check_heal
+from harness.checks.stall import check_ping_timeout_stall
 from harness.faults import Latency, NodeHang, ZoneOutage, between_zones
 from harness.latency_probe import LatencyProbe
 from harness.results import CheckResult, all_passed
@@ -114,10 +115,9 @@ def test_n1_hung_node_stalls_io_until_ping_timeout(gluster_cluster, volume_facto
                      what="writes to resume after ping-timeout")
         heal, phases = finish(probe, volume, profile, record_heal, "N1")
     probe.record(recorder, run_dir, request.node.nodeid, "N1")
+    # The stall is the longest single write from the hang on (the probe's op granularity; see check_ping_timeout_stall).
     stall = max((p.latency_ms for p in probe.points if p.t >= start), default=0.0) / 1000.0
-    stalled = CheckResult("I/O stalls until ping-timeout, then continues",
-                          0.5 * ping_timeout <= stall <= 2 * ping_timeout + 2 and probe.failures() == 0,
-                          f"longest write {stall:.1f} s, {probe.failures()} failed writes",
-                          f"a stall of about network.ping-timeout ({ping_timeout:g} s), no failed write",
-                          {"phases": phases, "stall_s": round(stall, 2), "ping_timeout_s": ping_timeout})
-    conform("N1", volume, f"node hang: SIGSTOP every process of {node.name}", all_passed([stalled, heal]))
+    stalled = check_ping_timeout_stall(stall, ping_timeout)
+    io = CheckResult("no write fails under the hang", probe.failures() == 0, f"{probe.failures()} failed writes",
+                     "0 failed writes", {"phases": phases, "errors": probe.errors[:5]})
+    conform("N1", volume, f"node hang: SIGSTOP every process of {node.name}", all_passed([stalled, io, heal]))
