@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -57,7 +58,17 @@ def upgrade_cluster(harness_settings, run_dir):
     try:
         yield cluster
     finally:
+        keep_logs(cluster, run_dir.path / f"upgrade-logs-{worker}")
         cluster.down()
+
+
+def keep_logs(cluster, dest: Path) -> None:
+    """The nodes' gluster logs and the clients' logs: the evidence of versions run (glusterd's and
+    each brick's "Started running ... version=" line) and of what the upgrade did."""
+    for node in cluster.nodes:
+        shutil.copytree(node.dir / "log", dest / node.name, dirs_exist_ok=True)
+    if (cluster.root / "clientlogs").exists():
+        shutil.copytree(cluster.root / "clientlogs", dest / "clients", dirs_exist_ok=True)
 
 
 def write_data(directory: Path) -> dict[str, str]:
