@@ -23,6 +23,7 @@ GLUSTERD_LOG = "/var/log/glusterfs/glusterd.log"
 # The log lines that show the defect: the attach callback run for a request that could not be sent.
 ATTACH_CBK_NULL = "glusterd_svc_attach_cbk] 0-management: iov is NULL"
 ATTACHED = "attached successfully"
+ADDING = "adding svc glustershd"
 LOG_TIME_RE = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) \+0000\]")
 EVIDENCE_LINES = 6
 
@@ -33,6 +34,13 @@ DROPPED_VOLUME_DEFECT = (
     "which drops the reference, glusterd_attach_svc retries, and the retry's callback drops it again: the count "
     "reaches 0 and glusterd_volinfo_delete unlinks the volume from glusterd's memory (its store on disk is "
     "intact). That glusterd answers 'Volume VOL does not exist' until it is restarted")
+
+BRICK_PORT_LOST_DEFECT = (
+    "GlusterFS 10.3 glusterd defect: when server quorum returns, glusterd starts a node's brick twice within "
+    "milliseconds (glusterd_do_volume_quorum_action, and the brick restart of the peer handshake); the second "
+    "glusterfsd fails 'pidfile lock failed', glusterd logs 'Unable to start brick', and the brick left running has "
+    "no port in glusterd's portmap: `volume status` shows it online with port N/A, and no client or self-heal "
+    "daemon can connect to it (ENOTCONN) until it is restarted")
 
 
 @dataclass(frozen=True)
@@ -75,25 +83,82 @@ def _log_time(line: str) -> float | None:
     return stamp.replace(tzinfo=timezone.utc).timestamp()
 
 
-def defect_evidence(node: "Node", volumes: Sequence[str], since: float) -> tuple[str, ...]:
-    """The node's glusterd log lines since `since` (epoch seconds) that show the defect: a failed
-    attach callback ('iov is NULL') and the later successful attach of a volume it then lost."""
-    patterns = [ATTACH_CBK_NULL, *(f"of volume {v} {ATTACHED}" for v in volumes)]
+def lines_since(text: str, since: float) -> list[str]:
+    """The log lines of `text` stamped at or after `since` (epoch seconds)."""
+    return [ln.strip() for ln in text.splitlines() if (t := _log_time(ln)) is not None and t >= since]
+
+
+def _grep_log(node: "Node", patterns: Sequence[str], since: float) -> list[str]:
     argv = ["grep", "-F", *(x for p in patterns for x in ("-e", p)), GLUSTERD_LOG]
-    result = node.run(argv, timeout=30, check=False)
-    lines = [ln.strip() for ln in result.stdout.splitlines() if (t := _log_time(ln)) is not None and t >= since]
-    if not any(ATTACH_CBK_NULL in ln for ln in lines):
+    return lines_since(node.run(argv, timeout=30, check=False).stdout, since)
+
+
+def _dropped_patterns(volumes: Sequence[str]) -> list[str]:
+    return [ATTACH_CBK_NULL, ADDING, *(f"of volume {v} {ATTACHED}" for v in volumes)]
+
+
+def dropped_evidence(lines: Sequence[str], volumes: Sequence[str]) -> tuple[str, ...]:
+    """From a glusterd's log lines: those that show DROPPED_VOLUME_DEFECT for `volumes` (the attach
+    of one of them begun, its callback run without a reply, 'iov is NULL', then a successful attach);
+    () if there is none. The callback's line does not name the volume: the attach begun before it does."""
+    evidence: list[str] = []
+    attaching = None
+    for line in lines:
+        if ADDING in line:
+            attaching = next((v for v in volumes if f"{ADDING} (volume={v})" in line), None)
+            if attaching:
+                evidence.append(line)
+        elif ATTACH_CBK_NULL in line and attaching:
+            evidence.append(line)
+        elif any(f"of volume {v} {ATTACHED}" in line for v in volumes):
+            evidence.append(line)
+    if not any(ATTACH_CBK_NULL in ln for ln in evidence):
         return ()
-    return tuple(lines[-EVIDENCE_LINES:])
+    return tuple(evidence[-EVIDENCE_LINES:])
 
 
-def attach_given_up(node: "Node", volume: str, since: float) -> str | None:
-    """The log line saying the node's glusterd gave up attaching `volume` to its self-heal daemon
-    (15 attempts, one a second) since `since`; None if it did not."""
-    pattern = f"attach failed for glustershd(volume={volume})"
-    result = node.run(["grep", "-F", "-e", pattern, GLUSTERD_LOG], timeout=30, check=False)
-    lines = [ln.strip() for ln in result.stdout.splitlines() if (t := _log_time(ln)) is not None and t >= since]
-    return lines[-1] if lines else None
+def defect_evidence(node: "Node", volumes: Sequence[str], since: float) -> tuple[str, ...]:
+    """The node's glusterd log lines since `since` that show DROPPED_VOLUME_DEFECT for `volumes`."""
+    return dropped_evidence(_grep_log(node, _dropped_patterns(volumes), since), volumes)
+
+
+def brick_start_failures(node: "Node", brick: str, since: float) -> tuple[str, ...]:
+    """The node's glusterd log lines since `since` saying it could not start `brick` (HOST:PATH)."""
+    return tuple(_grep_log(node, [f"Unable to start brick {brick}"], since)[-EVIDENCE_LINES:])
+
+
+@dataclass(frozen=True)
+class AttachState:
+    """A glusterd's self-heal daemon attaches of one volume since a time, from its log."""
+
+    started: int  # "adding svc glustershd (volume=VOL)"
+    finished: int  # attached successfully, given up, or the volume found stale
+    gave_up: str | None  # the last "attach failed" line
+
+    @property
+    def in_progress(self) -> bool:
+        return self.started > self.finished
+
+
+def _attach_patterns(volume: str) -> tuple[str, tuple[str, ...], str]:
+    begin = f"adding svc glustershd (volume={volume})"
+    ends = (f"svc glustershd of volume {volume} {ATTACHED}", f"Volume {volume}  is marked as stale")
+    return begin, ends, f"attach failed for glustershd(volume={volume})"
+
+
+def attach_counts(lines: Sequence[str], volume: str) -> AttachState:
+    """From a glusterd's log lines: the attaches of `volume` to the self-heal daemon begun and ended."""
+    begin, ends, failed = _attach_patterns(volume)
+    gave_up = [ln for ln in lines if failed in ln]
+    return AttachState(sum(begin in ln for ln in lines), sum(any(e in ln for e in ends) for ln in lines) + len(gave_up),
+                       gave_up[-1] if gave_up else None)
+
+
+def attach_state(node: "Node", volume: str, since: float) -> AttachState:
+    """The node's attaches of `volume` since `since`: one still retrying (a second apart, 15 times)
+    may yet drop the volume (DROPPED_VOLUME_DEFECT)."""
+    begin, ends, failed = _attach_patterns(volume)
+    return attach_counts(_grep_log(node, [begin, *ends, failed], since), volume)
 
 
 def dropped_volumes(nodes: "Sequence[Node]", since: float) -> list[DroppedVolumes]:

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from ..errors import ConfigError, HarnessError
 from ..gluster import GlusterError, VolumeStatus
 from ..gluster.xml import parse_volume_clients, parse_volume_status
-from ..glusterd_volumes import DROPPED_VOLUME_DEFECT, DroppedVolumes, attach_given_up, dropped_volumes
+from ..glusterd_volumes import (
+    BRICK_PORT_LOST_DEFECT, DROPPED_VOLUME_DEFECT, DroppedVolumes, attach_state, brick_start_failures,
+    dropped_volumes,
+)
 from ..health import peers_connected, self_heal_disconnected
 from ..proc import Proc, procs
 from ..timeline import Phase
@@ -316,6 +319,7 @@ class KillGlusterd(Fault):
         return {"pids": {name: proc.pid for name, proc in self.killed.items() if proc}}
 
     def _undo(self) -> None:
+        self.reverting_since = time.time()
         self.started: dict[str, float] = {}  # node name -> when its glusterd was (re)started (epoch s)
         self.repairs: list[dict[str, Any]] = []
         self.shd_given_up: set[tuple[str, str]] = set()
@@ -354,7 +358,50 @@ class KillGlusterd(Fault):
 
         self.wait(settled, "every glusterd to know every volume it stores, its self-heal daemon attached",
                   describe=lambda: last[0], interval=0.2)
+        self.wait(lambda: self._bricks_reachable(last), "no brick online without a port (clients cannot reach it)",
+                  describe=lambda: last[0], interval=0.2)
         self.confirm_whole()
+
+    def _bricks_reachable(self, last: list[str]) -> bool:
+        """No brick of a started volume shows online with port N/A; one left so by a failed second
+        start (harness.glusterd_volumes.BRICK_PORT_LOST_DEFECT) is restarted: its process killed,
+        then `volume start VOL force`."""
+        since = getattr(self, "started", {})
+        try:
+            infos = self.observer.gluster.volume_info()
+        except HarnessError as exc:
+            last[0] = f"volume info on {self.observer.name}: {str(exc).splitlines()[0]}"
+            return False
+        for info in infos:
+            if info.status != "Started":
+                continue
+            try:
+                status = self.observer.gluster.volume_status(info.name)
+            except HarnessError as exc:
+                last[0] = f"volume status {info.name}: {str(exc).splitlines()[0]}"
+                return False
+            portless = [b for b in status.bricks if b.online and b.port is None]
+            for brick in portless:
+                node = next(n for n in self.cluster.nodes if n.address == brick.hostname)
+                name = f"{brick.hostname}:{brick.path}"
+                evidence = brick_start_failures(node, name, since.get(node.name, self.reverting_since))
+                if evidence and brick.pid:
+                    self._restart_brick(info.name, node, name, brick.pid, evidence)
+            if portless:
+                last[0] = "online without a port: " + ", ".join(f"{b.hostname}:{b.path}" for b in portless)
+                return False
+        return True
+
+    def _restart_brick(self, volume: str, node: "Node", brick: str, pid: int, evidence: Sequence[str]) -> None:
+        log.warning("%s %s: brick %s of %s is online without a port (%s). %s; restarting it", self.kind,
+                    self.fault_id, brick, volume, "; ".join(evidence), BRICK_PORT_LOST_DEFECT)
+        repair = {"node": node.name, "volume": volume, "brick": brick, "evidence": list(evidence),
+                  "known_defect": BRICK_PORT_LOST_DEFECT, "repair": "brick killed, volume start force"}
+        self.repairs.append(repair)
+        self.timeline.record(self.fault_id, self.kind, Phase.STEP, self.targets(), **repair)
+        if proc := kill(node, pid):
+            self.wait(proc.reaped, f"brick process {pid} of {brick} to be reaped")
+        self.observer.gluster.xml("volume", "start", volume, "force")
 
     def _lost_volumes(self, last: list[str]) -> bool:
         """Whether some glusterd misses a volume of its store; one that lost it to the defect is restarted."""
@@ -384,9 +431,10 @@ class KillGlusterd(Fault):
         node.start_glusterd()  # type: ignore[attr-defined]
 
     def _self_heal_unattached(self) -> list[str]:
-        """"VOL on NODE" for each volume with a self-heal daemon whose restarted glusterd has not
-        finished attaching it: not online yet (glusterd marks it online when the attach completes)
-        and not given up either (after 15 attempts; then the node runs no daemon for it, noted)."""
+        """"VOL on NODE" for each volume with a self-heal daemon that a restarted glusterd has not
+        finished attaching: an attach it logged as begun and not yet as ended (succeeded, given up
+        after 15 attempts: then the node runs no daemon for it, which is noted), or none yet while
+        its daemon is not online either."""
         started = getattr(self, "started", {})
         restarted = {self.cluster.node(name).address: name for name in started}
         waiting = []
@@ -408,17 +456,18 @@ class KillGlusterd(Fault):
                       for d in status.self_heal_daemons() if d.online}
             hosts = {b.hostname for b in status.bricks}
             for addr, name in sorted(restarted.items()):
-                if addr not in hosts or addr in online:
+                if addr not in hosts:
                     continue
-                gave_up = attach_given_up(self.cluster.node(name), info.name, started[name])
-                if gave_up is None:
+                attach = attach_state(self.cluster.node(name), info.name, started[name])
+                if attach.in_progress or (attach.started == 0 and addr not in online):
                     waiting.append(f"{info.name} on {name}")
-                elif (name, info.name) not in self.shd_given_up:
+                elif attach.gave_up and (name, info.name) not in self.shd_given_up:
                     self.shd_given_up.add((name, info.name))
                     log.warning("%s %s: glusterd of %s runs no self-heal daemon for %s: %s", self.kind,
-                                self.fault_id, name, info.name, gave_up)
+                                self.fault_id, name, info.name, attach.gave_up)
                     self.timeline.record(self.fault_id, self.kind, Phase.STEP, self.targets(), node=name,
-                                         volume=info.name, self_heal_daemon="attach given up", evidence=gave_up)
+                                         volume=info.name, self_heal_daemon="attach given up",
+                                         evidence=attach.gave_up)
         return waiting
 
 

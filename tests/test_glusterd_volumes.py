@@ -1,0 +1,59 @@
+"""Reading GlusterFS 10.3's lost-volume defect out of glusterd logs (issue 21). The excerpts are
+glusterd.log lines recorded in SQ1 runs on this machine (node3 lost v1; node2, same run, kept it)."""
+from __future__ import annotations
+
+from harness.glusterd_volumes import _log_time, attach_counts, dropped_evidence, lines_since
+
+LOST = """\
+[2026-12-05 08:09:59.732045 +0000] I [MSGID: 106618] [glusterd-svc-helper.c:906:glusterd_attach_svc] 0-glusterd: \
+adding svc glustershd (volume=v1) to existing process with pid 17697
+[2026-12-05 08:09:59.732073 +0000] I [socket.c:3801:socket_submit_outgoing_msg] 0-glustershd: not connected \
+(priv->connected = -1)
+[2026-12-05 08:09:59.732080 +0000] E [MSGID: 106129] [glusterd-svc-helper.c:680:glusterd_svc_attach_cbk] \
+0-management: iov is NULL
+[2026-12-05 08:10:00.732254 +0000] I [MSGID: 106498] [glusterd-svc-helper.c:765:__glusterd_send_svc_configure_req] \
+0-management: not connected yet
+[2026-12-05 08:10:02.739450 +0000] I [MSGID: 106617] [glusterd-svc-helper.c:696:glusterd_svc_attach_cbk] \
+0-management: svc glustershd of volume v1 attached successfully to pid 17697
+[2026-12-05 08:10:02.841638 +0000] E [MSGID: 106048] [glusterd-op-sm.c:1798:glusterd_op_stage_status_volume] \
+0-management: Failed to get volinfo [{Volume=v1}]
+"""
+
+KEPT = """\
+[2026-12-05 08:10:01.743161 +0000] I [MSGID: 106618] [glusterd-svc-helper.c:906:glusterd_attach_svc] 0-glusterd: \
+adding svc glustershd (volume=v1) to existing process with pid 17696
+[2026-12-05 08:10:01.743168 +0000] I [MSGID: 106498] [glusterd-svc-helper.c:765:__glusterd_send_svc_configure_req] \
+0-management: not connected yet
+[2026-12-05 08:10:03.744324 +0000] I [MSGID: 106617] [glusterd-svc-helper.c:696:glusterd_svc_attach_cbk] \
+0-management: svc glustershd of volume v1 attached successfully to pid 17696
+"""
+
+
+def test_lost_volume_is_named_with_its_log_lines():
+    evidence = dropped_evidence(lines_since(LOST, 0), ["v1"])
+    assert [ln.split("] ", 3)[-1] for ln in evidence] == [
+        "0-glusterd: adding svc glustershd (volume=v1) to existing process with pid 17697",
+        "0-management: iov is NULL", "0-management: svc glustershd of volume v1 attached successfully to pid 17697"]
+
+
+def test_an_attach_that_only_waited_for_the_connection_is_not_the_defect():
+    # "not connected yet" returns before sending: no callback, no extra unref; node2 kept v1.
+    assert dropped_evidence(lines_since(KEPT, 0), ["v1"]) == ()
+
+
+def test_lines_before_the_glusterd_started_do_not_count():
+    started = _log_time("[2026-12-05 08:10:01.000000 +0000]")
+    assert dropped_evidence(lines_since(LOST, started), ["v1"]) == ()
+    assert dropped_evidence(lines_since(LOST, 0), ["v2"]) == ()  # another volume's attach
+
+
+def test_attach_counts_say_when_an_attach_is_still_retrying():
+    lines = lines_since(LOST, 0)
+    retrying = attach_counts(lines[:4], "v1")
+    assert retrying.in_progress and (retrying.started, retrying.finished) == (1, 0)
+    done = attach_counts(lines, "v1")
+    assert not done.in_progress and done.gave_up is None
+    gave_up = attach_counts(lines[:4] + ["[2026-12-05 08:27:24.277600 +0000] W [MSGID: 106617] "
+                                         "[glusterd-svc-helper.c:955:glusterd_attach_svc] 0-glusterd: "
+                                         "attach failed for glustershd(volume=v1)"], "v1")
+    assert not gave_up.in_progress and gave_up.gave_up is not None
