@@ -179,3 +179,23 @@ def test_node_crash_revert_confirms_every_brick_of_the_node(mux_cluster, two_vol
         assert node2.pids() == []
     assert online(b, brick_b, node1) and online(a, brick_a, node1)
     node2_bricks(mux_cluster, a, b)  # multiplexed again
+
+
+def test_brick_loss_brings_back_a_brick_of_its_own_volume_that_shared_the_process(mux_cluster, profile):
+    """Distributed-replicate on 3 nodes puts two bricks of one volume on each node: multiplexed,
+    the wiped brick's process served its sibling too, which must be online after the revert."""
+    volume = mux_cluster.create_volume(VolumeSpec(VolumeType.DISTRIBUTED_REPLICATE, profile.volume_options), "mux-dr")
+    try:
+        node1 = mux_cluster.node("node1")
+        lost, sibling = volume.bricks_on(mux_cluster.node("node2"))
+        status = volume.status(node1)
+        assert status.brick(lost.name).pid == status.brick(sibling.name).pid, "not multiplexed"
+        with BrickLoss(mux_cluster, volume, lost.index, heal_timeout=profile.heal_timeout_s) as fault:
+            targets = fault.targets()
+            during = (online(volume, lost, node1), online(volume, sibling, node1))
+        assert online(volume, sibling, node1) and online(volume, lost, node1)
+        assert during == (False, True)  # `start force` as the pod came back started the sibling
+        assert set(targets) == {f"{volume.name}:node2:{lost.path}", f"{volume.name}:node2:{sibling.path}"}
+    finally:
+        revert_active_faults(mux_cluster)
+        volume.delete()

@@ -106,10 +106,11 @@ class BrickLoss(Fault):
 
     def _start_collateral(self) -> None:
         """Start the other volumes whose bricks the killed process served (the pod is back)."""
-        started = started_volumes(self.cluster)
+        names = [n for n in dict.fromkeys(c.volume for c in self.collateral) if n != self.volume.name]
+        started = started_volumes(self.cluster) if names else set()
         cli = self.cluster.gluster_from([])
-        for name in dict.fromkeys(c.volume for c in self.collateral):
-            if name != self.volume.name and name in started:
+        for name in names:
+            if name in started:
                 cli.xml("volume", "start", name, "force")
 
     def _confirm_effect(self) -> dict[str, Any]:
@@ -117,10 +118,9 @@ class BrickLoss(Fault):
         listing = self.brick.node.run(["ls", "-A", self.brick.path], timeout=15).stdout.split()
         if listing:
             raise HarnessError(f"brick directory {self.brick.path} on {self.brick.node.name} is not empty: {listing}")
-        others = [c for c in self.collateral if c.volume != self.volume.name]
-        if others:
-            self.wait(lambda: all(online_in(status_all(self.observer), c) for c in others),
-                      f"bricks {', '.join(c.brick for c in others)} of other volumes the killed process served "
+        if self.collateral:  # `start force` above (the pod is back) starts every brick but the wiped one
+            self.wait(lambda: all(online_in(status_all(self.observer), c) for c in self.collateral),
+                      f"bricks {', '.join(c.brick for c in self.collateral)} the killed process also served "
                       f"to be online again")
         return {"brick": self.brick.name, "collateral": [c.brick for c in self.collateral]}
 
@@ -143,10 +143,6 @@ class BrickLoss(Fault):
             cli.xml("volume", "replace-brick", self.volume.name, name, new.name, "commit", "force")
             self.volume.bricks = tuple(new if b is self.brick else b for b in self.volume.bricks)
             self.brick = new
-        if any(c.volume == self.volume.name for c in self.collateral):
-            # Another brick of this volume shared the killed process; `start force` refused it
-            # while the wiped brick had no volume-id, and now succeeds.
-            cli.xml("volume", "start", self.volume.name, "force")
         self.volume.wait_bricks_online(timeout=self.timeout, via=self.observer)
         run_heal_command(self.volume, "full", timeout=self.timeout, via=self.observer)
         self.heal_seconds = wait_heal(self.volume, self.heal_timeout, via=self.observer).seconds
