@@ -25,6 +25,7 @@ import pytest
 
 from harness import versions
 from harness.faults.base import set_default_timeline
+from harness.gluster import GlusterError
 from harness.history import FileStore, check_history, run_clients
 from harness.providers.local import LocalProvider
 from harness.results import CheckResult, all_passed
@@ -42,6 +43,9 @@ HISTORY_THINK_S = 0.05
 # gates/thresholds.toml's max_unavailability_s for the default profile: an upgrade step stops one
 # of three replicas, which quorum auto rides through; a client must never wait longer than that.
 UNAVAILABILITY_GATE_S = 5.0
+# A client-side (DHT) option 11.1's glusterd knows and 10.3's does not; it needs op-version 110000
+# of every connected client.
+NEW_CLIENT_OPTION = "cluster.rmdir-optimize"
 
 
 @pytest.fixture
@@ -69,6 +73,15 @@ def keep_logs(cluster, dest: Path) -> None:
         shutil.copytree(node.dir / "log", dest / node.name, dirs_exist_ok=True)
     if (cluster.root / "clientlogs").exists():
         shutil.copytree(cluster.root / "clientlogs", dest / "clients", dirs_exist_ok=True)
+
+
+def set_refusal(cluster, volume: str) -> str | None:
+    """Set the new release's client-side option; None when accepted, else gluster's refusal."""
+    try:
+        cluster.nodes[0].gluster.volume_set(volume, NEW_CLIENT_OPTION, "off")
+    except GlusterError as exc:
+        return exc.errstr or str(exc)
+    return None
 
 
 def write_data(directory: Path) -> dict[str, str]:
@@ -122,15 +135,24 @@ def test_u1_rolling_upgrade_10_3_to_11_1_under_load(upgrade_cluster, profile, co
             mixed["bump_refusal"] = bump_op_version(node, TARGET_OP_VERSION)
             mixed["after_refusal"] = op_versions(node)
 
-    upgrade = RollingUpgrade(cluster, TARGET, volumes=[volume], mounts=[m1, m2], workarounds=["4016"],
-                             heal_timeout=profile.heal_timeout_s, timeout=max(profile.fault_timeout_s, 60),
-                             on_step=on_step)
+    def rolling(version: str, nodes: tuple[str, ...] = ()) -> RollingUpgrade:
+        return RollingUpgrade(cluster, version, volumes=[volume], mounts=[m1, m2], workarounds=["4016"], nodes=nodes,
+                              heal_timeout=profile.heal_timeout_s, timeout=max(profile.fault_timeout_s, 60),
+                              on_step=on_step)
+
+    # First one node up and back down (a downgrade before the op-version bump must work), then all.
+    trial, downgrade, upgrade = rolling(TARGET, ("node1",)), rolling(installed, ("node1",)), rolling(TARGET)
+    downgraded: dict = {}
     (m1.path / "history").mkdir()  # one directory: each client reads the other's keys there
     history_file = run_dir.path / f"history-U1-{volume.name}.jsonl"
 
     def during() -> None:
-        with upgrade:
-            pass  # inject upgrades each node in turn; revert leaves the versions (an upgrade stays)
+        for step in (trial, downgrade, upgrade):
+            with step:
+                pass  # inject swaps each node in turn; revert leaves the versions (an upgrade stays)
+            if step is downgrade:
+                downgraded.update(versions=node_versions(cluster), logged=running_version(cluster.node("node1")),
+                                  info=info_differences(volume_info_files(cluster, volume.name)))
 
     run = run_clients({m.client.name: FileStore(m.path / "history") for m in (m1, m2)},
                       duration_s=0, path=history_file, think_s=HISTORY_THINK_S, during=during)
@@ -141,15 +163,24 @@ def test_u1_rolling_upgrade_10_3_to_11_1_under_load(upgrade_cluster, profile, co
     op_after_bump = {n.name: op_versions(n) for n in cluster.nodes}
     info_after_bump = info_differences(volume_info_files(cluster, volume.name))
     check_data("after the op-version bump")
+    # A client option of the new op-version must wait for the old clients (both mounts run the
+    # installed client); once they are gone it is accepted. The clients are not upgraded here.
+    client_option = {"with old clients": set_refusal(cluster, volume.name)}
+    for mount in (m1, m2):
+        cluster.unmount(mount)
+    client_option["without clients"] = set_refusal(cluster, volume.name)
     verdict = check_history(run.ops)
     longest = max((u.duration_s for u in verdict.unavailability), default=0.0)
     recorder.record("history", {"scenario": "U1", "valid": verdict.valid, "lost": verdict.lost,
                                 "phantom": verdict.phantom, "ops": len(run.ops), "unavailability_s": longest,
                                 "file": str(history_file.relative_to(run_dir.path))}, request.node.nodeid)
+    findings_all = [f for step in (trial, downgrade, upgrade) for f in step.findings]
     recorder.record("upgrade", {"scenario": "U1", "versions_timeline": timeline_versions,
-                                "steps": upgrade.steps, "findings": [f.to_dict() for f in upgrade.findings]},
+                                "steps": trial.steps + downgrade.steps + upgrade.steps,
+                                "findings": [f.to_dict() for f in findings_all]},
                     request.node.nodeid)
-    fault = f"rolling upgrade {installed} -> {TARGET}, node by node, two history clients throughout"
+    fault = (f"node1 {installed} -> {TARGET} -> {installed}, then rolling upgrade of all to {TARGET}, "
+             f"two history clients throughout")
 
     data = CheckResult("data written before reads back with the same checksums at every phase",
                        all(p["ok"] for p in phases), [f"{p['phase']} ({p['client']}): {'ok' if p['ok'] else 'DIFFER'}"
@@ -157,8 +188,12 @@ def test_u1_rolling_upgrade_10_3_to_11_1_under_load(upgrade_cluster, profile, co
                        f"{FILES} files identical at every phase", {"phases": phases})
     versions_ok = CheckResult("every node runs the target version (glusterd's own start line)",
                               set(logged.values()) == {TARGET}, logged, {n.name: TARGET for n in cluster.nodes},
-                              {"steps": upgrade.steps})
-    conform("U1", volume, fault, all_passed([versions_ok, data]))
+                              {"steps": trial.steps + downgrade.steps + upgrade.steps})
+    down = CheckResult(f"node1 upgraded to {TARGET} and downgraded to {installed} before the bump, pool whole",
+                       downgraded.get("logged") == installed and not downgraded.get("info"),
+                       {"node1 logged": downgraded.get("logged"), "info differences": downgraded.get("info") or "none"},
+                       {"node1 logged": installed, "info differences": "none"}, {"downgraded": downgraded})
+    conform("U1", volume, fault, all_passed([versions_ok, down, data]))
 
     unavailable = CheckResult(f"no client unavailable longer than {UNAVAILABILITY_GATE_S} s", longest
                               <= UNAVAILABILITY_GATE_S, f"longest window {longest:.2f} s",
@@ -181,6 +216,15 @@ def test_u1_rolling_upgrade_10_3_to_11_1_under_load(upgrade_cluster, profile, co
     conform("U3", volume, fault, CheckResult("op-version held while mixed, bumped once all are upgraded", op_ok,
                                              op_observed, op_expected, {"mixed": mixed}))
 
+    refused = client_option["with old clients"] or ""
+    conform("U6", volume, f"volume set {volume.name} {NEW_CLIENT_OPTION} with {installed} clients mounted, then "
+            f"without", CheckResult(f"a {TARGET_OP_VERSION} client option refused while a {installed} client is "
+                                    f"connected, accepted once none is",
+                                    f"op-version {base}" in refused and client_option["without clients"] is None,
+                                    {k: v or "accepted" for k, v in client_option.items()},
+                                    {"with old clients": f"refused (client at op-version {base})",
+                                     "without clients": "accepted"}, {}))
+
     info = CheckResult("volume info files identical on every peer", not info_after_upgrade and not info_after_bump,
                        {"after upgrade": info_after_upgrade or "identical",
                         "after bump": info_after_bump or "identical"}, "identical", {})
@@ -188,7 +232,7 @@ def test_u1_rolling_upgrade_10_3_to_11_1_under_load(upgrade_cluster, profile, co
 
     rejected = pool_log_lines(cluster, REJECTED)
     cksums = pool_log_lines(cluster, "Cksums")
-    findings = [f.to_dict() for f in upgrade.findings]
+    findings = [f.to_dict() for f in findings_all]
     evidence: dict = {"findings": findings, "cksum_lines": {k: v[-3:] for k, v in cksums.items()},
                       "rejected_lines": {k: v[-3:] for k, v in rejected.items()}}
     if findings and all(f["issue"] == ISSUE_4016 and f["worked_around"] for f in findings):
