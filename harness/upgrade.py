@@ -32,6 +32,8 @@ from .proc import procs
 from .waiting import wait_for
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .cluster import Cluster, Node
     from .volume import Volume
 
@@ -44,6 +46,7 @@ GLUSTERD_LOG = "/var/log/glusterfs/glusterd.log"
 CKSUM_PATTERN = "Cksums"  # "Version of Cksums VOL differ" (10.x, 11.x glusterd_compare_friend_volume)
 REJECTED = "Peer Rejected"
 IN_CLUSTER = "Peer in Cluster"
+STOPPED = "stopped"  # a node's "version" while it is down for its swap
 # Options glusterd 10.x stores in every new volume's info; re-set to their value to raise its version.
 BUMP_OPTIONS = ("performance.client-io-threads", "cluster.granular-entry-heal", "transport.address-family")
 
@@ -216,6 +219,9 @@ class RollingUpgrade(Fault):
         self.findings: list[Finding] = []
         self._stopped: "Node | None" = None
         self.on_step = on_step  # called after each node's step (a test checks its data there)
+        # (time, phase, version per node) at each node's stop, its glusterd's start and the end of
+        # its step; between stop and start a node is "stopped".
+        self.points: list[dict[str, Any]] = []
 
     def params(self) -> dict[str, Any]:
         return {"version": self.version, "volumes": [v.name for v in self._volumes],
@@ -240,6 +246,8 @@ class RollingUpgrade(Fault):
     def upgrade_node(self, node: "Node") -> dict[str, Any]:
         start = time.monotonic()
         before = node.version  # type: ignore[attr-defined]
+        self.points.append({"t": time.time(), "phase": f"{node.name} stopping",
+                            "versions": {**node_versions(self.cluster), node.name: STOPPED}})
         self._stopped = node
         stop = stop_node(node, self.timeout)
         node.set_version(self.version)  # type: ignore[attr-defined]
@@ -249,6 +257,8 @@ class RollingUpgrade(Fault):
         if started != self.version:
             raise HarnessError(f"{node.name} was swapped to GlusterFS {self.version} but its glusterd logged "
                                f"version {started!r} at start ({GLUSTERD_LOG})")
+        self.points.append({"t": time.time(), "phase": f"{node.name} started {started}",
+                            "versions": node_versions(self.cluster)})
         peers = self.wait_pool(node)
         heal = {}
         for volume in self.volumes():
@@ -259,6 +269,7 @@ class RollingUpgrade(Fault):
                 "seconds": round(time.monotonic() - start, 3), "heal_seconds": heal, **stop, **peers,
                 "versions": node_versions(self.cluster)}
         self.timeline.record(self.fault_id, self.kind, "step", (node.name,), **step)
+        self.points.append({"t": time.time(), "phase": f"{node.name} at {self.version}", "versions": step["versions"]})
         log.info("%s: %s -> %s in %.1f s", node.name, before, self.version, step["seconds"])
         return step
 
@@ -359,3 +370,47 @@ class RollingUpgrade(Fault):
         node, self._stopped = self._stopped, None
         if node is not None and node.glusterd_pid() is None:  # type: ignore[attr-defined]
             node.start_glusterd()  # type: ignore[attr-defined]
+
+
+# --- report -----------------------------------------------------------------------------------
+
+def versions_lines(timeline: Sequence[dict]) -> list[str]:
+    """One line per point of the upgrade: "HH:MM:SS phase: node1 11.1, node2 10.3, ..." (UTC)."""
+    return [f"{time.strftime('%H:%M:%S', time.gmtime(p['t']))} {p['phase']}: "
+            + ", ".join(f"{n} {v}" for n, v in sorted(p["versions"].items())) for p in timeline]
+
+
+def plot_versions(timeline: Sequence[dict], ops: Sequence[Any], path: "Path", title: str) -> "Path":
+    """PNG: each node's version over time (a step line per node), with the history clients'
+    failed operations marked, so a reader sees which step cost availability."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t0 = timeline[0]["t"]
+    names = sorted(timeline[0]["versions"])
+    known = sorted({v for p in timeline for v in p["versions"].values()})
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.6 * len(names)))
+    end = max([p["t"] for p in timeline] + [op.time for op in ops]) - t0
+    for row, name in enumerate(names):
+        xs = [p["t"] - t0 for p in timeline] + [end]
+        ys = [p["versions"][name] for p in timeline]
+        for (x0, x1), v in zip(zip(xs, xs[1:]), ys):
+            color = "#bbbbbb" if v == STOPPED else f"C{known.index(v)}"
+            ax.broken_barh([(x0, max(x1 - x0, 0.01))], (row - 0.35, 0.7), color=color, label=v)
+    fails = [op.time - t0 for op in ops if getattr(op.type, "value", op.type) in ("fail", "info")]
+    if fails:
+        ax.scatter(fails, [len(names) - 0.2] * len(fails), marker="|", color="#d62728", label="failed client op")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(-0.6, len(names) + 0.2)
+    ax.set_xlabel("seconds since the upgrade began")
+    ax.set_title(title, fontsize=11)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -31,7 +31,8 @@ from harness.providers.local import LocalProvider
 from harness.results import CheckResult, all_passed
 from harness.timeline import Timeline
 from harness.upgrade import (ISSUE_4016, REJECTED, RollingUpgrade, bump_op_version, info_differences, node_versions,
-                             op_versions, pool_log_lines, running_version, volume_info_files)
+                             op_versions, plot_versions, pool_log_lines, running_version, versions_lines,
+                             volume_info_files)
 from harness.volume import VolumeSpec, VolumeType
 
 pytestmark = [pytest.mark.upgrade, pytest.mark.slow]
@@ -128,7 +129,6 @@ def test_u1_rolling_upgrade_10_3_to_11_1_under_load(upgrade_cluster, profile, co
     timeline_versions = [{"t": time.time(), "phase": "before", "versions": node_versions(cluster)}]
 
     def on_step(node, step) -> None:
-        timeline_versions.append({"t": time.time(), "phase": f"after {node.name}", "versions": step["versions"]})
         check_data(f"after {node.name} -> {step['to']}")
         if not mixed and len(set(step["versions"].values())) > 1:
             mixed["op_versions"] = {n.name: op_versions(n) for n in cluster.nodes}
@@ -156,6 +156,8 @@ def test_u1_rolling_upgrade_10_3_to_11_1_under_load(upgrade_cluster, profile, co
 
     run = run_clients({m.client.name: FileStore(m.path / "history") for m in (m1, m2)},
                       duration_s=0, path=history_file, think_s=HISTORY_THINK_S, during=during)
+    timeline_versions += trial.points + downgrade.points + upgrade.points
+    timeline_versions.append({"t": time.time(), "phase": "end", "versions": node_versions(cluster)})
     logged = {n.name: running_version(n) for n in cluster.nodes}
     info_after_upgrade = info_differences(volume_info_files(cluster, volume.name))
     op_after_upgrade = op_versions(cluster.nodes[0])
@@ -186,9 +188,14 @@ def test_u1_rolling_upgrade_10_3_to_11_1_under_load(upgrade_cluster, profile, co
                        all(p["ok"] for p in phases), [f"{p['phase']} ({p['client']}): {'ok' if p['ok'] else 'DIFFER'}"
                                                       for p in phases],
                        f"{FILES} files identical at every phase", {"phases": phases})
-    versions_ok = CheckResult("every node runs the target version (glusterd's own start line)",
-                              set(logged.values()) == {TARGET}, logged, {n.name: TARGET for n in cluster.nodes},
-                              {"steps": trial.steps + downgrade.steps + upgrade.steps})
+    plot = plot_versions(timeline_versions, run.ops, run_dir.path / "plots" / "U1-versions.png",
+                         "U1: GlusterFS version per node, failed client operations marked")
+    versions_ok = CheckResult("every node runs the target version (glusterd's own start line); versions over time",
+                              set(logged.values()) == {TARGET},
+                              {"glusterd logged": logged, "versions over time": versions_lines(timeline_versions)},
+                              {n.name: TARGET for n in cluster.nodes},
+                              {"steps": trial.steps + downgrade.steps + upgrade.steps,
+                               "plot": str(plot.relative_to(run_dir.path))})
     down = CheckResult(f"node1 upgraded to {TARGET} and downgraded to {installed} before the bump, pool whole",
                        downgraded.get("logged") == installed and not downgraded.get("info"),
                        {"node1 logged": downgraded.get("logged"), "info differences": downgraded.get("info") or "none"},
