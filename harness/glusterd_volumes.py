@@ -132,16 +132,23 @@ class AttachState:
     """A glusterd's self-heal daemon attaches of one volume since a time, from its log."""
 
     started: int  # "adding svc glustershd (volume=VOL)"
-    finished: int  # attached successfully, given up, or the volume found stale
-    gave_up: str | None  # the last "attach failed" line
+    finished: int  # attached, given up, the volume found stale, or the reply lost (no retry follows)
+    gave_up: str | None  # the last line of an attach that ended without attaching
 
     @property
     def in_progress(self) -> bool:
         return self.started > self.finished
 
 
+# An attach request that could not be sent: its callback runs at once ('iov is NULL') and
+# glusterd_attach_svc retries a second later. One sent whose connection then broke: the callback
+# runs from the unwinding of saved frames, and nothing retries.
+SUBMIT_FAILED = "0-glustershd: failed to submit rpc-request"
+UNWOUND = "0-glustershd: forced unwinding frame type(brick operations)"
+
+
 def _attach_patterns(volume: str) -> tuple[str, tuple[str, ...], str]:
-    begin = f"adding svc glustershd (volume={volume})"
+    begin = f"{ADDING} (volume={volume})"
     ends = (f"svc glustershd of volume {volume} {ATTACHED}", f"Volume {volume}  is marked as stale")
     return begin, ends, f"attach failed for glustershd(volume={volume})"
 
@@ -149,16 +156,29 @@ def _attach_patterns(volume: str) -> tuple[str, tuple[str, ...], str]:
 def attach_counts(lines: Sequence[str], volume: str) -> AttachState:
     """From a glusterd's log lines: the attaches of `volume` to the self-heal daemon begun and ended."""
     begin, ends, failed = _attach_patterns(volume)
-    gave_up = [ln for ln in lines if failed in ln]
-    return AttachState(sum(begin in ln for ln in lines), sum(any(e in ln for e in ends) for ln in lines) + len(gave_up),
-                       gave_up[-1] if gave_up else None)
+    started = finished = 0
+    gave_up = None
+    attaching = unwound = False
+    for line in lines:
+        if ADDING in line:
+            attaching, unwound = begin in line, False
+            started += begin in line
+        elif UNWOUND in line:
+            unwound = attaching
+        elif ATTACH_CBK_NULL in line and unwound:
+            finished, gave_up, attaching, unwound = finished + 1, line, False, False
+        elif failed in line:
+            finished, gave_up, attaching = finished + 1, line, False
+        elif any(e in line for e in ends):
+            finished, attaching = finished + 1, False
+    return AttachState(started, finished, gave_up)
 
 
 def attach_state(node: "Node", volume: str, since: float) -> AttachState:
     """The node's attaches of `volume` since `since`: one still retrying (a second apart, 15 times)
     may yet drop the volume (DROPPED_VOLUME_DEFECT)."""
     begin, ends, failed = _attach_patterns(volume)
-    return attach_counts(_grep_log(node, [begin, *ends, failed], since), volume)
+    return attach_counts(_grep_log(node, [ADDING, UNWOUND, ATTACH_CBK_NULL, *ends, failed], since), volume)
 
 
 def dropped_volumes(nodes: "Sequence[Node]", since: float) -> list[DroppedVolumes]:

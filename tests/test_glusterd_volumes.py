@@ -57,3 +57,21 @@ def test_attach_counts_say_when_an_attach_is_still_retrying():
                                          "[glusterd-svc-helper.c:955:glusterd_attach_svc] 0-glusterd: "
                                          "attach failed for glustershd(volume=v1)"], "v1")
     assert not gave_up.in_progress and gave_up.gave_up is not None
+
+
+UNWOUND_REPLY = """\
+[2026-12-05 08:38:19.552615 +0000] I [MSGID: 106618] [glusterd-svc-helper.c:906:glusterd_attach_svc] 0-glusterd: \
+adding svc glustershd (volume=v1) to existing process with pid 6808
+[2026-12-05 08:38:19.552958 +0000] E [rpc-clnt.c:333:saved_frames_unwind] (--> (...))))) 0-glustershd: forced \
+unwinding frame type(brick operations) op(--(14)) called at 2026-12-05 08:38:19.552652 +0000 (xid=0x2)
+[2026-12-05 08:38:19.552966 +0000] E [MSGID: 106129] [glusterd-svc-helper.c:680:glusterd_svc_attach_cbk] \
+0-management: iov is NULL
+"""
+
+
+def test_an_attach_whose_reply_was_lost_has_ended():
+    # Sent, then the daemon's connection broke: nothing retries, so the attach is over (not attached).
+    state = attach_counts(lines_since(UNWOUND_REPLY, 0), "v1")
+    assert not state.in_progress and state.gave_up is not None and "iov is NULL" in state.gave_up
+    # The send that failed (LOST) is retried a second later: still in progress until the retry ends.
+    assert attach_counts(lines_since(LOST, 0)[:4], "v1").in_progress
