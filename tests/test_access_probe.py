@@ -1,19 +1,28 @@
 """The access probe's read asks the bricks, never a client cache (issue 20, item 2).
 
 With 2 of 3 bricks down (quorum lost) a read must fail ENOTCONN. A plain read() of a file the client
-read before is answered from the kernel's page cache instead, and an O_DIRECT read of a small file
-from quick-read's copy of its content: both said "ok". The volume here sets every client cache of
-GlusterFS 10.3 on, with its longest timeout, so that the caches stay warm however slow the machine.
+read before is answered from the kernel's page cache instead: it said "ok". The volume here sets every
+client cache of GlusterFS 10.3 on, with long timeouts, and the reading client keeps the kernel's entries
+and attributes 600 s (as tuned mounts do), so the page cache stays warm however slow the machine. With
+FUSE's default 1 s the kernel asks glusterfs again once a second has passed, md-cache has dropped its
+cache at the child-down, and the cached read fails too: whether the old probe was fooled then depended
+on timing.
+
+Not asserted, because it is a race by design: quick-read also answered an O_DIRECT read of a small
+file 50 ms after the kill, but not in 2 of 6 runs (it too drops content at a child-down, at a coarser
+grain). The probe file is too big for quick-read (harness.checks.access.prepare_access_probe).
 """
 from __future__ import annotations
 
-import mmap
 import os
+
+import pytest
 
 from harness.checks import check_access, prepare_access_probe, probe_access
 from harness.checks import access
 from harness.checks.access import EXISTING, PROBE_DIR
 from harness.faults.process import KillBrick
+from harness.mount import FuseMount
 from harness.volume import VolumeType
 
 CACHES_ON = {
@@ -24,37 +33,47 @@ CACHES_ON = {
     "performance.stat-prefetch": "on", "performance.md-cache-timeout": "60",
     "performance.open-behind": "on",
 }
+KERNEL_CACHE_S = "600"
 
 
-def direct_read(path) -> bytes:
-    """One O_DIRECT read (page-aligned buffer), as the probe would do it without a big file."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
-    try:
-        with mmap.mmap(-1, 4096) as buf:
-            return buf[:os.readv(fd, [buf])]
-    finally:
-        try:
-            os.close(fd)
-        except OSError:
-            pass  # the flush of an unreachable volume fails too; the read's outcome is what counts
+@pytest.fixture
+def long_cache_mount(gluster_cluster, volume_factory):
+    """mount(volume, client): a FUSE mount whose kernel keeps entries and attributes KERNEL_CACHE_S
+    seconds. Depends on volume_factory, so it is unmounted before the volume is deleted."""
+    mounts: list[FuseMount] = []
+
+    def mount(volume, client) -> FuseMount:
+        path = gluster_cluster.root / "mnt" / client.name / f"{volume.name}-long-cache"
+        path.mkdir(parents=True)
+        logs = gluster_cluster.root / "clientlogs"
+        made = FuseMount(client, volume, path, logs / f"{path.name}.pid", logs / f"{path.name}.log")
+        mounts.append(made)
+        gluster_cluster.mounts.append(made)  # a crashed run's teardown unmounts it too
+        client.run(["glusterfs", *(f"--volfile-server={n.address}" for n in gluster_cluster.nodes),
+                    f"--volfile-id={volume.name}", f"--entry-timeout={KERNEL_CACHE_S}",
+                    f"--attribute-timeout={KERNEL_CACHE_S}", f"--log-file={made.log_file}",
+                    f"--pid-file={made.pid_file}", str(path)], timeout=60)
+        made.wait_children_up()
+        return made
+
+    yield mount
+    for made in mounts:
+        gluster_cluster.unmount(made)
 
 
-def test_probe_read_fails_with_quorum_lost_though_caches_are_warm(gluster_cluster, volume_factory, mount_factory):
+def test_probe_read_fails_with_quorum_lost_though_caches_are_warm(gluster_cluster, volume_factory, mount_factory,
+                                                                    long_cache_mount):
     volume = volume_factory(VolumeType.REPLICA3, CACHES_ON)
     writer = mount_factory(volume, gluster_cluster.clients[0])
     prepare_access_probe(writer)
-    (writer.path / PROBE_DIR / "small").write_bytes(b"small enough for quick-read\n")
-    # A fresh client: its first access of each name is a real LOOKUP, where quick-read fetches a small
-    # file's content; the reads fill the page cache (and io-cache, read-ahead for non-direct fds).
-    reader = mount_factory(volume, gluster_cluster.clients[1])
-    existing, small = reader.path / PROBE_DIR / EXISTING, reader.path / PROBE_DIR / "small"
+    # A fresh client; the plain read fills its page cache (and io-cache and read-ahead).
+    reader = long_cache_mount(volume, gluster_cluster.clients[1])
+    existing = reader.path / PROBE_DIR / EXISTING
     content = existing.read_bytes()
-    assert direct_read(small) == small.read_bytes() == b"small enough for quick-read\n"
     assert probe_access(reader, ["read"]).labels() == {"read": "ok"}
     with KillBrick(gluster_cluster, volume, [1, 2], mounts=[writer, reader]):
-        # The premise: the caches answer for a volume that cannot (else this test would prove nothing).
+        # The premise: the cache answers for a volume that cannot (else this test would prove nothing).
         assert existing.read_bytes() == content, "the page cache no longer answers: this control lost its teeth"
-        assert direct_read(small) == b"small enough for quick-read\n", "quick-read no longer answers O_DIRECT"
         report = probe_access(reader, ["read", "write"])
         during = check_access(report, {"read": "ENOTCONN", "write": "ENOTCONN"}, "probe with quorum lost")
     assert during.passed is True, during.explain()

@@ -31,9 +31,10 @@ def read_uncached(path: Path) -> bytes:
     A plain read() of a file read before is served by the kernel's page cache (FUSE keeps it across
     opens), so with quorum lost it still said "ok" where the next uncached read gave ENOTCONN (issue 20).
     O_DIRECT bypasses the page cache and makes FUSE send every read to glusterfs, where io-cache and
-    read-ahead leave O_DIRECT fds alone; quick-read does not, so the file must be too big for it
-    (prepare_access_probe). O_DIRECT needs an aligned buffer, hence the mmap (page aligned).
-    drop_caches would empty the page cache too, but it is machine-wide and leaves gluster's caches be.
+    read-ahead leave O_DIRECT fds alone; quick-read does not (an O_DIRECT read of a small file 50 ms
+    after quorum was lost said "ok" here), so the file must be too big for it (prepare_access_probe).
+    O_DIRECT needs an aligned buffer, hence the mmap (page aligned). drop_caches would empty the page
+    cache too, but it is machine-wide and leaves gluster's caches be.
     The read's error wins over close()'s: a close on an unreachable volume fails too (flush)."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
     chunks = []
