@@ -21,20 +21,23 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from . import versions
 from .errors import ConfigError, HarnessError
 from .faults.base import Fault
 from .faults.process import node_support, signal_pids
 from .gluster import GlusterError
 from .health import wait_volume_whole
-from .proc import procs
+from .mount import FuseMount
+from .netns import kill_pids
+from .proc import Proc, daemon_pid, procs
+from .runner import run
 from .waiting import wait_for
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from .cluster import Cluster, Node
+    from .cluster import ClientHost, Cluster, Node
     from .volume import Volume
 
 log = logging.getLogger("harness.upgrade")
@@ -76,6 +79,19 @@ class Finding:
 
 
 # --- op-version -------------------------------------------------------------------------------
+
+def client_op_versions(node: "Node", volume: str) -> dict[str, int]:
+    """Each client address connected to the volume's bricks -> its op-version (`volume status VOL
+    clients`; a brick's own glusterd-side clients, shd and others, included)."""
+    root = node.gluster.xml("volume", "status", volume, "clients")
+    found: dict[str, int] = {}
+    for client in root.findall("volStatus/volumes/volume/node/clientsStatus/client"):
+        address = (client.findtext("hostname") or "").rsplit(":", 1)[0]
+        op = (client.findtext("opVersion") or "").strip()
+        if address and op.isdigit():
+            found[address] = int(op)
+    return found
+
 
 def op_versions(node: "Node") -> tuple[int, int]:
     """(cluster.op-version, cluster.max-op-version) as `node` sees them."""
@@ -203,8 +219,6 @@ class RollingUpgrade(Fault):
             if not hasattr(node, "set_version"):
                 raise ConfigError(f"node {node.name} ({type(node).__name__}) cannot change its GlusterFS version; "
                                   f"rolling upgrades need the local provider")
-        from . import versions
-
         if self.version != versions.installed_version():
             versions.require(self.version)  # refused before anything changes when not fetched
         unknown = sorted(set(workarounds) - set(WORKAROUNDS))
@@ -370,6 +384,58 @@ class RollingUpgrade(Fault):
         node, self._stopped = self._stopped, None
         if node is not None and node.glusterd_pid() is None:  # type: ignore[attr-defined]
             node.start_glusterd()  # type: ignore[attr-defined]
+
+
+# --- clients of another version -------------------------------------------------------------
+
+@dataclass(eq=False)
+class VersionedMount(FuseMount):
+    """A FUSE mount made by a client of another GlusterFS version: the client runs in its own
+    mount namespace (inside the client host's network namespace) with that version's files bound
+    over the installed ones, so its mount lives in that namespace only. The test process reaches
+    it through the client process's root (/proc/PID/root/...); `inner` is the path inside."""
+
+    inner: Path = field(default_factory=Path)
+    version: str = ""
+
+    def unmount(self) -> None:
+        pid = daemon_pid(self.pid_file)
+        client = Proc.of(pid) if pid else None
+        if client and client.alive():
+            # The namespace goes with its last process; unmount first so the client exits cleanly.
+            run(["nsenter", "-t", str(pid), "-m", "umount", str(self.inner)], timeout=30, check=False)
+            kill_pids([client.pid])  # gone already after a clean umount; else it must not linger
+
+
+def mount_version(cluster: "Cluster", volume: "Volume", client: "ClientHost", version: str) -> VersionedMount:
+    """Mount `volume` from `client` with a GlusterFS `version` client (an upgraded client host)."""
+    root = versions.require(version)
+    if root is None:
+        raise ConfigError(f"{version} is the installed version: mount with cluster.mount()")
+    seq = len(list((cluster.root / "mnt" / client.name).glob(f"{volume.name}-v*"))) + 1  # type: ignore[attr-defined]
+    inner = cluster.root / "mnt" / client.name / f"{volume.name}-v{version}-{seq}"  # type: ignore[attr-defined]
+    inner.mkdir(parents=True)
+    logs = cluster.root / "clientlogs"  # type: ignore[attr-defined]
+    logs.mkdir(parents=True, exist_ok=True)
+    stem = f"{client.name}-{inner.name}"  # one pid file per client process: glusterfs locks it
+    pid_file, log_file = logs / f"{stem}.pid", logs / f"{stem}.log"
+    servers = " ".join(f"--volfile-server={n.address}" for n in volume.cluster.nodes)
+    script = (versions.swap_script(None, (version, root), None) + "\n"
+              f"exec glusterfs {servers} --volfile-id={volume.name} --log-file={log_file} "
+              f"--pid-file={pid_file} {inner}")
+    namespace = client.namespace  # type: ignore[attr-defined]
+    run(["nsenter", f"--net=/run/netns/{namespace}", "unshare", "-m", "--propagation", "private", "sh", "-c", script],
+        timeout=60, where=client.name)
+    pid = wait_for(lambda: daemon_pid(pid_file), timeout=30, interval=0.05,
+                   what=f"the {version} client of {volume.name} on {client.name} to write its pid file")
+    mount = VersionedMount(client, volume, Path(f"/proc/{pid}/root{inner}"), pid_file, log_file, inner, version)
+    cluster.mounts.append(mount)  # type: ignore[attr-defined]  # unmounted with the cluster
+    try:
+        mount.wait_children_up()
+    except BaseException:
+        mount.unmount()
+        raise
+    return mount
 
 
 # --- report -----------------------------------------------------------------------------------

@@ -184,7 +184,7 @@ def bind_mounts(version: str, root: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def swap_script(old: tuple[str, Path] | None, new: tuple[str, Path] | None, gsyncd_absent: Path) -> str:
+def swap_script(old: tuple[str, Path] | None, new: tuple[str, Path] | None, gsyncd_absent: Path | None) -> str:
     """Shell run inside a node's mount namespace (its gluster processes stopped): undo the swap of
     `old` (version, root), then bind `new`'s files over the installed ones. None: the installed
     version, nothing swapped. The node's own stand-in for gsyncd (nodes run without
@@ -192,9 +192,21 @@ def swap_script(old: tuple[str, Path] | None, new: tuple[str, Path] | None, gsyn
     gsyncd = f"{LIBDIR}/glusterfs/gsyncd"
     lines = ["set -e"]
     if old is not None:
-        lines.append(f"umount {gsyncd}")
+        if gsyncd_absent is not None:
+            lines.append(f"umount {gsyncd}")
         lines += [f"umount {target}" for _, target in reversed(bind_mounts(*old))]
     if new is not None:
         lines += [f"mount --bind {source} {target}" for source, target in bind_mounts(*new)]
-        lines.append(f"mount --bind {gsyncd_absent} {gsyncd}")
+        if gsyncd_absent is not None:  # a client host runs no glusterd, so no gsyncd either
+            lines.append(f"mount --bind {gsyncd_absent} {gsyncd}")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    # `python -m harness.versions fetch 11.1`: what scripts/setup.sh runs, by hand.
+    import sys
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if len(sys.argv) != 3 or sys.argv[1] != "fetch":
+        sys.exit(f"usage: python -m harness.versions fetch VERSION (known: {', '.join(sorted(RELEASES))})")
+    print(fetch(sys.argv[2]))

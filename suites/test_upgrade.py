@@ -30,9 +30,9 @@ from harness.history import FileStore, check_history, run_clients
 from harness.providers.local import LocalProvider
 from harness.results import CheckResult, all_passed
 from harness.timeline import Timeline
-from harness.upgrade import (ISSUE_4016, REJECTED, RollingUpgrade, bump_op_version, info_differences, node_versions,
-                             op_versions, plot_versions, pool_log_lines, running_version, versions_lines,
-                             volume_info_files)
+from harness.upgrade import (ISSUE_4016, REJECTED, RollingUpgrade, bump_op_version, client_op_versions,
+                             info_differences, mount_version, node_versions, op_versions, plot_versions,
+                             pool_log_lines, running_version, versions_lines, volume_info_files)
 from harness.volume import VolumeSpec, VolumeType
 
 pytestmark = [pytest.mark.upgrade, pytest.mark.slow]
@@ -166,11 +166,14 @@ def test_u1_rolling_upgrade_10_3_to_11_1_under_load(upgrade_cluster, profile, co
     info_after_bump = info_differences(volume_info_files(cluster, volume.name))
     check_data("after the op-version bump")
     # A client option of the new op-version must wait for the old clients (both mounts run the
-    # installed client); once they are gone it is accepted. The clients are not upgraded here.
+    # installed client); the clients are upgraded last, then it is accepted.
     client_option = {"with old clients": set_refusal(cluster, volume.name)}
     for mount in (m1, m2):
         cluster.unmount(mount)
-    client_option["without clients"] = set_refusal(cluster, volume.name)
+    m1, m2 = (mount_version(cluster, volume, client, TARGET) for client in cluster.clients[:2])
+    check_data(f"{TARGET} clients")
+    clients_seen = client_op_versions(cluster.nodes[0], volume.name)
+    client_option[f"with {TARGET} clients"] = set_refusal(cluster, volume.name)
     verdict = check_history(run.ops)
     longest = max((u.duration_s for u in verdict.unavailability), default=0.0)
     recorder.record("history", {"scenario": "U1", "valid": verdict.valid, "lost": verdict.lost,
@@ -225,12 +228,14 @@ def test_u1_rolling_upgrade_10_3_to_11_1_under_load(upgrade_cluster, profile, co
 
     refused = client_option["with old clients"] or ""
     conform("U6", volume, f"volume set {volume.name} {NEW_CLIENT_OPTION} with {installed} clients mounted, then "
-            f"without", CheckResult(f"a {TARGET_OP_VERSION} client option refused while a {installed} client is "
-                                    f"connected, accepted once none is",
-                                    f"op-version {base}" in refused and client_option["without clients"] is None,
-                                    {k: v or "accepted" for k, v in client_option.items()},
-                                    {"with old clients": f"refused (client at op-version {base})",
-                                     "without clients": "accepted"}, {}))
+            f"with both client hosts upgraded to {TARGET}",
+            CheckResult(f"a {TARGET_OP_VERSION} client option refused while a {installed} client is connected, "
+                        f"accepted once every client runs {TARGET}",
+                        f"op-version {base}" in refused and client_option[f"with {TARGET} clients"] is None,
+                        {k: v or "accepted" for k, v in client_option.items()},
+                        {"with old clients": f"refused (client at op-version {base})",
+                         f"with {TARGET} clients": "accepted"},
+                        {"client op-versions seen by the bricks": clients_seen}))
 
     info = CheckResult("volume info files identical on every peer", not info_after_upgrade and not info_after_bump,
                        {"after upgrade": info_after_upgrade or "identical",
