@@ -100,6 +100,8 @@ def test_server_quorum_kills_the_bricks_of_a_node_that_lost_it(gluster_cluster, 
     # The fault's revert confirmed every brick online, the survivor's included. It also repairs what
     # GlusterFS defects of the glusterds' return leave (harness.glusterd_volumes): the row names them.
     named = [f"{r['node']}: {r['repair']} ({r['known_defect'][:60]}...)" for r in fault.repairs]
+    named += [f"{n}: runs no self-heal daemon for {v} (glusterd's attach ended unattached)" for n, v in
+              sorted(fault.shd_given_up)]
     repairs = CheckResult("revert repairs of GlusterFS defects", True, named or "none", "none, or named")
     result = all_passed([offline, refused, io, repairs, check_server_quorum(volume, survivor, True),
                          check_heal(volume, profile.heal_timeout_s)])
