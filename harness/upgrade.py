@@ -189,13 +189,43 @@ def stop_node(node: "Node", timeout: float) -> dict[str, Any]:
     return {"stopped": len(stopped)}
 
 
-def restart_glusterd(node: "Node", timeout: float) -> None:
-    """Stop (SIGTERM) and start only the node's glusterd; its bricks keep running."""
+def handshakes(cluster: "Cluster", node: "Node") -> dict[str, int]:
+    """How many friend handshakes between `node` and each peer the glusterd logs hold, each way:
+    "A->B" counts B's answers to A ("Responded to A" in B's log: B compared A's volumes and
+    accepted or rejected it)."""
+    counts = {}
+    for peer in cluster.nodes:
+        if peer is not node:
+            counts[f"{node.name}->{peer.name}"] = len(log_lines(peer, f"Responded to {node.address} "))
+            counts[f"{peer.name}->{node.name}"] = len(log_lines(node, f"Responded to {peer.address} "))
+    return counts
+
+
+def wait_handshakes(cluster: "Cluster", node: "Node", before: dict[str, int], timeout: float) -> None:
+    """Until every handshake between a restarted node and each peer has happened again, both ways.
+    Until then the peer list can show a stale "Peer in Cluster": a peer accepts the restarted node
+    seconds before the node, comparing the peer's volumes in turn, rejects it (seen: 2.8 s)."""
+    last: list[dict[str, int]] = [{}]
+
+    def done() -> bool:
+        last[0] = handshakes(cluster, node)
+        return all(last[0][k] > v for k, v in before.items())
+
+    wait_for(done, timeout=timeout, interval=0.1, what=f"glusterd handshakes of {node.name} with every peer",
+             describe=lambda: ", ".join(f"{k} {'done' if last[0].get(k, 0) > v else 'pending'}"
+                                        for k, v in before.items()))
+
+
+def restart_glusterd(cluster: "Cluster", node: "Node", timeout: float) -> None:
+    """Stop (SIGTERM) and start only the node's glusterd (its bricks keep running); returns once
+    it has shaken hands with every peer again."""
     glusterd = procs([p] if (p := node.glusterd_pid()) else [])  # type: ignore[attr-defined]
     signal_pids(node, [p.pid for p in glusterd], "TERM")
     wait_for(lambda: all(p.reaped() for p in glusterd), timeout=timeout, interval=0.05,
              what=f"glusterd of {node.name} to exit")
+    before = handshakes(cluster, node)
     node.start_glusterd()  # type: ignore[attr-defined]
+    wait_handshakes(cluster, node, before, timeout)
 
 
 class RollingUpgrade(Fault):
@@ -265,6 +295,7 @@ class RollingUpgrade(Fault):
         self._stopped = node
         stop = stop_node(node, self.timeout)
         node.set_version(self.version)  # type: ignore[attr-defined]
+        shaken = handshakes(self.cluster, node)
         node.start_glusterd()  # type: ignore[attr-defined]
         self._stopped = None
         started = running_version(node)
@@ -273,6 +304,7 @@ class RollingUpgrade(Fault):
                                f"version {started!r} at start ({GLUSTERD_LOG})")
         self.points.append({"t": time.time(), "phase": f"{node.name} started {started}",
                             "versions": node_versions(self.cluster)})
+        wait_handshakes(self.cluster, node, shaken, self.timeout)
         peers = self.wait_pool(node)
         heal = {}
         for volume in self.volumes():
@@ -362,7 +394,7 @@ class RollingUpgrade(Fault):
         # replica the clients lose quorum for a few seconds (seen: 2-3 s of ENOTCONN, no write
         # lost). Restarting the peers' glusterds one at a time instead was worse (14 s): the
         # rejected node's brick had no client connection yet. The window is measured (U2).
-        restart_glusterd(node, self.timeout)
+        restart_glusterd(self.cluster, node, self.timeout)
         last: list[dict] = [{}]
 
         def whole() -> bool:
