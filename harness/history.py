@@ -24,6 +24,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
+from .directio import read_uncached
 from .errors import ConfigError
 
 FINAL_PROCESS = "final"
@@ -361,9 +362,10 @@ class FileStore:
             raise Outcome(_errno_name(exc), definite=False) from None  # the rename may have happened
 
     def read(self, key: str) -> str | None:
+        """Uncached: a writer's own page cache would answer its reads, and the final read-back, with
+        a value the bricks may have lost."""
         try:
-            with open(self.directory / key, "rb") as fh:
-                return fh.read().decode(errors="replace")
+            return read_uncached(self.directory / key).decode(errors="replace")
         except FileNotFoundError:
             return None
         except OSError as exc:

@@ -19,9 +19,10 @@ import os
 import pytest
 
 from harness.checks import check_access, prepare_access_probe, probe_access
-from harness.checks import access
 from harness.checks.access import EXISTING, PROBE_DIR
+from harness.directio import read_uncached
 from harness.faults.process import KillBrick
+from harness.history import FileStore
 from harness.mount import FuseMount
 from harness.volume import VolumeType
 
@@ -85,6 +86,23 @@ def test_uncached_read_returns_the_whole_file(volume_factory, mount_factory):
     mount = mount_factory(volume_factory(VolumeType.REPLICA3))
     data = os.urandom(3 * (1 << 16) + 123)  # several direct-I/O chunks and a short last one
     (mount.path / "f").write_bytes(data)
-    assert access.read_uncached(mount.path / "f") == data
+    assert read_uncached(mount.path / "f") == data
     probe = prepare_access_probe(mount)
-    assert access.read_uncached(probe / EXISTING).startswith(b"harness probe data\n")
+    assert read_uncached(probe / EXISTING).startswith(b"harness probe data\n")
+
+
+def test_history_read_back_asks_the_bricks_not_the_writers_cache(gluster_cluster, volume_factory, long_cache_mount):
+    """A write the client acknowledged but every brick lost must read back as lost. Once the client has read
+    the key (history readers poll every key), its page cache holds the value, and a plain read (the file
+    history client's read before issue 20) returned it: the lost-write checker would have passed."""
+    volume = volume_factory(VolumeType.REPLICA3, CACHES_ON)
+    writer = long_cache_mount(volume, gluster_cluster.clients[0])
+    (writer.path / "history").mkdir()
+    store = FileStore(writer.path / "history")
+    store.write("k1", "acknowledged-value")
+    assert (writer.path / "history" / "k1").read_text() == "acknowledged-value"  # as readers poll: fills the cache
+    for brick in volume.bricks:  # the bricks lose the write; same length, so only the content tells
+        brick.node.run(["sh", "-c", f"printf lost-on-the-bricks > {brick.path}/history/k1"])
+    # The premise: the cache answers with the lost value (else this control proves nothing).
+    assert (writer.path / "history" / "k1").read_text() == "acknowledged-value", "the cache no longer answers"
+    assert store.read("k1") == "lost-on-the-bricks"
