@@ -11,9 +11,8 @@ that must be identical on every peer.
 A defect found on the way is named, never hidden: GlusterFS 11 drops `nfs.disable=on` from a
 volume's stored info, so its checksum differs from 10.x peers' and the upgraded node is
 rejected (gluster/glusterfs#4016). With `workarounds=("4016",)` the upgrade records the finding,
-applies the workaround (on the rejected node, re-set an option to its own value: the volume's
-version goes up, so the peers import that node's definition instead of comparing checksums; then
-restart its glusterd) and goes on.
+applies the workaround (every glusterd stopped, nfs.disable=on dropped from each volume's stored
+info, the glusterds started: the issue reporter's fix, for all nodes at once) and goes on.
 """
 from __future__ import annotations
 
@@ -50,8 +49,6 @@ CKSUM_PATTERN = "Cksums"  # "Version of Cksums VOL differ" (10.x, 11.x glusterd_
 REJECTED = "Peer Rejected"
 IN_CLUSTER = "Peer in Cluster"
 STOPPED = "stopped"  # a node's "version" while it is down for its swap
-# Options glusterd 10.x stores in every new volume's info; re-set to their value to raise its version.
-BUMP_OPTIONS = ("performance.client-io-threads", "cluster.granular-entry-heal", "transport.address-family")
 
 
 class PeerRejected(HarnessError):
@@ -216,18 +213,6 @@ def wait_handshakes(cluster: "Cluster", node: "Node", before: dict[str, int], ti
                                         for k, v in before.items()))
 
 
-def restart_glusterd(cluster: "Cluster", node: "Node", timeout: float) -> None:
-    """Stop (SIGTERM) and start only the node's glusterd (its bricks keep running); returns once
-    it has shaken hands with every peer again."""
-    glusterd = procs([p] if (p := node.glusterd_pid()) else [])  # type: ignore[attr-defined]
-    signal_pids(node, [p.pid for p in glusterd], "TERM")
-    wait_for(lambda: all(p.reaped() for p in glusterd), timeout=timeout, interval=0.05,
-             what=f"glusterd of {node.name} to exit")
-    before = handshakes(cluster, node)
-    node.start_glusterd()  # type: ignore[attr-defined]
-    wait_handshakes(cluster, node, before, timeout)
-
-
 class RollingUpgrade(Fault):
     """Every node (in `nodes` order, default all) swapped to `version` in turn, the volume whole
     and healed between steps. inject() returns when the last node is done; revert() does not
@@ -369,32 +354,26 @@ class RollingUpgrade(Fault):
         return [v.name for v in self.volumes()]
 
     def work_around_4016(self, node: "Node") -> None:
-        """The rejected node stores each volume at the same version as its peers but with another
-        checksum. On the rejected node itself (its transactions reach no peer that rejects it),
-        set an option both versions know to the value it has: that raises the volume's version
-        there, so at the next handshake its peers import its definition (without nfs.disable)
-        instead of comparing checksums. Then restart its glusterd and wait for the pool. Bumping
-        on a 10.x peer instead leaves an 11.1 node that cannot import the 10.x definition: it
-        stays at the old version and restarts its bricks at every later handshake."""
-        for name in node.gluster.volume_names():
-            before = stored_version(node, name)
-            info = dict(line.split("=", 1) for line in
-                        node.run(["cat", f"/var/lib/glusterd/vols/{name}/info"], timeout=30).stdout.splitlines()
-                        if "=" in line)
-            key = next((k for k in BUMP_OPTIONS if k in info), None)
-            if key is None:
-                raise HarnessError(f"volume {name} stores none of {BUMP_OPTIONS}; the #4016 workaround needs one")
-            node.gluster.volume_set(name, key, info[key])
-            after = stored_version(node, name)
-            if after <= before:
-                raise HarnessError(f"the #4016 workaround did not raise volume {name}'s version on {node.name} "
-                                   f"({before} -> {after}), so its peers would compare checksums again")
-        # At the handshake after this restart every peer imports the new definition, and
-        # importing restarts the volume's bricks there, on all peers at once: with a 3-node
-        # replica the clients lose quorum for a few seconds (seen: 2-3 s of ENOTCONN, no write
-        # lost). Restarting the peers' glusterds one at a time instead was worse (14 s): the
-        # rejected node's brick had no client connection yet. The window is measured (U2).
-        restart_glusterd(self.cluster, node, self.timeout)
+        """What #4016's reporter did, for every node at once: with every glusterd stopped (bricks
+        and clients keep serving), drop nfs.disable=on from each volume's stored info, then start
+        the glusterds; each computes its checksum from the file, so all agree. Once the key is out
+        of a volume's definition no version writes it again. Bumping the volume's version instead
+        (so peers import) fails: a transaction reaches every peer in the cluster with the node,
+        and a 10.x peer given the same version writes nfs.disable=on again."""
+        glusterds = {n.name: procs([p] if (p := n.glusterd_pid()) else [])  # type: ignore[attr-defined]
+                     for n in self.cluster.nodes}
+        for n in self.cluster.nodes:
+            signal_pids(n, [p.pid for p in glusterds[n.name]], "TERM")
+        wait_for(lambda: all(p.reaped() for ps in glusterds.values() for p in ps), timeout=self.timeout,
+                 interval=0.05, what="every glusterd to exit for the #4016 workaround")
+        for n in self.cluster.nodes:
+            n.run(["sh", "-c", "for f in /var/lib/glusterd/vols/*/info; do [ -e \"$f\" ] || continue; "
+                   "sed -i '/^nfs.disable=/d' \"$f\"; done"], timeout=30)
+        before = {n.name: handshakes(self.cluster, n) for n in self.cluster.nodes}
+        for n in self.cluster.nodes:
+            n.start_glusterd()  # type: ignore[attr-defined]
+        for n in self.cluster.nodes:
+            wait_handshakes(self.cluster, n, before[n.name], self.timeout)
         last: list[dict] = [{}]
 
         def whole() -> bool:
@@ -402,7 +381,7 @@ class RollingUpgrade(Fault):
             return pool_whole(self.cluster, last[0])
 
         wait_for(whole, timeout=self.timeout, interval=0.1, describe=lambda: str(last[0]),
-                 what=f"every peer in the cluster after the #4016 workaround on {node.name}")
+                 what=f"every peer in the cluster after the #4016 workaround (found at {node.name})")
 
     def _confirm_effect(self) -> dict[str, Any]:
         wrong = {n: v for n, v in node_versions(self.cluster).items()
