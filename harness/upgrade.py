@@ -152,15 +152,6 @@ def info_differences(files: dict[str, str]) -> dict[str, list[str]]:
     return {n: sorted(lines - common) for n, lines in sets.items() if lines - common}
 
 
-def stored_version(node: "Node", volume: str) -> int:
-    """The volume's config version glusterd stored on `node` (`version=` of its info file)."""
-    info = node.run(["cat", f"/var/lib/glusterd/vols/{volume}/info"], timeout=30).stdout
-    found = re.search(r"^version=(\d+)$", info, re.M)
-    if not found:
-        raise HarnessError(f"{node.name}: /var/lib/glusterd/vols/{volume}/info has no version= line")
-    return int(found.group(1))
-
-
 def node_versions(cluster: "Cluster") -> dict[str, str]:
     return {n.name: getattr(n, "version", "?") for n in cluster.nodes}
 
