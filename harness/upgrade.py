@@ -28,7 +28,7 @@ from .errors import ConfigError, HarnessError
 from .faults.base import Fault
 from .faults.process import node_support, signal_pids
 from .gluster import GlusterError
-from .health import wait_volume_whole
+from .health import run_heal_command, wait_volume_whole
 from .mount import FuseMount
 from .netns import kill_pids
 from .proc import Proc, daemon_pid, procs
@@ -373,6 +373,10 @@ class RollingUpgrade(Fault):
 
         wait_for(whole, timeout=self.timeout, interval=0.1, describe=lambda: str(last[0]),
                  what=f"every peer in the cluster after the #4016 workaround (found at {node.name})")
+        # The new glusterds restarted their self-heal daemons; the new ones crawl only when
+        # they see a brick come back, so the entries written meanwhile wait (seen: 25 s). Ask.
+        for volume in self.volumes():
+            run_heal_command(volume, timeout=self.timeout)
 
     def _confirm_effect(self) -> dict[str, Any]:
         wrong = {n: v for n, v in node_versions(self.cluster).items()
