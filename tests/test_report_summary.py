@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.report import plots
+import matplotlib.pyplot as plt
+
+from harness.report import html, plots
 from harness.report.summary import build_summary, fault_windows, validate_summary
 from harness.timeline import Phase, Timeline
 from tests.report_records import write_run
@@ -49,6 +51,19 @@ def test_plots_cope_with_an_open_fault_and_a_missing_series(tmp_path: Path) -> N
     for p in made:
         assert p.path.read_bytes()[:4] == b"\x89PNG"
     assert json.dumps(summary)  # plain JSON all the way down
+
+
+def test_a_plot_a_test_drew_itself_is_embedded_in_its_scenario(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run", [{"id": "N1", "unavailable_s": 9.5, "heal_s": None}])
+    (run / "plots").mkdir()
+    figure = plt.figure(figsize=(1, 1))
+    figure.savefig(run / "plots" / "U1-versions.png")
+    plt.close(figure)
+    summary = build_summary(run, run_id="r", provider="local", profile="fast", started=None)
+    made = plots.render_all(summary, run)
+    assert [(p.scenario, p.kind) for p in made if p.path.name == "U1-versions.png"] == [("U1", "versions")]
+    page = html.render(summary, made)
+    assert "id='scenario-U1'" in page and "title='U1-versions.png'" in page
 
 
 def test_split_brain_counts_come_from_check_results_in_scenario_rows(tmp_path: Path) -> None:

@@ -215,7 +215,18 @@ def render_all(summary: dict, run_path: Path) -> list[Plot]:
             plot = make(scenario)
             if plot is not None:
                 plots.append(plot)
-    return plots
+    return plots + drawn_by_tests(out, {p.path for p in plots})
+
+
+def drawn_by_tests(out: Path, made: set[Path]) -> list[Plot]:
+    """Plots a test drew itself into plots/ as <scenario>-<kind>.png (the upgrade suite's versions per
+    node over time): the report embeds them in their scenario's section."""
+    found = []
+    for path in sorted(out.glob("*-*.png")):
+        if path not in made:
+            scenario, kind = path.stem.rsplit("-", 1)
+            found.append(Plot(scenario, kind, path, f"{scenario} {kind}"))
+    return found
 
 
 def _save(fig: plt.Figure, out: Path, scenario: str, kind: str, title: str) -> Plot:
