@@ -193,3 +193,23 @@ def test_ctrl_c_midway_runs_the_rollbacks_then_stops_the_caller(gluster_cluster,
         chaos_runner(experiment, volume)
     wait_volume_whole(volume, [mount], timeout=profile.heal_timeout_s)
     assert_rolled_back(gluster_cluster, {RUN_ID_KEY: gluster_cluster.run_id, VOLUME_KEY: volume.name})
+
+
+def _journal_with_findings(*findings: dict) -> dict:
+    met = {"steady_state_met": True, "probes": []}
+    step = {"activity": {"name": "upgrade-every-node"}, "status": "succeeded", "duration": 1.0,
+            "output": {"version": "11.1", "effect": {"steps": [], "findings": list(findings)}}}
+    return {"status": "completed", "deviated": False, "steady_states": {"before": met, "after": met},
+            "run": [step], "rollbacks": [], "duration": 1.0}
+
+
+def test_a_defect_worked_around_during_an_experiment_is_a_known_defect_not_a_pass() -> None:
+    """The rolling-upgrade experiment gets past gluster/glusterfs#4016 only by a workaround: its verdict
+    must name the defect (the journal's status alone said pass)."""
+    found = {"issue": "gluster/glusterfs#4016", "node": "node2", "version": "11.1", "worked_around": True,
+             "observed": "Peer Rejected"}
+    result = check_journal(_journal_with_findings(found), "rolling-upgrade")
+    assert result.passed is False and result.known_defect == "gluster/glusterfs#4016", result.explain()
+    unworked = check_journal(_journal_with_findings({**found, "worked_around": False}), "rolling-upgrade")
+    assert unworked.passed is False and unworked.known_defect is None  # not got past: a plain failure
+    assert check_journal(_journal_with_findings(), "rolling-upgrade").passed is True

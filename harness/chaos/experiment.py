@@ -115,6 +115,17 @@ def _failed_activities(runs: list[Mapping[str, Any]] | None) -> list[str]:
             for r in runs or [] if r.get("status") != "succeeded"]
 
 
+def _findings(runs: list[Mapping[str, Any]]) -> list[dict]:
+    """Defects an activity reported in its output (harness.chaos.upgrade: effect.findings)."""
+    found = []
+    for r in runs:
+        output = r.get("output")
+        effect = output.get("effect") if isinstance(output, Mapping) else None
+        if isinstance(effect, Mapping):
+            found.extend(f for f in effect.get("findings") or [] if isinstance(f, Mapping) and f.get("issue"))
+    return found
+
+
 def check_journal(journal: Mapping[str, Any], name: str | None = None) -> CheckResult:
     """Passed when the run completed, the steady state held before and after the method (no
     deviation) and every method activity and rollback succeeded. Observed names each probe and
@@ -138,12 +149,22 @@ def check_journal(journal: Mapping[str, Any], name: str | None = None) -> CheckR
     failed = _failed_activities(journal.get("rollbacks"))
     if failed:
         problems["rollbacks failed"] = failed
+    findings = _findings([*(journal.get("run") or []), *(journal.get("rollbacks") or [])])
+    if findings:
+        problems["GlusterFS defects met (worked around where said)"] = [
+            f"{f['issue']} on {f['node']} at {f['version']}{' (worked around)' if f.get('worked_around') else ''}: "
+            f"{str(f.get('observed', ''))[:200]}" for f in findings]
+    # A defect the experiment only got through by a workaround is a known defect, never a pass.
+    known = sorted({f["issue"] for f in findings}) if findings and all(f.get("worked_around") for f in findings) \
+        and len(problems) == 1 else []
     return CheckResult(
         name=f"chaos experiment: {title}",
         passed=not problems,
         observed=problems or {"status": journal.get("status"), "deviated": journal.get("deviated")},
-        expected="status completed, steady state met before and after (no deviation), every activity succeeded",
-        evidence={"why (the extension's warnings)": journal.get("glusterharness_notes") or [],
+        expected="status completed, steady state met before and after (no deviation), every activity succeeded, "
+                 "no GlusterFS defect met",
+        evidence={**({"known_defect": "; ".join(known)} if known else {}),
+                  "why (the extension's warnings)": journal.get("glusterharness_notes") or [],
                   "duration_s": round(float(journal.get("duration") or 0.0), 1),
                   "activities": [f"{r['activity']['name']}={r.get('status')} ({r.get('duration', 0):.1f} s)"
                                  for r in [*(journal.get("run") or []), *(journal.get("rollbacks") or [])]]},
