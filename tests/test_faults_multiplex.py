@@ -142,14 +142,14 @@ def test_restart_pod_brings_back_every_multiplexed_volume(mux_cluster, two_volum
     node2_bricks(mux_cluster, a, b)  # the restarted glusterd multiplexed them again
 
 
-CHAOS_ROLLBACK = """
+FRESH_PROCESS_ROLLBACK = """
     import json, sys
     from harness.chaos import actions
     print(json.dumps(actions.revert_kill_brick(configuration=json.loads(sys.argv[1]))))
 """
 
 
-def test_chaos_kill_brick_rolled_back_by_a_fresh_process_brings_back_every_volume(mux_cluster, two_volumes):
+def test_kill_brick_action_rolled_back_by_a_fresh_process_brings_back_every_volume(mux_cluster, two_volumes):
     """chaostoolkit's rollback may run in another process: it has only the label's record."""
     a, b, _ = two_volumes
     node1 = mux_cluster.node("node1")
@@ -158,7 +158,7 @@ def test_chaos_kill_brick_rolled_back_by_a_fresh_process_brings_back_every_volum
     try:
         result = actions.kill_brick(bricks=[brick_a.index], configuration=config)
         assert not online(b, brick_b, node1)
-        out = subprocess.run([sys.executable, "-c", textwrap.dedent(CHAOS_ROLLBACK), json.dumps(config)],
+        out = subprocess.run([sys.executable, "-c", textwrap.dedent(FRESH_PROCESS_ROLLBACK), json.dumps(config)],
                              capture_output=True, text=True, timeout=180, cwd=REPO)
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout.splitlines()[-1])["reverted"] is True
