@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--profile", choices=tuple(PROFILES), default="fast",
                     help="profile whose volume options --volume gets under any --option (default fast: "
                          "network.ping-timeout 5, as pytest's default profile; realistic: gluster's defaults)")
+    up.add_argument("--gluster-version", default=None, metavar="VERSION[,VERSION...]",
+                    help="GlusterFS version every node runs, or one per node, e.g. 10.3,10.3,11.1 "
+                         "(default: the installed one; others come from `python -m harness.versions fetch`)")
     status = sub.add_parser("status", help="show running clusters")
     status.add_argument("--json", action="store_true")
     down = sub.add_parser("down", help="tear down clusters left by `up`")
@@ -78,7 +81,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     specs = [VolumeSpec(VolumeType.parse(v), options) for v in args.volume]
     # The capacity check counts the volumes asked for (each at the largest brick count among them).
     cluster = LocalProvider(args.nodes, args.zones, args.clients, args.root, volumes=len(specs),
-                            bricks_per_volume=max((s.brick_count for s in specs), default=3)).up()
+                            bricks_per_volume=max((s.brick_count for s in specs), default=3),
+                            versions=args.gluster_version).up()
     try:
         mounts = [cluster.mount(cluster.create_volume(spec)) for spec in specs]
     except BaseException:
@@ -87,7 +91,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     cluster.keep()
     print(f"cluster {cluster.run_id} is up (subnet {cluster.plan.subnet}, root {cluster.root})")
     for n in cluster.nodes:
-        print(f"  {n.name:8} {n.zone:8} {n.address:15} enter: nsenter -t {n.holder_pid} -n -m bash")  # type: ignore[attr-defined]
+        print(f"  {n.name:8} {n.zone:8} {n.address:15} GlusterFS {n.version:6} "  # type: ignore[attr-defined]
+              f"enter: nsenter -t {n.holder_pid} -n -m bash")  # type: ignore[attr-defined]
     for c in cluster.clients:
         print(f"  {c.name:8} {'client':8} {c.address:15} enter: ip netns exec {c.namespace} bash")  # type: ignore[attr-defined]
     for m in mounts:
@@ -104,6 +109,7 @@ def cluster_status(cluster: LocalCluster) -> dict:
     for node_status, node in zip(status["nodes"], cluster.nodes):
         pid = node.glusterd_pid()  # type: ignore[attr-defined]
         node_status["glusterd_pid"] = pid
+        node_status["version"] = node.version  # type: ignore[attr-defined]
         peers = []
         if pid:
             try:
@@ -140,7 +146,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for st in statuses:
         print(f"cluster {st['run_id']} ({'kept' if st['persistent'] else 'owned by a running test'}), root {st['root']}")
         for n in st["nodes"]:
-            print(f"  {n['name']:8} {n['zone']:8} {n['address']:15} glusterd pid {n['glusterd_pid']} {n['peer_state']}")
+            print(f"  {n['name']:8} {n['zone']:8} {n['address']:15} GlusterFS {n['version']:6} "
+                  f"glusterd pid {n['glusterd_pid']} {n['peer_state']}")
         for v in st["volumes"]:
             print(f"  volume {v['name']} {v['type']} {v['status']}")
     return 0

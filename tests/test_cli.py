@@ -5,7 +5,10 @@ import json
 import subprocess
 from pathlib import Path
 
+from harness import registry
+from harness.providers.local import LocalCluster
 from harness.teardown import leftovers
+from harness.upgrade import running_version
 
 from .conftest import REPO, harness_command
 
@@ -51,3 +54,35 @@ def test_up_counts_the_volumes_asked_for_in_its_capacity_check():
     assert up.returncode != 0
     assert "turn on brick multiplexing" in up.stderr and "400 volume" in up.stderr, up.stderr
     assert run_ids() == before  # refused before any cluster was made
+
+
+def test_up_runs_the_gluster_version_asked_for_per_node():
+    """A mixed-version cluster by hand (`up --gluster-version 10.3,11.1`): each node's glusterd
+    really runs its version (its own start line says so), and status reports it."""
+    up = harness("up", "--nodes", "2", "--zones", "2", "--clients", "1", "--gluster-version", "10.3,11.1",
+                 "--volume", "replica2")
+    assert up.returncode == 0, up.stderr
+    run_id = up.stdout.split()[1]
+    try:
+        assert "GlusterFS 11.1" in up.stdout and "GlusterFS 10.3" in up.stdout
+        ours = next(c for c in json.loads(harness("status", "--json").stdout)["clusters"] if c["run_id"] == run_id)
+        assert [(n["name"], n["version"], n["peer_state"]) for n in ours["nodes"]] == [
+            ("node1", "10.3", "Connected"), ("node2", "11.1", "Connected")]
+        cluster = LocalCluster.attach(next(e for e in registry.entries() if e.run_id == run_id))
+        assert [running_version(n) for n in cluster.nodes] == ["10.3", "11.1"]
+        root = cluster.root
+    finally:
+        down = harness("down", run_id)
+    assert down.returncode == 0, down.stderr
+    assert leftovers(run_id, root) == []
+
+
+def test_up_refuses_a_version_it_cannot_run_and_leaves_nothing():
+    before = run_ids()
+    unknown = harness("up", "--nodes", "2", "--zones", "2", "--clients", "1", "--gluster-version", "9.9")
+    assert unknown.returncode == 2
+    assert "GlusterFS version '9.9' is not one the harness can fetch; known: 11.1" in unknown.stderr, unknown.stderr
+    miscounted = harness("up", "--nodes", "2", "--zones", "2", "--gluster-version", "10.3,11.1,11.1")
+    assert miscounted.returncode == 2
+    assert "names 3 versions for 2 nodes" in miscounted.stderr, miscounted.stderr
+    assert run_ids() == before
