@@ -11,8 +11,9 @@ that must be identical on every peer.
 A defect found on the way is named, never hidden: GlusterFS 11 drops `nfs.disable=on` from a
 volume's stored info, so its checksum differs from 10.x peers' and the upgraded node is
 rejected (gluster/glusterfs#4016). With `workarounds=("4016",)` the upgrade records the finding,
-applies the workaround (every glusterd stopped, nfs.disable=on dropped from each volume's stored
-info, the glusterds started: the issue reporter's fix, for all nodes at once) and goes on.
+applies the workaround (every glusterd and self-heal daemon stopped, nfs.disable=on dropped from
+each volume's stored info, the glusterds started: the issue reporter's fix, for all nodes at once)
+and goes on.
 """
 from __future__ import annotations
 
@@ -164,6 +165,19 @@ def running_version(node: "Node", path: str = GLUSTERD_LOG) -> str | None:
 
 
 # --- the rolling step -------------------------------------------------------------------------
+
+def self_heal_pids(node: "Node") -> list[int]:
+    """The node's self-heal daemon processes (glusterfs serving the volfile "shd/VOL")."""
+    found = []
+    for pid in node.pids():  # type: ignore[attr-defined]
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:  # exited meanwhile
+            continue
+        if any(arg.startswith(b"shd/") for arg in argv):
+            found.append(pid)
+    return found
+
 
 def stop_node(node: "Node", timeout: float) -> dict[str, Any]:
     """Stop everything gluster on a node as a pod's termination does (SIGTERM), and wait until
@@ -350,13 +364,20 @@ class RollingUpgrade(Fault):
         the glusterds; each computes its checksum from the file, so all agree. Once the key is out
         of a volume's definition no version writes it again. Bumping the volume's version instead
         (so peers import) fails: a transaction reaches every peer in the cluster with the node,
-        and a 10.x peer given the same version writes nfs.disable=on again."""
-        glusterds = {n.name: procs([p] if (p := n.glusterd_pid()) else [])  # type: ignore[attr-defined]
-                     for n in self.cluster.nodes}
+        and a 10.x peer given the same version writes nfs.disable=on again.
+
+        The self-heal daemons are stopped with the glusterds: a starting glusterd that finds its
+        daemon running sends it SIGTERM and starts the new one at once, without waiting for the old
+        one to exit; the new one cannot bind the socket the old one still holds ("Address already
+        in use"), and glusterd gives up attaching it ("Couldn't start shd for vol"), leaving the node
+        without a self-heal daemon (seen 1 in 5 runs, on 11.1). With none running, glusterd starts
+        a fresh one."""
+        stopping = {n.name: procs([p] if (p := n.glusterd_pid()) else [])  # type: ignore[attr-defined]
+                    + procs(self_heal_pids(n)) for n in self.cluster.nodes}
         for n in self.cluster.nodes:
-            signal_pids(n, [p.pid for p in glusterds[n.name]], "TERM")
-        wait_for(lambda: all(p.reaped() for ps in glusterds.values() for p in ps), timeout=self.timeout,
-                 interval=0.05, what="every glusterd to exit for the #4016 workaround")
+            signal_pids(n, [p.pid for p in stopping[n.name]], "TERM")
+        wait_for(lambda: all(p.reaped() for ps in stopping.values() for p in ps), timeout=self.timeout,
+                 interval=0.05, what="every glusterd and self-heal daemon to exit for the #4016 workaround")
         for n in self.cluster.nodes:
             n.run(["sh", "-c", "for f in /var/lib/glusterd/vols/*/info; do [ -e \"$f\" ] || continue; "
                    "sed -i '/^nfs.disable=/d' \"$f\"; done"], timeout=30)

@@ -12,7 +12,8 @@ from harness import versions
 from harness.errors import ConfigError, MissingPrerequisite
 from harness.history import OpType
 from harness.providers.local import parse_versions
-from harness.upgrade import info_differences, plot_versions, versions_lines
+from harness.upgrade import info_differences, plot_versions, self_heal_pids, versions_lines
+from harness.volume import VolumeType
 
 INSTALLED = versions.installed_version()
 
@@ -68,3 +69,17 @@ def test_versions_over_time_as_lines_and_a_plot(tmp_path: Path):
     ops = [SimpleNamespace(time=6.0, type=OpType.FAIL), SimpleNamespace(time=7.0, type=OpType.OK)]
     path = plot_versions(timeline, ops, tmp_path / "plots" / "v.png", "versions")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_self_heal_pids_are_the_daemons_glusterd_reports(volume_factory):
+    """The #4016 workaround stops these with the glusterds (a glusterd that finds its daemon running
+    restarts it without waiting, and the new one cannot bind its socket): exactly each node's self-heal
+    daemon, no brick, no glusterd."""
+    volume = volume_factory(VolumeType.REPLICA3)
+    status = volume.cluster.nodes[0].gluster.volume_status(volume.name)
+    reported = {volume.cluster.nodes[0].address if d.host == "localhost" else d.host: d.pid
+                for d in status.self_heal_daemons() if d.online}
+    assert {n.address: self_heal_pids(n) for n in volume.cluster.nodes} == {
+        addr: [pid] for addr, pid in reported.items()}
+    bricks = {b.pid for b in status.bricks}
+    assert not bricks & {pid for n in volume.cluster.nodes for pid in self_heal_pids(n)}
