@@ -30,14 +30,11 @@ from .faults.base import Fault
 from .faults.process import node_support, signal_pids
 from .gluster import GlusterError
 from .health import run_heal_command, wait_volume_whole
-from .mount import FuseMount
-from .netns import kill_pids
-from .proc import Proc, daemon_pid, procs
-from .runner import run
+from .proc import procs
 from .waiting import wait_for
 
 if TYPE_CHECKING:
-    from .cluster import ClientHost, Cluster, Node
+    from .cluster import Cluster, Node
     from .volume import Volume
 
 log = logging.getLogger("harness.upgrade")
@@ -411,99 +408,3 @@ class RollingUpgrade(Fault):
         node, self._stopped = self._stopped, None
         if node is not None and node.glusterd_pid() is None:  # type: ignore[attr-defined]
             node.start_glusterd()  # type: ignore[attr-defined]
-
-
-# --- clients of another version -------------------------------------------------------------
-
-@dataclass(eq=False)
-class VersionedMount(FuseMount):
-    """A FUSE mount made by a client of another GlusterFS version: the client runs in its own
-    mount namespace (inside the client host's network namespace) with that version's files bound
-    over the installed ones, so its mount lives in that namespace only. The test process reaches
-    it through the client process's root (/proc/PID/root/...); `inner` is the path inside."""
-
-    inner: Path = field(default_factory=Path)
-    version: str = ""
-
-    def unmount(self) -> None:
-        pid = daemon_pid(self.pid_file)
-        client = Proc.of(pid) if pid else None
-        if client and client.alive():
-            # The namespace goes with its last process; unmount first so the client exits cleanly.
-            run(["nsenter", "-t", str(pid), "-m", "umount", str(self.inner)], timeout=30, check=False)
-            kill_pids([client.pid])  # gone already after a clean umount; else it must not linger
-
-
-def mount_version(cluster: "Cluster", volume: "Volume", client: "ClientHost", version: str) -> VersionedMount:
-    """Mount `volume` from `client` with a GlusterFS `version` client (an upgraded client host)."""
-    root = versions.require(version)
-    if root is None:
-        raise ConfigError(f"{version} is the installed version: mount with cluster.mount()")
-    seq = len(list((cluster.root / "mnt" / client.name).glob(f"{volume.name}-v*"))) + 1  # type: ignore[attr-defined]
-    inner = cluster.root / "mnt" / client.name / f"{volume.name}-v{version}-{seq}"  # type: ignore[attr-defined]
-    inner.mkdir(parents=True)
-    logs = cluster.root / "clientlogs"  # type: ignore[attr-defined]
-    logs.mkdir(parents=True, exist_ok=True)
-    stem = f"{client.name}-{inner.name}"  # one pid file per client process: glusterfs locks it
-    pid_file, log_file = logs / f"{stem}.pid", logs / f"{stem}.log"
-    servers = " ".join(f"--volfile-server={n.address}" for n in volume.cluster.nodes)
-    script = (versions.swap_script(None, (version, root), None) + "\n"
-              f"exec glusterfs {servers} --volfile-id={volume.name} --log-file={log_file} "
-              f"--pid-file={pid_file} {inner}")
-    namespace = client.namespace  # type: ignore[attr-defined]
-    run(["nsenter", f"--net=/run/netns/{namespace}", "unshare", "-m", "--propagation", "private", "sh", "-c", script],
-        timeout=60, where=client.name)
-    pid = wait_for(lambda: daemon_pid(pid_file), timeout=30, interval=0.05,
-                   what=f"the {version} client of {volume.name} on {client.name} to write its pid file")
-    mount = VersionedMount(client, volume, Path(f"/proc/{pid}/root{inner}"), pid_file, log_file, inner, version)
-    cluster.mounts.append(mount)  # type: ignore[attr-defined]  # unmounted with the cluster
-    try:
-        mount.wait_children_up()
-    except BaseException:
-        mount.unmount()
-        raise
-    return mount
-
-
-# --- report -----------------------------------------------------------------------------------
-
-def versions_lines(timeline: Sequence[dict]) -> list[str]:
-    """One line per point of the upgrade: "HH:MM:SS phase: node1 11.1, node2 10.3, ..." (UTC)."""
-    return [f"{time.strftime('%H:%M:%S', time.gmtime(p['t']))} {p['phase']}: "
-            + ", ".join(f"{n} {v}" for n, v in sorted(p["versions"].items())) for p in timeline]
-
-
-def plot_versions(timeline: Sequence[dict], ops: Sequence[Any], path: "Path", title: str) -> "Path":
-    """PNG: each node's version over time (a step line per node), with the history clients'
-    failed operations marked, so a reader sees which step cost availability."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    t0 = timeline[0]["t"]
-    names = sorted(timeline[0]["versions"])
-    known = sorted({v for p in timeline for v in p["versions"].values()})
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.6 * len(names)))
-    end = max([p["t"] for p in timeline] + [op.time for op in ops]) - t0
-    for row, name in enumerate(names):
-        xs = [p["t"] - t0 for p in timeline] + [end]
-        ys = [p["versions"][name] for p in timeline]
-        for (x0, x1), v in zip(zip(xs, xs[1:]), ys):
-            color = "#bbbbbb" if v == STOPPED else f"C{known.index(v)}"
-            ax.broken_barh([(x0, max(x1 - x0, 0.01))], (row - 0.35, 0.7), color=color, label=v)
-    fails = [op.time - t0 for op in ops if getattr(op.type, "value", op.type) in ("fail", "info")]
-    if fails:
-        ax.scatter(fails, [len(names) - 0.2] * len(fails), marker="|", color="#d62728", label="failed client op")
-    ax.set_yticks(range(len(names)), names)
-    ax.set_ylim(-0.6, len(names) + 0.2)
-    ax.set_xlabel("seconds since the upgrade began")
-    ax.set_title(title, fontsize=11)
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path

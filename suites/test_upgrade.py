@@ -38,9 +38,11 @@ from harness.plugin import expect
 from harness.providers.local import LocalProvider
 from harness.results import CheckResult, all_passed
 from harness.timeline import Timeline
+from harness.report.versions_plot import plot_versions, versions_lines
 from harness.upgrade import (ISSUE_4016, REJECTED, RollingUpgrade, bump_op_version, client_op_versions,
-                             info_differences, mount_version, node_versions, op_versions, plot_versions,
-                             pool_log_lines, running_version, versions_lines, volume_info_files)
+                             info_differences, node_versions, op_versions, pool_log_lines, running_version,
+                             volume_info_files)
+from harness.versioned_mount import mount_version
 from harness.volume import VolumeSpec, VolumeType
 
 pytestmark = [pytest.mark.upgrade, pytest.mark.slow]

@@ -12,7 +12,8 @@ from harness import versions
 from harness.errors import ConfigError, MissingPrerequisite
 from harness.history import OpType
 from harness.providers.local import parse_versions
-from harness.upgrade import info_differences, plot_versions, self_heal_pids, versions_lines
+from harness.report.versions_plot import plot_versions, versions_lines
+from harness.upgrade import info_differences, self_heal_pids
 from harness.volume import VolumeType
 
 INSTALLED = versions.installed_version()

@@ -1,0 +1,69 @@
+"""FUSE clients of another GlusterFS version than the host's (an upgraded client host): each runs
+in its own mount namespace with that version's files bound over the installed ones."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import versions
+from .errors import ConfigError
+from .mount import FuseMount
+from .netns import kill_pids
+from .proc import Proc, daemon_pid
+from .runner import run
+from .waiting import wait_for
+
+if TYPE_CHECKING:
+    from .cluster import ClientHost, Cluster
+    from .volume import Volume
+
+
+@dataclass(eq=False)
+class VersionedMount(FuseMount):
+    """A FUSE mount made by a client of another GlusterFS version: the client runs in its own
+    mount namespace (inside the client host's network namespace) with that version's files bound
+    over the installed ones, so its mount lives in that namespace only. The test process reaches
+    it through the client process's root (/proc/PID/root/...); `inner` is the path inside."""
+
+    inner: Path = field(default_factory=Path)
+    version: str = ""
+
+    def unmount(self) -> None:
+        pid = daemon_pid(self.pid_file)
+        client = Proc.of(pid) if pid else None
+        if client and client.alive():
+            # The namespace goes with its last process; unmount first so the client exits cleanly.
+            run(["nsenter", "-t", str(pid), "-m", "umount", str(self.inner)], timeout=30, check=False)
+            kill_pids([client.pid])  # gone already after a clean umount; else it must not linger
+
+
+def mount_version(cluster: "Cluster", volume: "Volume", client: "ClientHost", version: str) -> VersionedMount:
+    """Mount `volume` from `client` with a GlusterFS `version` client (an upgraded client host)."""
+    root = versions.require(version)
+    if root is None:
+        raise ConfigError(f"{version} is the installed version: mount with cluster.mount()")
+    seq = len(list((cluster.root / "mnt" / client.name).glob(f"{volume.name}-v*"))) + 1  # type: ignore[attr-defined]
+    inner = cluster.root / "mnt" / client.name / f"{volume.name}-v{version}-{seq}"  # type: ignore[attr-defined]
+    inner.mkdir(parents=True)
+    logs = cluster.root / "clientlogs"  # type: ignore[attr-defined]
+    logs.mkdir(parents=True, exist_ok=True)
+    stem = f"{client.name}-{inner.name}"  # one pid file per client process: glusterfs locks it
+    pid_file, log_file = logs / f"{stem}.pid", logs / f"{stem}.log"
+    servers = " ".join(f"--volfile-server={n.address}" for n in volume.cluster.nodes)
+    script = (versions.swap_script(None, (version, root), None) + "\n"
+              f"exec glusterfs {servers} --volfile-id={volume.name} --log-file={log_file} "
+              f"--pid-file={pid_file} {inner}")
+    namespace = client.namespace  # type: ignore[attr-defined]
+    run(["nsenter", f"--net=/run/netns/{namespace}", "unshare", "-m", "--propagation", "private", "sh", "-c", script],
+        timeout=60, where=client.name)
+    pid = wait_for(lambda: daemon_pid(pid_file), timeout=30, interval=0.05,
+                   what=f"the {version} client of {volume.name} on {client.name} to write its pid file")
+    mount = VersionedMount(client, volume, Path(f"/proc/{pid}/root{inner}"), pid_file, log_file, inner, version)
+    cluster.mounts.append(mount)  # type: ignore[attr-defined]  # unmounted with the cluster
+    try:
+        mount.wait_children_up()
+    except BaseException:
+        mount.unmount()
+        raise
+    return mount
