@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -21,6 +21,7 @@ from .k8s.options import K8S_OPTIONS, k8s_options_from
 from .mount import FuseMount
 from .profiles import PROFILES, Profile, get_profile
 from .providers import PROVIDERS, make_provider
+from .providers.local import live_clusters
 from .results import CheckResult, Recorder
 from .rundir import RunDir, new_run_id
 from .volume import Volume, VolumeSpec, VolumeType
@@ -241,11 +242,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if run is None:
         return report
     cluster = run.extras.get("cluster")
-    if (report.failed or hasattr(report, "wasxfail")) and cluster is not None and not item.stash.get(LOGS_KEPT, False):
+    own = [c for c in live_clusters() if c is not cluster]  # clusters tests made for themselves
+    if (report.failed or hasattr(report, "wasxfail")) and (cluster is not None or own) \
+            and not item.stash.get(LOGS_KEPT, False):
         from .report import allure, failure_logs
 
         item.stash[LOGS_KEPT] = True  # now: after the last test's teardown the cluster is gone
-        logs = allure.node_logs(cluster) + allure.heal_state(cluster)
+        logs = allure.node_logs(cluster) + allure.heal_state(cluster) if cluster is not None else []
+        for other in own:  # under failed/<test>/<run id>-<node>/
+            logs += [replace(a, name=f"{other.run_id}-{a.name}")
+                     for a in allure.node_logs(other) + allure.heal_state(other)]
         failure_logs.keep(logs, failure_logs.folder_for(run.run_dir.path, item.nodeid))
         if run.extras.get("allure"):
             allure.attach(logs)

@@ -256,3 +256,30 @@ def test_a_failing_test_leaves_its_node_logs_in_the_run_folder_without_allure(py
     heal = failed[0] / "node1" / "heal"
     assert "Number of entries: 0" in (heal / "kept-info.txt").read_text()
     assert "Crawl statistics for brick no 1" in (heal / "kept-statistics.txt").read_text()
+
+
+def test_a_failing_test_on_a_cluster_of_its_own_keeps_that_clusters_logs(pytester: pytest.Pytester) -> None:
+    """Tests that need a cluster-wide setting (multiplexing, mixed versions) make their own cluster; when one
+    fails, its evidence is that cluster's logs (kept under <run id>-<node>), not only the session cluster's."""
+    pytester.makepyfile(test_own="""
+        import pytest
+        from harness.providers.local import LocalProvider
+
+        @pytest.fixture(scope="module")
+        def own_cluster():
+            cluster = LocalProvider(nodes=2, zones=2, clients=0).up()
+            yield cluster
+            cluster.down()
+
+        def test_breaks(own_cluster):
+            raise AssertionError(f"broken on purpose on {own_cluster.run_id}")
+    """)
+    run = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--report-dir", str(pytester.path / "reports"))
+    assert run.ret == 1
+    failed = sorted({p.resolve() for p in (pytester.path / "reports").glob("*/failed/*")})
+    assert [p.name for p in failed] == ["test_own.py_test_breaks"], failed
+    kept = sorted(p.name for p in failed[0].iterdir())
+    assert len(kept) == 2 and all(name.startswith("glh") for name in kept), kept
+    assert [name.rsplit("-", 1)[1] for name in kept] == ["node1", "node2"], kept
+    for folder in kept:
+        assert "Started running version" in (failed[0] / folder / "glusterd.log").read_text()

@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import shutil
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
@@ -108,6 +109,15 @@ class LocalClient(ClientHost):
                    check=check, where=self.name)
 
 
+_LIVE: "weakref.WeakSet[LocalCluster]" = weakref.WeakSet()
+
+
+def live_clusters() -> "list[LocalCluster]":
+    """The clusters this process brought up and has not taken down: a failing test keeps the logs
+    of each, not only the session's (a test may run on a cluster of its own)."""
+    return sorted(_LIVE, key=lambda c: c.run_id)
+
+
 class LocalCluster(Cluster):
     capabilities = frozenset({Capability.PROCESS_FAULTS, Capability.NETWORK_FAULTS, Capability.HOST_FUSE})
 
@@ -145,6 +155,7 @@ class LocalCluster(Cluster):
         self.mounts.clear()
         teardown(self.run_id, self.root)
         registry.release(self.entry.index)
+        _LIVE.discard(self)
 
     def keep(self) -> None:
         """Mark the cluster to outlive this process (`up`, --keep-cluster); `down` removes it."""
@@ -246,6 +257,7 @@ class LocalProvider:
             node.set_version(version)
         cluster = LocalCluster(entry, plan, nodes, [LocalClient(p) for p in plan.clients])
         cluster.save_state()
+        _LIVE.add(cluster)
         with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
             list(pool.map(LocalNode.start_glusterd, nodes))
         form_pool(cluster)
