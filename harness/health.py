@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 HEAL_POLL_S = 0.25
 ENTRIES_SHOWN = 5  # per brick, in a heal timeout's message
 DAEMON_NOT_RUNNING_YET = "Self-heal daemon is not running"
+DAEMON_ON, NOT_RUNNING = "self-heal daemon on ", " not running"  # self_heal_disconnected's words for a missing one
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def self_heal_disconnected(status: VolumeStatus, clients: dict[str, frozenset[st
 
     running = {host(d) for d in status.self_heal_daemons() if d.online}
     missing = sorted({b.hostname for b in status.bricks if b.online} - running) if running else []
-    return [f"self-heal daemon on {h} not running" for h in missing] + [
+    return [f"{DAEMON_ON}{h}{NOT_RUNNING}" for h in missing] + [
         f"self-heal daemon on {h} -> {brick}" for brick, addrs in sorted(clients.items())
         for h in sorted(running) if h not in addrs]
 

@@ -2,7 +2,12 @@
 glusterd.log lines recorded in SQ1 runs on this machine (node3 lost v1; node2, same run, kept it)."""
 from __future__ import annotations
 
-from harness.glusterd_volumes import _log_time, attach_counts, dropped_evidence, lines_since
+from types import SimpleNamespace
+
+from harness.faults.process import NodeCrash
+from harness.glusterd_volumes import (
+    SHD_ATTACH_GIVEN_UP_DEFECT, _log_time, attach_counts, dropped_evidence, lines_since,
+)
 
 LOST = """\
 [2026-12-05 08:09:59.732045 +0000] I [MSGID: 106618] [glusterd-svc-helper.c:906:glusterd_attach_svc] 0-glusterd: \
@@ -75,3 +80,57 @@ def test_an_attach_whose_reply_was_lost_has_ended():
     assert not state.in_progress and state.gave_up is not None and "iov is NULL" in state.gave_up
     # The send that failed (LOST) is retried a second later: still in progress until the retry ends.
     assert attach_counts(lines_since(LOST, 0)[:4], "v1").in_progress
+
+
+# A glusterd that gave up attaching v1 to its new self-heal daemon (recorded on this machine, 2026-12-05,
+# a restarted glusterd of the rolling-upgrade experiment): the node ran no self-heal daemon for v1 after it.
+GAVE_UP = """\
+[2026-12-05 21:03:48.610834 +0000] I [MSGID: 106618] [glusterd-svc-helper.c:931:glusterd_attach_svc] 0-glusterd: \
+adding svc glustershd (volume=v1) to existing process with pid 20824
+[2026-12-05 21:03:48.610849 +0000] I [MSGID: 106498] [glusterd-svc-helper.c:765:__glusterd_send_svc_configure_req] \
+0-management: not connected yet
+[2026-12-05 21:04:03.614005 +0000] W [MSGID: 106617] [glusterd-svc-helper.c:980:glusterd_attach_svc] 0-glusterd: \
+attach failed for glustershd(volume=v1)
+"""
+
+
+class RecordedNode:
+    """A node whose `grep` of glusterd.log answers with recorded lines (only what the repair reads)."""
+
+    def __init__(self, name: str, address: str, log: str) -> None:
+        self.name, self.address, self.log = name, address, log
+
+    def run(self, argv, timeout=None, check=True):
+        patterns = [argv[i + 1] for i, a in enumerate(argv) if a == "-e"]
+        lines = [ln for ln in self.log.splitlines() if any(p in ln for p in patterns)]
+        return SimpleNamespace(stdout="\n".join(lines) + "\n", ok=True)
+
+
+def crash_reverting(log: str, restarted_at: float) -> tuple[NodeCrash, list, list]:
+    """A NodeCrash whose revert restarted node2 at `restarted_at`, its `volume start` calls and records."""
+    fault = NodeCrash.__new__(NodeCrash)
+    started, recorded = [], []
+    fault.node = RecordedNode("node2", "198.18.0.12", log)
+    fault.observer = SimpleNamespace(gluster=SimpleNamespace(xml=lambda *args: started.append(args)))
+    fault.timeline = SimpleNamespace(record=lambda *args, **details: recorded.append(details))
+    fault.fault_id, fault.restarted_at, fault.daemon_repairs = "f1", restarted_at, set()
+    return fault, started, recorded
+
+
+def test_a_self_heal_daemon_attach_glusterd_gave_up_is_named_and_restarted_once():
+    fault, started, recorded = crash_reverting(GAVE_UP, _log_time(GAVE_UP.splitlines()[0]) - 1)
+    fault._restart_unattached_daemon("v1", "198.18.0.12")
+    fault._restart_unattached_daemon("v1", "198.18.0.12")  # the next poll, before the daemon shows up
+    assert started == [("volume", "start", "v1", "force")]
+    assert len(recorded) == 1 and "attach failed for glustershd(volume=v1)" in recorded[0]["evidence"][0]
+    assert recorded[0]["known_defect"] == SHD_ATTACH_GIVEN_UP_DEFECT
+
+
+def test_no_restart_without_the_defects_log_line():
+    first_two = "\n".join(GAVE_UP.splitlines()[:2]) + "\n"  # still retrying: it may yet attach
+    for log, since, host in ((first_two, 0.0, "198.18.0.12"),
+                             (GAVE_UP, _log_time(GAVE_UP.splitlines()[-1]) + 1, "198.18.0.12"),  # before the restart
+                             (GAVE_UP, 0.0, "198.18.0.13")):  # another node's daemon
+        fault, started, recorded = crash_reverting(log, since)
+        fault._restart_unattached_daemon("v1", host)
+        assert (started, recorded) == ([], []), (log, since, host)

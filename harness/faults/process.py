@@ -6,16 +6,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ..errors import ConfigError, HarnessError
 from ..gluster import GlusterError, VolumeStatus
 from ..gluster.xml import parse_volume_clients, parse_volume_status
 from ..glusterd_volumes import (
-    BRICK_PORT_LOST_DEFECT, DROPPED_VOLUME_DEFECT, DroppedVolumes, attach_state, brick_start_failures,
-    dropped_volumes,
+    BRICK_PORT_LOST_DEFECT, DROPPED_VOLUME_DEFECT, SHD_ATTACH_GIVEN_UP_DEFECT, DroppedVolumes, attach_state,
+    brick_start_failures, dropped_volumes,
 )
-from ..health import peers_connected, self_heal_disconnected
+from ..health import DAEMON_ON, NOT_RUNNING, peers_connected, self_heal_disconnected
 from ..proc import Proc, procs
 from ..timeline import Phase
 from ..waiting import wait_for
@@ -135,10 +135,12 @@ def started_volumes(cluster: "Cluster") -> set[str]:
     return {v.name for v in cluster.gluster_from([]).volume_info() if v.status == "Started"}
 
 
-def wait_hosted_back(fault: Fault, bricks: Sequence[HostedBrick], via: "Node", heal_connected: Sequence[str]) -> None:
+def wait_hosted_back(fault: Fault, bricks: Sequence[HostedBrick], via: "Node", heal_connected: Sequence[str],
+                     daemon_missing: "Callable[[str, str], None] | None" = None) -> None:
     """Wait until every brick in `bricks` is online and, for the volumes in `heal_connected`, every
     running self-heal daemon is connected to every brick of the volume (what a revert can confirm
     for a volume it has no mount of). Two CLI calls per poll however many volumes share a process.
+    `daemon_missing(volume, host)` is told of each node with a brick but no self-heal daemon.
 
     A failing CLI is "not known yet": just after `start force` glusterd may not reach a new brick."""
     last: list[str] = ["no answer yet"]
@@ -154,8 +156,11 @@ def wait_hosted_back(fault: Fault, bricks: Sequence[HostedBrick], via: "Node", h
             for st in statuses:
                 if st.name in heal_connected:
                     own = {b.name for b in st.bricks}
-                    missing += [f"{st.name}: {m}" for m in self_heal_disconnected(
-                        st, {k: v for k, v in clients.items() if k in own}, via.address)]
+                    gaps = self_heal_disconnected(st, {k: v for k, v in clients.items() if k in own}, via.address)
+                    missing += [f"{st.name}: {m}" for m in gaps]
+                    for gap in gaps:
+                        if daemon_missing and gap.endswith(NOT_RUNNING):
+                            daemon_missing(st.name, gap[len(DAEMON_ON):-len(NOT_RUNNING)])
         last[0] = "not connected: " + ", ".join(missing)
         return not missing
 
@@ -533,6 +538,8 @@ class NodeCrash(Fault):
         self.node = cluster.node(node)
         node_support(self.node)
         self.observer = other_node(cluster, [self.node]) if len(cluster.nodes) > 1 else None
+        self.restarted_at: float | None = None  # when the revert (or a pod restart) started its glusterd
+        self.daemon_repairs: set[str] = set()  # volumes whose self-heal daemon the revert had to restart
 
     def params(self) -> dict[str, Any]:
         return {"node": self.node.name}
@@ -563,6 +570,7 @@ class NodeCrash(Fault):
         self.wait(lambda: all(p.reaped() for p in killed), f"killed processes of {self.node.name} reaped",
                   describe=lambda: "not reaped: " + ", ".join(f"{p.pid}={p.state()}" for p in killed if not p.reaped()))
         if self.node.glusterd_pid() is None:  # type: ignore[attr-defined]
+            self.restarted_at = time.time()
             self.node.start_glusterd()  # type: ignore[attr-defined]
 
     def _confirm_revert(self) -> None:
@@ -575,7 +583,26 @@ class NodeCrash(Fault):
         started = [v for v in self.observer.gluster.volume_info() if v.status == "Started"]
         hosted = [HostedBrick(v.name, b.name) for v in started for b in v.bricks if b.host == self.node.address]
         mounted = {m.volume.name for m in self.mounts}
-        wait_hosted_back(self, hosted, self.observer, sorted({h.volume for h in hosted} - mounted))
+        wait_hosted_back(self, hosted, self.observer, sorted({h.volume for h in hosted} - mounted),
+                         daemon_missing=self._restart_unattached_daemon)
+
+    def _restart_unattached_daemon(self, volume: str, host: str) -> None:
+        """The restarted node runs no self-heal daemon for `volume` because its glusterd gave up the
+        attach (SHD_ATTACH_GIVEN_UP_DEFECT, by its log since the restart): named on the Timeline and
+        repaired once, the operator's way, `volume start VOL force`. Without that log line nothing
+        is done: the wait goes on and, if it times out, says so."""
+        if host != self.node.address or volume in self.daemon_repairs or self.restarted_at is None:
+            return
+        attach = attach_state(self.node, volume, self.restarted_at)
+        if attach.in_progress or not attach.gave_up:
+            return
+        self.daemon_repairs.add(volume)
+        log.warning("%s %s: glusterd of %s runs no self-heal daemon for %s (%s). %s; volume start force",
+                    self.kind, self.fault_id, self.node.name, volume, attach.gave_up, SHD_ATTACH_GIVEN_UP_DEFECT)
+        self.timeline.record(self.fault_id, self.kind, Phase.STEP, self.targets(), node=self.node.name, volume=volume,
+                             evidence=[attach.gave_up], known_defect=SHD_ATTACH_GIVEN_UP_DEFECT,
+                             repair="volume start force")
+        self.observer.gluster.xml("volume", "start", volume, "force")  # type: ignore[union-attr]
 
 
 class RestartPod(NodeCrash):
@@ -595,6 +622,7 @@ class RestartPod(NodeCrash):
         self.killed = self._kill_all()
         self.wait(lambda: all(p.reaped() for p in self.killed),
                   f"every process of {self.node.name} to die and be reaped")
+        self.restarted_at = time.time()
         self.node.start_glusterd()  # type: ignore[attr-defined]
 
     def _confirm_effect(self) -> dict[str, Any]:
