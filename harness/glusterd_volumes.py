@@ -43,7 +43,7 @@ BRICK_PORT_LOST_DEFECT = (
     "daemon can connect to it (ENOTCONN) until it is restarted")
 
 SHD_ATTACH_GIVEN_UP_DEFECT = (
-    "GlusterFS 10.3 glusterd defect: a restarted glusterd attaches each volume to its new self-heal daemon; "
+    "GlusterFS glusterd defect (10.3 and 11.1): a restarted glusterd attaches each volume to its self-heal daemon; "
     "while the daemon is not connected it retries once a second and gives up after 15 tries ('attach failed "
     "for glustershd(volume=VOL)'), or the reply is lost ('forced unwinding', then 'iov is NULL') and nothing "
     "retries: the node then runs no self-heal daemon for that volume, and glusterd never tries again, until "
