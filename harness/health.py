@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 HEAL_POLL_S = 0.25
 ENTRIES_SHOWN = 5  # per brick, in a heal timeout's message
 DAEMON_NOT_RUNNING_YET = "Self-heal daemon is not running"
-DAEMON_ON, NOT_RUNNING = "self-heal daemon on ", " not running"  # self_heal_disconnected's words for a missing one
 
 
 @dataclass(frozen=True)
@@ -148,14 +147,21 @@ def self_heal_disconnected(status: VolumeStatus, clients: dict[str, frozenset[st
     one cannot reach a brick). `answering` is the address of the node that gave `status` (its own
     daemon shows as "localhost"). A FUSE mount or glfsheal run on a node connects from the same
     address, so it could stand in for that node's daemon; the harness mounts from client hosts only."""
-    def host(d) -> str:
-        return answering if d.host == "localhost" else d.host
-
-    running = {host(d) for d in status.self_heal_daemons() if d.online}
-    missing = sorted({b.hostname for b in status.bricks if b.online} - running) if running else []
-    return [f"{DAEMON_ON}{h}{NOT_RUNNING}" for h in missing] + [
+    running = self_heal_running(status, answering)
+    return [f"self-heal daemon on {h} not running" for h in self_heal_missing(status, answering)] + [
         f"self-heal daemon on {h} -> {brick}" for brick, addrs in sorted(clients.items())
         for h in sorted(running) if h not in addrs]
+
+
+def self_heal_running(status: VolumeStatus, answering: str) -> set[str]:
+    """Addresses of the nodes whose self-heal daemon `status` shows online."""
+    return {answering if d.host == "localhost" else d.host for d in status.self_heal_daemons() if d.online}
+
+
+def self_heal_missing(status: VolumeStatus, answering: str) -> list[str]:
+    """Nodes with an online brick but no self-heal daemon, while any daemon runs (see above)."""
+    running = self_heal_running(status, answering)
+    return sorted({b.hostname for b in status.bricks if b.online} - running) if running else []
 
 
 def wait_self_heal_connected(volume: "Volume", timeout: float, via: "Node | None" = None) -> None:

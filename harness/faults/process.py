@@ -15,7 +15,7 @@ from ..glusterd_volumes import (
     BRICK_PORT_LOST_DEFECT, DROPPED_VOLUME_DEFECT, SHD_ATTACH_GIVEN_UP_DEFECT, DroppedVolumes, attach_state,
     brick_start_failures, dropped_volumes,
 )
-from ..health import DAEMON_ON, NOT_RUNNING, peers_connected, self_heal_disconnected
+from ..health import peers_connected, self_heal_disconnected, self_heal_missing
 from ..proc import Proc, procs
 from ..timeline import Phase
 from ..waiting import wait_for
@@ -158,9 +158,8 @@ def wait_hosted_back(fault: Fault, bricks: Sequence[HostedBrick], via: "Node", h
                     own = {b.name for b in st.bricks}
                     gaps = self_heal_disconnected(st, {k: v for k, v in clients.items() if k in own}, via.address)
                     missing += [f"{st.name}: {m}" for m in gaps]
-                    for gap in gaps:
-                        if daemon_missing and gap.endswith(NOT_RUNNING):
-                            daemon_missing(st.name, gap[len(DAEMON_ON):-len(NOT_RUNNING)])
+                    for host in self_heal_missing(st, via.address) if daemon_missing else []:
+                        daemon_missing(st.name, host)
         last[0] = "not connected: " + ", ".join(missing)
         return not missing
 
