@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.providers.local import LocalProvider  # noqa: E402
-from harness.volume import VolumeSpec, VolumeType  # noqa: E402
+from harness.volume import VolumeSpec, VolumeType, create_volume  # noqa: E402
 
 
 def one_run() -> dict[str, float]:
@@ -21,7 +21,7 @@ def one_run() -> dict[str, float]:
     cluster = LocalProvider(nodes=3, zones=3, clients=1).up()
     t1 = time.monotonic()
     try:
-        volume = cluster.create_volume(VolumeSpec(VolumeType.REPLICA3))
+        volume = create_volume(cluster, VolumeSpec(VolumeType.REPLICA3))
         t2 = time.monotonic()
         cluster.mount(volume)
         t3 = time.monotonic()

@@ -24,7 +24,7 @@ from harness.faults.probe import probe_connect  # noqa: E402
 from harness.health import wait_volume_whole  # noqa: E402
 from harness.providers.local import LocalProvider  # noqa: E402
 from harness.timeline import Phase  # noqa: E402
-from harness.volume import VolumeSpec, VolumeType  # noqa: E402
+from harness.volume import VolumeSpec, VolumeType, create_volume  # noqa: E402
 
 
 def kinds(cluster, volume) -> list[tuple[str, Callable[[], F.Fault], bool]]:
@@ -87,7 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     cluster = LocalProvider(nodes=3, zones=3, clients=2).up()
     try:
-        volume = cluster.create_volume(VolumeSpec(VolumeType.REPLICA3, {"network.ping-timeout": "5"}))
+        volume = create_volume(cluster, VolumeSpec(VolumeType.REPLICA3, {"network.ping-timeout": "5"}))
         mount = cluster.mount(volume, cluster.client("client1"))
         results = {}
         for label, make, slow in kinds(cluster, volume):

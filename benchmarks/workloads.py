@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness.history import FileStore, S3Store, check_history, run_clients  # noqa: E402
 from harness.providers.local import LocalProvider  # noqa: E402
 from harness.runner import run  # noqa: E402
-from harness.volume import VolumeSpec, VolumeType  # noqa: E402
+from harness.volume import VolumeSpec, VolumeType, create_volume  # noqa: E402
 from harness.workloads.fio import FileTarget, FioJob, fio_argv, parse_result, run_fio  # noqa: E402
 from harness.workloads.locust import LocustJob, run_locust  # noqa: E402
 from harness.workloads.s3client import make_client  # noqa: E402
@@ -55,7 +55,7 @@ def main() -> None:
     cluster = LocalProvider(nodes=3, zones=3, clients=2).up()
     try:
         c1, c2 = cluster.clients[0], cluster.clients[1]
-        volume = cluster.create_volume(VolumeSpec(VolumeType.REPLICA3, {"network.ping-timeout": "5"}))
+        volume = create_volume(cluster, VolumeSpec(VolumeType.REPLICA3, {"network.ping-timeout": "5"}))
         m1, m2 = cluster.mount(volume, c1), cluster.mount(volume, c2)
         out = Path(tempfile.mkdtemp(prefix="bench-", dir=cluster.root))
 

@@ -12,7 +12,7 @@ from .errors import HarnessError
 from .profiles import PROFILES, get_profile
 from .providers.local import DEFAULT_ROOT, LocalCluster, LocalProvider
 from .teardown import sweep_stale, teardown
-from .volume import VolumeSpec, VolumeType
+from .volume import VolumeSpec, VolumeType, create_volume
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,7 +84,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                             bricks_per_volume=max((s.brick_count for s in specs), default=3),
                             versions=args.gluster_version).up()
     try:
-        mounts = [cluster.mount(cluster.create_volume(spec)) for spec in specs]
+        mounts = [cluster.mount(create_volume(cluster, spec)) for spec in specs]
     except BaseException:
         cluster.down()
         raise

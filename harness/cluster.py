@@ -5,37 +5,15 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
+from .control import DEFAULT_TIMEOUT_S, Capability, Host  # noqa: F401 (providers take them from here)
 from .errors import ConfigError
 from .gluster import GlusterCLI
-from .runner import CommandResult
 
 if TYPE_CHECKING:
-    from .mount import FuseMount
-    from .volume import Volume, VolumeSpec
+    from .mount import V, FuseMount
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
-DEFAULT_TIMEOUT_S = 60.0
-
-
-class Capability:
-    """What a provider can do; suites skip (with the reason) what their cluster cannot serve."""
-
-    PROCESS_FAULTS = "process-faults"
-    NETWORK_FAULTS = "network-faults"
-    HOST_FUSE = "host-fuse"  # mounts are visible to the test process itself
-
-
-class Host(ABC):
-    """Something that runs commands: a storage node or a client host."""
-
-    name: str
-
-    @abstractmethod
-    def run(
-        self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, input: str | None = None, check: bool = True
-    ) -> CommandResult:
-        """Run argv inside this host; raise CommandError naming the host when check and it fails."""
 
 
 @dataclass(eq=False)
@@ -112,13 +90,8 @@ class Cluster(ABC):
                 return n.gluster
         raise ConfigError("every node is excluded; no node left to run the gluster CLI on")
 
-    def create_volume(self, spec: "VolumeSpec", name: str | None = None) -> "Volume":
-        from .volume import create_volume
-
-        return create_volume(self, spec, name)
-
     @abstractmethod
-    def mount(self, volume: "Volume", client: ClientHost | None = None) -> "FuseMount":
+    def mount(self, volume: "V", client: ClientHost | None = None) -> "FuseMount[V]":
         """Mount volume over FUSE from a client host; returns once every replica child is up."""
 
     @abstractmethod

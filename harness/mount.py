@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from .netns import kill_pids
 from .proc import Proc, daemon_pid
@@ -12,8 +12,22 @@ from .runner import run
 from .waiting import wait_for
 
 if TYPE_CHECKING:
-    from .cluster import ClientHost
-    from .volume import Volume
+    from .control import Host
+    from .volume_spec import VolumeSpec
+
+
+class MountSource(Protocol):
+    """What a client needs of a volume to mount it (a Volume is one); typed so, mounts need not
+    import the volume or cluster modules, which import them."""
+
+    name: str
+    spec: "VolumeSpec"
+
+    @property
+    def server_addresses(self) -> list[str]: ...
+
+
+V = TypeVar("V", bound=MountSource)
 
 CHILD_UP_RE = re.compile(r"^child_up\[(\d+)\]\s*=\s*(\d+)", re.MULTILINE)
 CHILDS_UP_MASK_RE = re.compile(r"^childs_up_mask\s*=\s*([01]+)", re.MULTILINE)
@@ -21,9 +35,9 @@ MOUNT_READY_TIMEOUT_S = 30.0
 
 
 @dataclass(eq=False)
-class FuseMount:
-    client: "ClientHost"
-    volume: "Volume"
+class FuseMount(Generic[V]):
+    client: "Host"
+    volume: V
     path: Path
     pid_file: Path
     log_file: Path
@@ -91,12 +105,12 @@ def is_mounted(path: Path) -> bool:
         return any(line.split()[1] == target for line in fh)
 
 
-def mount_volume(client: "ClientHost", volume: "Volume", path: Path, log_dir: Path) -> FuseMount:
+def mount_volume(client: "Host", volume: V, path: Path, log_dir: Path) -> FuseMount[V]:
     """Start the FUSE client inside the client host's network namespace and wait until it is whole."""
     path.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     mount = FuseMount(client, volume, path, log_dir / f"{path.name}.pid", log_dir / f"{path.name}.log")
-    servers = [f"--volfile-server={n.address}" for n in volume.cluster.nodes]
+    servers = [f"--volfile-server={a}" for a in volume.server_addresses]
     client.run(["glusterfs", *servers, f"--volfile-id={volume.name}", f"--log-file={mount.log_file}",
                 f"--pid-file={mount.pid_file}", str(path)], timeout=60)
     try:

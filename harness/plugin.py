@@ -24,7 +24,7 @@ from .providers import PROVIDERS, make_provider
 from .providers.local import live_clusters
 from .results import CheckResult, Recorder
 from .rundir import RunDir, new_run_id
-from .volume import Volume, VolumeSpec, VolumeType
+from .volume import Volume, VolumeSpec, VolumeType, create_volume
 
 if TYPE_CHECKING:
     from .timeline import Timeline
@@ -414,7 +414,7 @@ def volume_factory(gluster_cluster: Cluster, profile: Profile) -> Iterator[Volum
                               kind.disperse_data, kind.redundancy)
         else:
             spec = VolumeSpec(VolumeType.parse(kind), {**profile.volume_options, **(options or {})})
-        volume = gluster_cluster.create_volume(spec, name)
+        volume = create_volume(gluster_cluster, spec, name)
         created.append(volume)
         return volume
 

@@ -50,7 +50,7 @@ def mount_version(cluster: "Cluster", volume: "Volume", client: "ClientHost", ve
     logs.mkdir(parents=True, exist_ok=True)
     stem = f"{client.name}-{inner.name}"  # one pid file per client process: glusterfs locks it
     pid_file, log_file = logs / f"{stem}.pid", logs / f"{stem}.log"
-    servers = " ".join(f"--volfile-server={n.address}" for n in volume.cluster.nodes)
+    servers = " ".join(f"--volfile-server={a}" for a in volume.server_addresses)
     script = (versions.swap_script(None, (version, root), None) + "\n"
               f"exec glusterfs {servers} --volfile-id={volume.name} --log-file={log_file} "
               f"--pid-file={pid_file} {inner}")

@@ -43,7 +43,7 @@ from harness.upgrade import (ISSUE_4016, REJECTED, RollingUpgrade, bump_op_versi
                              info_differences, node_versions, op_versions, pool_log_lines, running_version,
                              volume_info_files)
 from harness.versioned_mount import mount_version
-from harness.volume import VolumeSpec, VolumeType
+from harness.volume import VolumeSpec, VolumeType, create_volume
 
 pytestmark = [pytest.mark.upgrade, pytest.mark.slow]
 
@@ -128,7 +128,7 @@ def test_u1_rolling_upgrade_10_3_to_11_1_under_load(upgrade_cluster, profile, co
                                                     request):
     cluster = upgrade_cluster
     installed = versions.installed_version()
-    volume = cluster.create_volume(VolumeSpec(VolumeType.REPLICA3, dict(profile.volume_options)))
+    volume = create_volume(cluster, VolumeSpec(VolumeType.REPLICA3, dict(profile.volume_options)))
     m1, m2 = cluster.mount(volume, cluster.clients[0]), cluster.mount(volume, cluster.clients[1])
     sums = write_data(m1.path / "before")
     phases: list[dict] = []  # U1: what each mount read back at each phase

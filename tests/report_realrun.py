@@ -26,7 +26,7 @@ from harness.results import Recorder
 from harness.timeline import Phase as FaultPhase
 from harness.timeline import Timeline, current_test, set_current_test
 from harness.timeseries import Phase, phase_percentiles
-from harness.volume import VolumeSpec, VolumeType
+from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.waiting import wait_for
 from harness.workloads.fio import FileTarget, FioJob, FioResult, run_fio
 
@@ -45,7 +45,7 @@ def produce(out: Path, cluster: Cluster, profile: Profile) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     recorder = Recorder(out, "realrun")
     recorder.record("cluster", describe_cluster(cluster))
-    volume = cluster.create_volume(VolumeSpec(VolumeType.REPLICA3, dict(profile.volume_options)))
+    volume = create_volume(cluster, VolumeSpec(VolumeType.REPLICA3, dict(profile.volume_options)))
     mount = cluster.mount(volume)
     try:
         _scenario(out, recorder, cluster, volume, mount)

@@ -8,7 +8,7 @@ from ..errors import HarnessError
 from . import xml as gx
 
 if TYPE_CHECKING:
-    from ..cluster import Host
+    from ..control import Host
 
 CLI_TIMEOUT_S = 120.0
 

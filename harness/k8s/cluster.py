@@ -167,7 +167,7 @@ class K8sCluster(Cluster):
         logs = root / "logs"
         mount = K8sFuseMount(client, volume, path, logs / f"{name}.pid", logs / f"{name}.log")  # type: ignore[arg-type]
         client.run(["mkdir", "-p", str(path), str(logs)], timeout=30)
-        servers = [f"--volfile-server={n.address}" for n in volume.cluster.nodes]
+        servers = [f"--volfile-server={a}" for a in volume.server_addresses]
         client.run(["glusterfs", *servers, f"--volfile-id={volume.name}", f"--log-file={mount.log_file}",
                     f"--pid-file={mount.pid_file}", str(path)], timeout=60)
         self.mounts.append(mount)

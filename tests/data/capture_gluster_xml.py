@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from harness.providers.local import LocalProvider  # noqa: E402
-from harness.volume import VolumeSpec, VolumeType  # noqa: E402
+from harness.volume import VolumeSpec, VolumeType, create_volume  # noqa: E402
 from harness.health import wait_self_heal_connected  # noqa: E402
 from harness.waiting import wait_for  # noqa: E402
 
@@ -30,16 +30,16 @@ def main() -> None:
     try:
         n1 = cluster.nodes[0]
         save("peer-status", n1, "peer", "status")
-        r3 = cluster.create_volume(VolumeSpec(VolumeType.REPLICA3), "r3")
+        r3 = create_volume(cluster, VolumeSpec(VolumeType.REPLICA3), "r3")
         # Just started: node1's self-heal daemon has not yet reached the other nodes' bricks (it
         # retries every 3 s). Captured on glh1 (198.18.1.0/24) with another cluster up.
         save("volume-status-r3-clients-starting", n1, "volume", "status", "r3", "clients")
         save("volume-status-r3-shd-starting", n1, "volume", "status", "r3")
         wait_self_heal_connected(r3, timeout=30, via=n1)
         save("volume-status-r3-clients", n1, "volume", "status", "r3", "clients")
-        cluster.create_volume(VolumeSpec(VolumeType.ARBITER), "arb")
-        cluster.create_volume(VolumeSpec(VolumeType.DISPERSE), "ec")
-        cluster.create_volume(VolumeSpec(VolumeType.DISTRIBUTED_REPLICATE), "dr")
+        create_volume(cluster, VolumeSpec(VolumeType.ARBITER), "arb")
+        create_volume(cluster, VolumeSpec(VolumeType.DISPERSE), "ec")
+        create_volume(cluster, VolumeSpec(VolumeType.DISTRIBUTED_REPLICATE), "dr")
         save("volume-info-all", n1, "volume", "info", "all")
         save("volume-status-r3", n1, "volume", "status", "r3")
         save("heal-summary-r3", n1, "volume", "heal", "r3", "info", "summary")

@@ -20,10 +20,10 @@ from harness.faults.base import default_timeline, revert_active_faults
 from harness.providers.local import LocalProvider
 from harness.storm import set_multiplex
 from harness.timeline import Phase
-from harness.volume import VolumeSpec, VolumeType
+from harness.volume import VolumeSpec, VolumeType, create_volume
 
-from .conftest import REPO
-from .faults_helpers import write_sync
+from ..conftest import REPO
+from ..faults_helpers import write_sync
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +43,8 @@ def two_volumes(mux_cluster, profile):
     spec = VolumeSpec(VolumeType.REPLICA3, profile.volume_options)
     made, mounts = [], []
     try:
-        made.append(mux_cluster.create_volume(spec, "mux-a"))
-        made.append(mux_cluster.create_volume(spec, "mux-b"))
+        made.append(create_volume(mux_cluster, spec, "mux-a"))
+        made.append(create_volume(mux_cluster, spec, "mux-b"))
         mounts.append(mux_cluster.mount(made[0], mux_cluster.clients[0]))
         yield made[0], made[1], mounts[0]
     finally:
@@ -184,7 +184,7 @@ def test_node_crash_revert_confirms_every_brick_of_the_node(mux_cluster, two_vol
 def test_brick_loss_brings_back_a_brick_of_its_own_volume_that_shared_the_process(mux_cluster, profile):
     """Distributed-replicate on 3 nodes puts two bricks of one volume on each node: multiplexed,
     the wiped brick's process served its sibling too, which must be online after the revert."""
-    volume = mux_cluster.create_volume(VolumeSpec(VolumeType.DISTRIBUTED_REPLICATE, profile.volume_options), "mux-dr")
+    volume = create_volume(mux_cluster, VolumeSpec(VolumeType.DISTRIBUTED_REPLICATE, profile.volume_options), "mux-dr")
     try:
         node1 = mux_cluster.node("node1")
         lost, sibling = volume.bricks_on(mux_cluster.node("node2"))

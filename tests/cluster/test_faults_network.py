@@ -12,7 +12,7 @@ from harness.faults.probe import probe_connect
 from harness.health import wait_volume_whole
 from harness.timeline import Phase
 
-from .faults_helpers import (ENOTCONN, fault_rules, fault_state_files, netfilter_state, no_fault_rules, write_error,
+from ..faults_helpers import (ENOTCONN, fault_rules, fault_state_files, netfilter_state, no_fault_rules, write_error,
                             write_sync)
 
 

@@ -9,7 +9,7 @@ from harness.gluster.cli import GlusterCLI, GlusterError
 from harness.health import self_heal_disconnected
 from harness.runner import CommandResult
 
-DATA = Path(__file__).parent / "data" / "gluster-xml"
+DATA = Path(__file__).parents[1] / "data" / "gluster-xml"
 
 
 def root(name: str):

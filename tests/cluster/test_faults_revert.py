@@ -18,8 +18,8 @@ from harness.proc import procs
 from harness.timeline import Phase, Timeline
 from harness.waiting import wait_for
 
-from .conftest import REPO, default_sigint, harness_command
-from .faults_helpers import fault_rules, fault_state_files, no_fault_rules, process_states
+from ..conftest import REPO, default_sigint, harness_command
+from ..faults_helpers import fault_rules, fault_state_files, no_fault_rules, process_states
 
 
 def delayers(cluster) -> list[int]:

@@ -13,8 +13,9 @@ from harness import registry
 from harness.proc import Proc
 from harness.providers.local import LocalProvider
 from harness.teardown import leftovers
+from harness.volume import create_volume
 
-from .conftest import REPO, default_sigint, harness_command
+from ..conftest import REPO, default_sigint, harness_command
 
 BRING_UP_AND_HANG = textwrap.dedent("""
     import json, sys, time
@@ -22,7 +23,7 @@ BRING_UP_AND_HANG = textwrap.dedent("""
     from harness.providers.local import LocalProvider
     from harness.volume import VolumeSpec, VolumeType
     cluster = LocalProvider(nodes=2, zones=2, clients=1).up()
-    mount = cluster.mount(cluster.create_volume(VolumeSpec(VolumeType.REPLICA2)))
+    mount = cluster.mount(create_volume(cluster, VolumeSpec(VolumeType.REPLICA2)))
     pids = [p for n in cluster.nodes for p in n.pids()] + [n.holder_pid for n in cluster.nodes] + [mount.pid]
     processes = [[p.pid, p.started] for p in procs(pids)]
     print(json.dumps({"run_id": cluster.run_id, "root": str(cluster.root), "processes": processes}), flush=True)

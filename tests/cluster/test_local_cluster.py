@@ -12,7 +12,7 @@ from harness.netns import GSYNCD_PATHS
 from harness.proc import procs
 from harness.providers.local import LocalProvider
 from harness.teardown import leftovers
-from harness.volume import VolumeSpec, VolumeType
+from harness.volume import VolumeSpec, VolumeType, create_volume
 
 
 def test_nodes_carry_kubernetes_labels_and_see_every_peer_connected(gluster_cluster):
@@ -74,7 +74,7 @@ def test_second_mount_from_another_client_sees_the_writes(gluster_cluster, volum
 def test_teardown_leaves_no_namespace_process_mount_or_directory(nothing_left_behind):
     cluster = LocalProvider(nodes=2, zones=2, clients=1).up()
     try:
-        volume = cluster.create_volume(VolumeSpec(VolumeType.REPLICA2))
+        volume = create_volume(cluster, VolumeSpec(VolumeType.REPLICA2))
         mount = cluster.mount(volume)
         (mount / "f").write_text("x")
         processes = procs([p for n in cluster.nodes for p in n.pids()] + [n.holder_pid for n in cluster.nodes]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .conftest import REPO
+from ..conftest import REPO
 
 pytestmark = pytest.mark.usefixtures("isolated_reports")
 

@@ -10,7 +10,7 @@ from harness.providers.local import LocalCluster
 from harness.teardown import leftovers
 from harness.upgrade import running_version
 
-from .conftest import REPO, harness_command
+from ..conftest import REPO, harness_command
 
 
 def harness(*args: str) -> subprocess.CompletedProcess:

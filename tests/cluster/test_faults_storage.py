@@ -10,7 +10,7 @@ from harness.faults import BrickLoss, FailingDisk, RollingRestart, SlowDisk
 from harness.health import wait_volume_whole
 from harness.timeline import Phase
 
-from .faults_helpers import write_error, write_sync
+from ..faults_helpers import write_error, write_sync
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from harness.faults import KillBrick, NetworkPartition, NodeCrash
 from harness.gluster.cli import GlusterError
 from harness.health import HealWait, run_heal_command, wait_heal, wait_self_heal_connected, wait_volume_whole
 
-from .faults_helpers import write_sync
+from ..faults_helpers import write_sync
 
 pytestmark = pytest.mark.selfheal
 

@@ -23,7 +23,7 @@ from harness.k8s.validate import validate_manifests
 from harness.providers.existing import ExistingProvider
 from harness.providers.kind import KindProvider
 from harness.runner import run
-from harness.volume import VolumeSpec, VolumeType
+from harness.volume import VolumeSpec, VolumeType, create_volume
 
 
 def kind_unavailable() -> str | None:
@@ -69,7 +69,7 @@ def kind_cluster(tmp_path_factory):
 @pytest.mark.slow
 def test_kind_volume_mount_and_io_from_a_client_pod(kind_cluster):
     assert sorted(n.zone for n in kind_cluster.nodes) == ["zone-a", "zone-b", "zone-c"]
-    volume = kind_cluster.create_volume(VolumeSpec(VolumeType.REPLICA3))
+    volume = create_volume(kind_cluster, VolumeSpec(VolumeType.REPLICA3))
     try:
         mount = kind_cluster.mount(volume)
         client = kind_cluster.clients[0]
@@ -107,7 +107,7 @@ def test_kind_pv_through_kadalu_csi_when_installed(kind_cluster):
     if m.CSI_DRIVER not in drivers:
         pytest.skip(f"CSI driver {m.CSI_DRIVER!r} is not installed in the kind cluster (install kadalu's CSI "
                     f"node plugin to exercise PVs); drivers: {drivers}")
-    volume = kind_cluster.create_volume(VolumeSpec(VolumeType.REPLICA3))
+    volume = create_volume(kind_cluster, VolumeSpec(VolumeType.REPLICA3))
     settings = m.StackSettings(run_id=kind_cluster.run_id, namespace=kind_cluster.options.namespace)
     objects = [m.gluster_persistent_volume(settings, volume.name, [n.address for n in kind_cluster.nodes]),
                m.gluster_persistent_volume_claim(settings, volume.name)]

@@ -18,7 +18,7 @@ from harness.report.gates import DEFAULT_THRESHOLDS
 from harness.report.summary import build_summary, validate_summary
 from harness.runner import run
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

@@ -23,7 +23,7 @@ from harness.netns import existing_namespaces
 from harness.results import load_records
 from harness.teardown import mounts_under
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SUITE_TESTS = [
     "suites/test_storm.py::test_provisioning_storm[mux-on]",
     "suites/test_storm.py::test_provisioning_storm[mux-off]",

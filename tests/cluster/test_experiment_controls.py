@@ -19,7 +19,7 @@ from harness.plugin import expect
 from harness.runner import run
 from harness.volume import VolumeType
 
-CHAOS = shutil.which("chaos", path=str(Path(__file__).resolve().parents[1] / ".venv" / "bin")) or shutil.which("chaos")
+CHAOS = shutil.which("chaos", path=str(Path(__file__).resolve().parents[2] / ".venv" / "bin")) or shutil.which("chaos")
 EXPERIMENTS = experiment_files()
 
 # Each fault kind's inject action and its revert (the fault library's kinds, one pair each).

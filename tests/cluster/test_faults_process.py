@@ -12,7 +12,7 @@ from harness.faults.probe import probe_connect
 from harness.health import wait_volume_whole
 from harness.proc import procs
 
-from .faults_helpers import fault_state_files, process_states, write_sync
+from ..faults_helpers import fault_state_files, process_states, write_sync
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
 from harness.k8s.options import K8sOptions
 from harness.netns import kill_pids
 from harness.providers.existing import ExistingProvider
-from harness.volume import VolumeSpec, VolumeType
+from harness.volume import VolumeSpec, VolumeType, create_volume
 from tests.fake_kube_api import ExecCall, ExecReply, FakeKubeApi
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for the local gluster nodes behind the fake pods")
@@ -107,7 +107,7 @@ def k8s(gluster_cluster, tmp_path_factory):
 
 def test_volume_create_mount_write_through_pod_exec_lands_on_real_bricks(k8s):
     cluster, fake, local = k8s
-    volume = cluster.create_volume(VolumeSpec(VolumeType.REPLICA3))
+    volume = create_volume(cluster, VolumeSpec(VolumeType.REPLICA3))
     try:
         assert {b.node.name for b in volume.bricks} == {n.name for n in local.nodes}
         mount = cluster.mount(volume)

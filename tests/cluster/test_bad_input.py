@@ -7,9 +7,9 @@ import pytest
 
 from harness.errors import ConfigError, MissingPrerequisite
 from harness.providers.local import LocalProvider
-from harness.volume import VolumeSpec, VolumeType
+from harness.volume import VolumeSpec, VolumeType, create_volume
 
-from .conftest import REPO, harness_command
+from ..conftest import REPO, harness_command
 
 NOT_ROOT = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
             # Only so the unprivileged process can read the interpreter under /root.
@@ -25,7 +25,7 @@ def test_replica_count_above_node_count(nothing_left_behind):
     cluster = LocalProvider(nodes=2, zones=2, clients=0).up()
     try:
         with pytest.raises(ConfigError, match="replica3 needs 3 nodes for one set, the cluster has 2"):
-            cluster.create_volume(VolumeSpec(VolumeType.REPLICA3))
+            create_volume(cluster, VolumeSpec(VolumeType.REPLICA3))
         assert cluster.gluster.volume_names() == []
     finally:
         cluster.down()
