@@ -28,13 +28,18 @@ class CommandError(HarnessError):
 
 
 class WaitTimeout(HarnessError):
-    """A state the harness waited for did not arrive in time."""
+    """A state the harness waited for did not arrive in time; `last` is the last state seen, when
+    the wait kept one (for a caller that reports its figures)."""
+
+    def __init__(self, message: str, last: object = None) -> None:
+        super().__init__(message)
+        self.last = last
 
 
 class KnownDefectTimeout(WaitTimeout):
     """A wait timed out because GlusterFS did what a filed upstream defect says it does; `defect`
     names it with the evidence. Reported as such (xfailed), never as a pass."""
 
-    def __init__(self, message: str, defect: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, defect: str, last: object = None) -> None:
+        super().__init__(message, last)
         self.defect = defect

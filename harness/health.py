@@ -46,6 +46,16 @@ class WholeReport:
     heal: HealWait
 
 
+def pending_words(summary: HealSummary | None) -> str:
+    """What the last `heal info summary` said of pending entries, e.g. "12 entries pending (v-b0=12,
+    v-b1=0)"; a brick that answered "-" makes the total unknown, never 0."""
+    if summary is None:
+        return "pending entries unknown (no answer from `heal info summary`)"
+    total = summary.total_pending
+    counted = "pending entries unknown" if total is None else f"{total} entries pending"
+    return f"{counted} ({_pending_by_brick(summary)})"
+
+
 def _pending_by_brick(summary: HealSummary | None) -> str:
     if summary is None:
         return "no answer from `heal info summary`"
@@ -108,7 +118,7 @@ def wait_heal(volume: "Volume", timeout: float, via: "Node | None" = None) -> He
     except WaitTimeout as exc:
         entries, defect = _pending_entries(volume, via)
         message = f"{exc}; {entries}"
-        raise (KnownDefectTimeout(message, defect) if defect else WaitTimeout(message)) from None
+        raise (KnownDefectTimeout(message, defect, last[0]) if defect else WaitTimeout(message, last[0])) from None
     return HealWait(time.monotonic() - start, tuple(samples))
 
 

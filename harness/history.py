@@ -162,7 +162,8 @@ class HistoryVerdict:
 
         return CheckResult(
             name=name, passed=self.valid,
-            observed={"lost": len(self.lost), "phantom": len(self.phantom), "unknown": len(self.unknown)},
+            observed={"ops": {t.value: self.counts.get(t.value, 0) for t in (OpType.OK, OpType.FAIL, OpType.INFO)},
+                      "lost": len(self.lost), "phantom": len(self.phantom), "unknown": len(self.unknown)},
             expected={"lost": 0, "phantom": 0},
             evidence={"lost": self.lost[:20], "phantom": self.phantom[:20], "unknown": self.unknown[:20],
                       "unavailability": [asdict(u) for u in self.unavailability], "counts": self.counts,

@@ -69,6 +69,11 @@ def result_words(result: dict) -> tuple[str, str]:
     expected = "; ".join(f"{p['name']}: {describe(p.get('expected'))}" for p in parts)
     observed = "; ".join(f"{p['name']}: {describe(p.get('observed'))}{VERDICT_WORDS.get(p.get('passed'), '')}"
                          for p in parts)
+    # A composed verdict names the parts it is owed to first: a row "unknown" whose evidence shows
+    # only passing parts leaves its reader nowhere.
+    not_passed = [f"{p['name']}{VERDICT_WORDS.get(p.get('passed'), '')}" for p in parts if p.get("passed") is not True]
+    if result.get("name") == COMPOSED and not_passed:
+        observed = f"not passed: {', '.join(not_passed)}. {observed}"
     return expected, observed
 
 
@@ -104,17 +109,26 @@ def describe(value: Any, nested: bool = False) -> str:
 
 
 def all_passed(results: Iterable[CheckResult]) -> CheckResult:
-    """Compose results like Jepsen's compose checker: any False -> False, else any unknown -> None."""
-    results = list(results)
-    verdicts = [r.passed for r in results]
+    """Compose results like Jepsen's compose checker: any False -> False, else any unknown -> None.
+
+    Every part is kept in order, a composed part's own parts in its place; a name met again is made
+    distinct ("NAME #2"), so no part hides another. Observed is the parts' observations in words,
+    led by the names of the parts that did not pass (result_words).
+    """
+    parts: list[dict] = []
+    for r in results:
+        parts += _parts(r.to_dict()) if r.name == COMPOSED else [r.to_dict()]
+    seen: dict[str, int] = {}
+    for part in parts:
+        seen[part["name"]] = seen.get(part["name"], 0) + 1
+        if seen[part["name"]] > 1:
+            part["name"] = f"{part['name']} #{seen[part['name']]}"
+    verdicts = [p["passed"] for p in parts]
     passed = False if False in verdicts else (None if None in verdicts else True)
-    return CheckResult(
-        name=COMPOSED,
-        passed=passed,
-        observed={r.name: r.passed for r in results},
-        expected="every check passed",
-        evidence={r.name: r.to_dict() for r in results},  # passing parts too: gates read their figures
-    )
+    evidence = {p["name"]: p for p in parts}  # passing parts too: gates read their figures
+    return CheckResult(name=COMPOSED, passed=passed,
+                       observed=result_words({"name": COMPOSED, "evidence": evidence})[1],
+                       expected="every check passed", evidence=evidence)
 
 
 class Recorder:

@@ -61,6 +61,24 @@ def wait_for(
         time.sleep(interval)
 
 
+def read_until(read: Callable[[], T], done: Callable[[T], bool], *, timeout: float, what: str,
+               interval: float = 0.5) -> T:
+    """Call read (at least once) until done(value) holds or `timeout` seconds have passed, and
+    return the last value read: for a state that may stay unknown, which the caller then reports
+    as unknown with that value, not as a timeout."""
+    last: list[T] = []
+
+    def probe() -> bool:
+        last[:] = [read()]
+        return done(last[0])
+
+    try:
+        wait_for(probe, timeout=timeout, what=what, interval=interval)
+    except WaitTimeout:
+        pass
+    return last[0]
+
+
 @contextmanager
 def progress(what: str, *, expected_s: float | None = None, describe: Callable[[], str] | None = None,
              every: float = PROGRESS_EVERY_S) -> Iterator[None]:

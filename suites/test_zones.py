@@ -39,7 +39,7 @@ def finish(probe, volume, profile, record_heal, scenario: str) -> tuple[CheckRes
     mark = probe.marks[-1][1]
     wait_for(lambda: ops_since(probe, mark) >= MIN_OPS_DURING_FAULT, timeout=60, what="writes after heal")
     probe.stop()
-    settled = check_heal(volume, profile.heal_timeout_s)
+    settled = check_heal(volume, profile.heal_timeout_s, name="self-heal completes once writes stop")
     return all_passed([heal, settled]), probe.phase_stats()
 
 

@@ -101,6 +101,16 @@ def run_experiment_file(path: Path | str | Mapping[str, Any], run_id: str, volum
     return journal
 
 
+def _ran(journal: Mapping[str, Any]) -> str:
+    """A run that met every expectation, with its figures: how long, how many probes and activities."""
+    states = journal.get("steady_states") or {}
+    probes = [len((states.get(k) or {}).get("probes") or []) for k in ("before", "after")]
+    run, rollbacks = journal.get("run") or [], journal.get("rollbacks") or []
+    return (f"completed in {float(journal.get('duration') or 0.0):.1f} s, no deviation: steady state met before "
+            f"({probes[0]} probes) and after ({probes[1]} probes); {len(run)} method activities and "
+            f"{len(rollbacks)} rollbacks succeeded")
+
+
 def _failed_probes(state: Mapping[str, Any] | None) -> list[str]:
     out = []
     for p in (state or {}).get("probes", []):
@@ -160,7 +170,7 @@ def check_journal(journal: Mapping[str, Any], name: str | None = None) -> CheckR
     return CheckResult(
         name=f"chaos experiment: {title}",
         passed=not problems,
-        observed=problems or {"status": journal.get("status"), "deviated": journal.get("deviated")},
+        observed=problems or _ran(journal),
         expected="status completed, steady state met before and after (no deviation), every activity succeeded, "
                  "no GlusterFS defect met",
         evidence={**({"known_defect": "; ".join(known)} if known else {}),

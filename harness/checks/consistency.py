@@ -6,9 +6,10 @@ import time
 from typing import TYPE_CHECKING
 
 from ..results import CheckResult
-from .splitbrain import split_brain_entries
+from .splitbrain import UNKNOWN_WAIT_S, split_brain_entries, unknown_words
 
 if TYPE_CHECKING:
+    from ..cluster import Node
     from ..volume import Brick, Volume
 
 SETTLE_S = 10.0
@@ -56,18 +57,20 @@ def _pending(xattrs: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in xattrs.items() if int(v or "0", 16) != 0}
 
 
-def check_bricks_consistent(volume: "Volume", settle_s: float = SETTLE_S) -> CheckResult:
+def check_bricks_consistent(volume: "Volume", settle_s: float = SETTLE_S, wait_s: float = UNKNOWN_WAIT_S,
+                            via: "Node | None" = None) -> CheckResult:
     """Per replica set: same entries, same content on data bricks, no pending AFR counters, no split brain.
 
     Arbiter bricks hold names and metadata only, so only their entries are compared. Disperse
     bricks hold fragments, so their entries and dirty counters are compared, not content.
 
     Counters of transactions still in flight (AFR's delayed post-op after the last write, which heal
-    info does not count) are given up to `settle_s` to clear; a counter that stays is reported.
+    info does not count) are given up to `settle_s` to clear; a counter that stays is reported. A
+    split-brain count of "-" is asked again for up to `wait_s` (split_brain_entries), of `via`'s CLI.
     """
     deadline = time.monotonic() + settle_s
     while True:
-        result = _compare_once(volume)
+        result = _compare_once(volume, wait_s, via)
         pending_only = result.passed is False and not result.observed["mismatches"] \
             and not result.observed["split_brain_entries"]
         if not pending_only or time.monotonic() >= deadline:
@@ -75,11 +78,12 @@ def check_bricks_consistent(volume: "Volume", settle_s: float = SETTLE_S) -> Che
         time.sleep(SETTLE_POLL_S)
 
 
-def _compare_once(volume: "Volume") -> CheckResult:
+def _compare_once(volume: "Volume", wait_s: float, via: "Node | None") -> CheckResult:
     mismatches: list[str] = []
     pending: list[str] = []
-    files_checked = 0
+    files_checked = bricks = sets = 0
     for replica_set in volume.replica_sets():
+        sets, bricks = sets + 1, bricks + len(replica_set)
         snaps = {b.name: snapshot_brick(b) for b in replica_set}
         arbiters = {b.name for b in replica_set if b.is_arbiter}
         all_paths = sorted(set().union(*[set(s) for s in snaps.values()]))
@@ -98,13 +102,15 @@ def _compare_once(volume: "Volume") -> CheckResult:
                 bad = _pending(snap[path][2])
                 if bad:
                     pending.append(f"{path} on {brick}: {bad}")
-    entries, unknown = split_brain_entries(volume)
+    entries, unknown = split_brain_entries(volume, via, wait_s)
     passed: bool | None = not (mismatches or pending or entries)
+    observed = {"entries_compared": f"{files_checked} on {bricks} bricks ({sets} replica set{'s' * (sets != 1)})",
+                "mismatches": mismatches[:50], "pending_xattrs": pending[:50], "split_brain_entries": entries}
     if passed and unknown:
         passed = None
+        observed["unknown"] = unknown_words(unknown, wait_s)
     return CheckResult(
-        "bricks consistent", passed,
-        {"mismatches": mismatches[:50], "pending_xattrs": pending[:50], "split_brain_entries": entries},
+        "bricks consistent", passed, observed,
         "every replica identical, no pending changelog, no split brain",
         {"volume": volume.name, "entries_compared": files_checked, "bricks_unreachable": unknown,
          "mismatch_count": len(mismatches), "pending_count": len(pending)},

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from ..directio import read_uncached
 from ..results import CheckResult
+from ..waiting import read_until
 
 if TYPE_CHECKING:
     from ..cluster import Node
@@ -18,14 +19,33 @@ if TYPE_CHECKING:
     from ..volume import Brick, Volume
 
 
-def split_brain_entries(volume: "Volume", via: "Node | None" = None) -> tuple[list[str], list[str]]:
-    """(entries listed by gluster, bricks that could not answer)."""
+UNKNOWN_WAIT_S = 30.0  # how long a split-brain count of "-" is waited out before it is reported unknown
+
+
+def split_brain_entries(volume: "Volume", via: "Node | None" = None,
+                        wait_s: float = UNKNOWN_WAIT_S) -> tuple[list[str], list[str]]:
+    """(entries listed by gluster, bricks that could not answer, each "BRICK (its status)").
+
+    Right after a revert a brick answers "-" for a moment (glfsheal not connected to it yet): a
+    count unknown is asked again for up to `wait_s` seconds before it is returned as unknown.
+    """
+    bricks = read_until(lambda: volume.split_brain(via), lambda found: all(b.count is not None for b in found),
+                        timeout=wait_s, what=f"every brick of {volume.name} to answer `heal info split-brain`")
     entries, unknown = [], []
-    for brick in volume.split_brain(via):
+    for brick in bricks:
         if brick.count is None:
-            unknown.append(brick.brick)
+            unknown.append(unanswered(brick.brick, brick.status))
         entries.extend(e for e in brick.entries if e not in entries)
     return entries, unknown
+
+
+def unanswered(brick: str, status: str) -> str:
+    """A brick heal info had no count from, with gluster's word for why."""
+    return f"{brick} ({status or 'no status'})"
+
+
+def unknown_words(unknown: Sequence[str], wait_s: float) -> str:
+    return f"split-brain count unknown after {wait_s:.0f} s: {', '.join(unknown)} answered \"-\""
 
 
 def eio_reads(mount: "FuseMount", paths: Sequence[str]) -> list[str]:
@@ -40,16 +60,18 @@ def eio_reads(mount: "FuseMount", paths: Sequence[str]) -> list[str]:
 
 
 def check_no_split_brain(volume: "Volume", mount: "FuseMount | None" = None, paths: Sequence[str] = (),
-                         via: "Node | None" = None) -> CheckResult:
-    """Passes when gluster lists no split-brain entry and no given path reads EIO; unknown if a brick can't say."""
-    entries, unknown = split_brain_entries(volume, via)
+                         via: "Node | None" = None, wait_s: float = UNKNOWN_WAIT_S) -> CheckResult:
+    """Passes when gluster lists no split-brain entry and no given path reads EIO; unknown if a brick
+    can't say within `wait_s` (split_brain_entries)."""
+    entries, unknown = split_brain_entries(volume, via, wait_s)
     eio = eio_reads(mount, paths) if mount is not None else []
     passed: bool | None = not entries and not eio
+    observed = {"split_brain_entries": entries, "eio_reads": eio}
     if passed and unknown:
         passed = None
+        observed["unknown"] = unknown_words(unknown, wait_s)
     return CheckResult(
-        "no split brain", passed,
-        {"split_brain_entries": entries, "eio_reads": eio},
+        "no split brain", passed, observed,
         {"split_brain_entries": [], "eio_reads": []},
         {"volume": volume.name, "bricks_unreachable": unknown, "paths_read": list(paths)},
     )
@@ -187,7 +209,7 @@ def check_split_brain_resolved(volume: "Volume", mount: "FuseMount", rel: str, w
     entries, unknown = split_brain_entries(volume)
     heal = volume.heal_pending()
     pending_entries = [e for b in heal for e in b.entries]
-    unknown += [b.brick for b in heal if b.count is None and b.brick not in unknown]
+    unknown += [u for u in (unanswered(b.brick, b.status) for b in heal if b.count is None) if u not in unknown]
 
     problems = []
     if read_error:

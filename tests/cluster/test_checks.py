@@ -13,6 +13,7 @@ from harness.checks import (
 from harness.faults.process import KillBrick
 from harness.gfidless import KNOWN_DEFECT
 from harness.health import run_heal_command
+from harness.results import all_passed, result_words
 from harness.volume import VolumeType
 
 NO_CLIENT_HEAL = {"cluster.self-heal-daemon": "off", "cluster.data-self-heal": "off",
@@ -52,6 +53,10 @@ def test_consistency_passes_on_a_healthy_volume(volume_factory, mount_factory):
     result = check_bricks_consistent(volume)
     assert result.passed is True, result.explain()
     assert result.evidence["entries_compared"] >= 21
+    # The row says how much was compared, not only that nothing differed.
+    assert result_words(result.to_dict())[1].startswith(
+        f"bricks consistent: entries compared {result.evidence['entries_compared']} on 3 bricks (1 replica set), "
+        "mismatches none")
 
 
 def test_consistency_reports_a_brick_file_tampered_with(volume_factory, mount_factory):
@@ -96,6 +101,8 @@ def test_heal_check_measures_time_and_backlog(gluster_cluster, volume_factory, m
     result = check_heal(volume, timeout=profile.heal_timeout_s)
     assert result.passed is True, result.explain()
     assert result.evidence["heal_seconds"] >= 0 and result.evidence["backlog"][-1][1] == 0
+    backlog = max(p for _, p in result.evidence["backlog"] if p is not None)
+    assert re.fullmatch(rf"pending heal 0 after [\d.]+ s \(at most {backlog} entries pending\)", result.observed)
     assert check_bricks_consistent(volume).passed is True
 
 
@@ -107,7 +114,9 @@ def test_heal_check_times_out_clearly_with_the_self_heal_daemon_disabled(gluster
         write_files(mount, 10)
     result = check_heal(volume, timeout=8)
     assert result.passed is False
-    assert "pending heal not 0 after 8 s" == result.observed
+    # The row carries the figures: seconds waited, entries left in all and per brick.
+    found = re.fullmatch(r"pending heal not 0 after 8 s: (\d+) entries pending \(\S+-b0=(\d+), .*\)", result.observed)
+    assert found and int(found[1]) >= int(found[2]) >= 10, result.observed
     reason = result.evidence["reason"]
     assert "self-heal daemon" in reason and volume.name in reason
     # The entries left are named (five per brick), so a reader knows which files to inspect.
@@ -168,6 +177,85 @@ def test_split_brain_check_reports_a_real_split_brain(gluster_cluster, volume_fa
     assert result.observed["eio_reads"] == ["sb"]
     assert "/sb" in result.observed["split_brain_entries"], result.explain()
     assert check_bricks_consistent(volume).passed is False
+
+
+class BrickDownAtRead:
+    """A real node whose CLI call `method` meets a brick down once: the brick is killed (`fault`, not
+    yet injected) just before the first call after an answer `when` accepts (None: the first call)
+    and, with `restart`, started again (confirmed online) just after it; that call returns what
+    gluster answered with the brick down ("-"). The moment after a revert when heal info has no
+    count from a brick yet, made to happen at a known read."""
+
+    def __init__(self, fault: KillBrick, method: str, when=None, restart: bool = True) -> None:
+        self.node, self.gluster = fault.observer, self
+        self.fault, self.method, self.when, self.restart = fault, method, when, restart
+        self.ready, self.met, self.calls_after = when is None, False, 0
+
+    def __getattr__(self, name: str):
+        real = getattr(self.node.gluster, name)
+        if name != self.method:
+            return real
+
+        def read(*args):
+            if self.met:
+                self.calls_after += 1
+                return real(*args)
+            if not self.ready:
+                answer = real(*args)
+                self.ready = self.when(answer)
+                return answer
+            self.met = True
+            self.fault.inject()
+            answer = real(*args)
+            if self.restart:
+                self.fault.revert()
+            return answer
+        return read
+
+
+def healed(summary) -> bool:
+    """heal's own wait is over: the next `heal info summary` is the split-brain read."""
+    return summary.total_pending == 0
+
+
+def test_split_brain_checks_wait_out_a_count_unknown_for_a_moment(gluster_cluster, volume_factory, mount_factory):
+    volume = volume_factory(VolumeType.REPLICA3)
+    write_files(mount_factory(volume), 3)
+    for method, check in [("heal_split_brain", lambda via: check_no_split_brain(volume, via=via)),
+                          ("heal_summary", lambda via: check_heal(volume, timeout=60, via=via)),
+                          ("heal_split_brain", lambda via: check_bricks_consistent(volume, via=via))]:
+        fault = KillBrick(gluster_cluster, volume, [1])
+        reader = BrickDownAtRead(fault, method, None if method == "heal_split_brain" else healed)
+        try:
+            result = check(reader)
+        finally:
+            fault.revert()
+        assert reader.met and reader.calls_after >= 1, "the check returned at the read that met the brick down"
+        assert result.passed is True, result.explain()
+
+
+def test_split_brain_checks_say_unknown_and_why_when_a_count_stays_unknown(gluster_cluster, volume_factory,
+                                                                          mount_factory):
+    volume = volume_factory(VolumeType.REPLICA3)
+    write_files(mount_factory(volume), 3)
+    down = re.escape(volume.bricks[1].name)
+    with KillBrick(gluster_cluster, volume, [1]):
+        result = check_no_split_brain(volume, wait_s=2)
+        consistent = check_bricks_consistent(volume, wait_s=2)
+    assert result.passed is None and consistent.passed is None, result.explain() + consistent.explain()
+    for observed in (result.observed, consistent.observed):
+        assert re.fullmatch(rf'split-brain count unknown after 2 s: {down} \(.+\) answered "-"', observed["unknown"])
+    fault = KillBrick(gluster_cluster, volume, [1])
+    try:
+        heal = check_heal(volume, timeout=15, via=BrickDownAtRead(fault, "heal_summary", healed, restart=False))
+    finally:
+        fault.revert()
+    assert heal.passed is None, heal.explain()
+    assert re.fullmatch(r"pending heal 0 after [\d.]+ s \(at most \d+ entries pending\) but split-brain count "
+                        rf'unknown after \d+ s: {down} \(.+\) answered "-"', heal.observed), heal.explain()
+    # The row names the part that is not pass first, though another part of the same name passed.
+    row = result_words(all_passed([check_heal(volume, timeout=60), heal]).to_dict())[1]
+    assert row.startswith("not passed: self-heal completes #2 (UNKNOWN). "), row
 
 
 def test_access_probe_all_ok_on_a_healthy_volume(volume_factory, mount_factory):

@@ -213,3 +213,13 @@ def test_a_defect_worked_around_during_an_experiment_is_a_known_defect_not_a_pas
     unworked = check_journal(_journal_with_findings({**found, "worked_around": False}), "rolling-upgrade")
     assert unworked.passed is False and unworked.known_defect is None  # not got past: a plain failure
     assert check_journal(_journal_with_findings(), "rolling-upgrade").passed is True
+
+
+def test_a_passing_experiment_row_carries_its_figures() -> None:
+    journal = _journal_with_findings()
+    journal["steady_states"] = {"before": {"steady_state_met": True, "probes": [{}, {}, {}]},
+                                "after": {"steady_state_met": True, "probes": [{}, {}]}}
+    journal["duration"] = 84.26
+    assert check_journal(journal, "rolling-upgrade").observed == (
+        "completed in 84.3 s, no deviation: steady state met before (3 probes) and after (2 probes); "
+        "1 method activities and 0 rollbacks succeeded")

@@ -8,6 +8,7 @@ import pytest
 from harness.history import (
     FINAL_PROCESS, FileStore, History, HistoryClient, Op, OpType, check_history, load_history, read_back, run_clients,
 )
+from harness.results import result_words
 from harness.volume import VolumeType
 
 
@@ -33,6 +34,9 @@ def test_a_clean_history_is_valid_and_measures_visibility():
     assert verdict.visibility["max_s"] == pytest.approx(0.3)  # acked at 1.1, first seen by b at 1.4
     assert verdict.visibility["stale_reads"] == 1
     assert verdict.to_check_result().passed is True
+    # The row carries the operation counts, not only the anomaly counts.
+    assert result_words(verdict.to_check_result().to_dict())[1] == \
+        "no acknowledged write lost: ops (ok 5, fail 0, info 0), lost 0, phantom 0, unknown 0"
 
 
 def test_negative_control_lost_acknowledged_write_is_reported():
