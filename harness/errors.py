@@ -43,3 +43,12 @@ class KnownDefectTimeout(WaitTimeout):
     def __init__(self, message: str, defect: str, last: object = None) -> None:
         super().__init__(message, last)
         self.defect = defect
+
+
+class GlusterdStartFailed(HarnessError):
+    """A started glusterd exited or never answered; the message quotes its own log's errors."""
+
+    def __init__(self, node: str, version: str, reason: str, errors: "list[str]", log: str) -> None:
+        self.node, self.version, self.errors = node, version, list(errors)
+        quoted = "\n  ".join(self.errors) or "(no error line logged)"
+        super().__init__(f"glusterd {version} on {node} {reason}; its log {log} says:\n  {quoted}")

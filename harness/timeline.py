@@ -28,6 +28,7 @@ class Phase(str, Enum):
     EFFECT = "effect-confirmed"
     REVERT = "revert-started"
     REVERTED = "revert-confirmed"
+    REVERTED_PARTLY = "revert-partial"  # the revert finished but left part of the change (details say which)
     STEP = "step"
     FAILED = "failed"
 
@@ -122,13 +123,13 @@ class Timeline:
         return [e for e in self.events if e.fault_id == fault_id]
 
     def windows(self) -> list[Window]:
-        """One window per fault id, from its start to its revert-confirmed event."""
+        """One window per fault id, from its start to its revert-confirmed (or revert-partial) event."""
         starts: dict[str, Event] = {}
         ends: dict[str, Event] = {}
         for e in self.events:
             if e.phase == Phase.START.value and e.fault_id not in starts:
                 starts[e.fault_id] = e
-            elif e.phase == Phase.REVERTED.value:
+            elif e.phase in (Phase.REVERTED.value, Phase.REVERTED_PARTLY.value):
                 ends[e.fault_id] = e
         return [
             Window(fid, s.kind, s.targets, s.wall, ends[fid].wall if fid in ends else None, s.mono,

@@ -39,9 +39,10 @@ from harness.providers.local import LocalProvider
 from harness.results import CheckResult, all_passed
 from harness.timeline import Timeline
 from harness.report.versions_plot import plot_versions, versions_lines
-from harness.upgrade import (ISSUE_4016, REJECTED, RollingUpgrade, bump_op_version, client_op_versions,
-                             info_differences, node_versions, op_versions, pool_log_lines, running_version,
-                             volume_info_files)
+from harness.glusterd_log import running_version
+from harness.opversion import bump_op_version, client_op_versions, op_versions
+from harness.upgrade import RollingUpgrade, node_versions
+from harness.upgrade_pool import ISSUE_4016, REJECTED, info_differences, pool_log_lines, volume_info_files
 from harness.versioned_mount import mount_version
 from harness.volume import VolumeSpec, VolumeType, create_volume
 

@@ -16,7 +16,8 @@ from typing import Any, Mapping, Sequence
 
 from .. import versions
 from ..errors import ConfigError
-from ..upgrade import RollingUpgrade, node_versions, op_versions
+from ..opversion import op_versions
+from ..upgrade import RollingUpgrade, node_versions
 from .actions import DEFAULT_FAULT_TIMEOUT_S, FAULT_TIMEOUT_KEY, _number
 from .target import HEAL_TIMEOUT_KEY, target
 
@@ -26,14 +27,16 @@ __all__ = ["rolling_upgrade", "restore_installed_version", "cluster_versions", "
 
 
 def rolling_upgrade(version: str = "11.1", nodes: Sequence[str] = (), workarounds: Sequence[str] = ("4016",),
-                    configuration: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                    allow_offline_types: bool = False, configuration: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Swap every node (or `nodes`, in that order) to GlusterFS `version` in turn, the volume whole
     and healed after each; `version` "installed" (or "") means the host's own version (a downgrade
-    before the op-version bump). Workarounds named (default "4016") are applied and recorded."""
+    before the op-version bump; after it the pre-flight refuses before any node stops). Workarounds
+    named (default "4016") are applied and recorded; `allow_offline_types` lets disperse and pure
+    distribute volumes of the pool through the pre-flight."""
     wanted = versions.installed_version() if version in ("", "installed") else str(version)
     t = target(configuration)
     upgrade = RollingUpgrade(t.cluster, wanted, volumes=[t.volume], nodes=list(nodes), mounts=t.mounts,
-                             workarounds=list(workarounds),
+                             workarounds=list(workarounds), allow_offline_types=bool(allow_offline_types),
                              heal_timeout=_number(configuration, HEAL_TIMEOUT_KEY, 120.0),
                              timeout=max(_number(configuration, FAULT_TIMEOUT_KEY, DEFAULT_FAULT_TIMEOUT_S), 60.0))
     upgrade.inject()

@@ -7,7 +7,8 @@ Contract of every fault:
 - revert() is idempotent and safe after a half-done inject; it returns once the revert is
   confirmed (bricks online, peers Connected, every client child up, rules gone);
 - __exit__ always reverts; a fault still active at session end is reverted by the plugin;
-- four events go on the Timeline: start, effect-confirmed, revert-started, revert-confirmed;
+- four events go on the Timeline: start, effect-confirmed, revert-started, revert-confirmed (or
+  revert-partial, naming what the revert left in place);
 - what it creates carries its fault id (which starts with the cluster's run id), and a state
   file under the run root names its artefacts, so a SIGKILLed run's leftovers can be removed
   (harness.faults.leftovers).
@@ -117,6 +118,11 @@ class Fault(ABC):
         """Wait until the revert is observable; default: the affected volumes are whole again."""
         self.confirm_whole()
 
+    def _reverted_as(self) -> tuple[Phase, dict[str, Any]]:
+        """The last event of a revert and its details: confirmed, unless the fault's revert leaves
+        part of its change on purpose (a rolling upgrade's nodes keep their new version)."""
+        return Phase.REVERTED, {}
+
     # --- the public contract -----------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "fault_id": self.fault_id, "run_id": self.cluster.run_id, **self.params()}
@@ -159,8 +165,9 @@ class Fault(ABC):
         details: dict[str, Any] = {"seconds": round(time.monotonic() - start, 4)}
         if "whole_check_left_to" in self.effect:
             details["whole_check_left_to"] = self.effect["whole_check_left_to"]
-        self.timeline.record(self.fault_id, self.kind, Phase.REVERTED, self.targets(), **details)
-        log.info("%s %s reverted", self.kind, self.fault_id)
+        phase, left = self._reverted_as()
+        self.timeline.record(self.fault_id, self.kind, phase, self.targets(), **details, **left)
+        log.info("%s %s %s %s", self.kind, self.fault_id, phase.value, left or "")
 
     def __enter__(self) -> "Fault":
         return self.inject()

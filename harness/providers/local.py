@@ -8,11 +8,11 @@ import shutil
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
-from .. import capacity, netns, registry, versions
+from .. import capacity, glusterd_log, netns, registry, versions
 from ..cluster import HOSTNAME_LABEL, ZONE_LABEL, Capability, Cluster, ClientHost, Node, DEFAULT_TIMEOUT_S
-from ..errors import ConfigError, HarnessError, MissingPrerequisite
+from ..errors import ConfigError, GlusterdStartFailed, HarnessError, MissingPrerequisite, WaitTimeout
 from ..mount import FuseMount, mount_volume
 from ..netplan import ClusterPlan, HostPlan, plan_cluster
 from ..proc import daemon_pid
@@ -56,15 +56,41 @@ class LocalNode(Node):
         """Start glusterd as a (re)started pod would; returns once it answers the CLI.
 
         Started through the node's init, so glusterd and the daemons it forks are reaped there.
+        A glusterd that exits at start, or never answers, raises GlusterdStartFailed quoting the
+        errors it logged (e.g. "wrong op-version (110000) retrieved"), not a CLI timeout.
         """
         self.glusterd_pid_file.unlink(missing_ok=True)
         socket = Path(f"/proc/{self.holder_pid}/root/run/glusterd.socket")
         socket.unlink(missing_ok=True)
+        log_file = self.dir / "log" / "glusterd.log"
+        offset = log_file.stat().st_size if log_file.exists() else 0
+
+        def logged() -> str:  # what this start has logged so far
+            if not log_file.exists():
+                return ""
+            with open(log_file, errors="replace") as fh:
+                fh.seek(offset)
+                return fh.read()
+
+        def up(probe: Callable[[], bool]) -> Callable[[], bool]:
+            def check() -> bool:
+                if probe():
+                    return True
+                if glusterd_log.start_ended(logged()):
+                    raise GlusterdStartFailed(self.name, self.version, "exited at start",
+                                              glusterd_log.start_errors(logged()), str(log_file))
+                return False
+            return check
+
         netns.spawn_in_node(self.dir, ["glusterd", "-N", f"--pid-file={self.glusterd_pid_file}"])
-        # A CLI call made before the socket exists waits out the CLI's 3 s reconnect interval.
-        wait_for(socket.exists, timeout=30, interval=0.02, what=f"glusterd on {self.name} to open its socket")
-        wait_for(lambda: self.run(["gluster", "--mode=script", "pool", "list"], timeout=10, check=False).ok,
-                 timeout=30, what=f"glusterd on {self.name} to answer")
+        try:
+            # A CLI call made before the socket exists waits out the CLI's 3 s reconnect interval.
+            wait_for(up(socket.exists), timeout=30, interval=0.02, what=f"glusterd on {self.name} to open its socket")
+            wait_for(up(lambda: self.run(["gluster", "--mode=script", "pool", "list"], timeout=10, check=False).ok),
+                     timeout=30, what=f"glusterd on {self.name} to answer")
+        except WaitTimeout as exc:
+            raise GlusterdStartFailed(self.name, self.version, f"did not come up ({exc})",
+                                      glusterd_log.start_errors(logged()), str(log_file)) from None
 
     def set_version(self, version: str) -> None:
         """Run GlusterFS `version` on this node from its next glusterd start: the version's files are

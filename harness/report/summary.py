@@ -129,12 +129,15 @@ def timeline_file_events(run_path: Path) -> list[dict]:
     return events
 
 
+WINDOW_ENDS = ("revert_confirmed", "revert_partial", "failed")
+
+
 def fault_windows(events: list[dict]) -> list[dict]:
     """Pair timeline events into windows: start -> revert confirmed (end null while never reverted).
 
     Events of one fault are paired by `fault_id` when the recorder gave one, otherwise by
     (test, fault, targets) in order. Event names accept "_" or "-" ("effect_confirmed"); "failed"
-    (an inject that failed and was rolled back) closes the window.
+    (an inject that failed and was rolled back) and "revert_partial" close the window.
     """
     windows: list[dict] = []
     open_: dict[tuple, dict] = {}
@@ -145,7 +148,7 @@ def fault_windows(events: list[dict]) -> list[dict]:
         name = str(ev.get("event") or ev.get("phase") or "").replace("-", "_")
         wall = float(ev.get("wall", ev["time"]))
         if name == "start" or key not in open_:
-            if name != "start" and name not in ("effect_confirmed", "revert_started", "revert_confirmed", "failed"):
+            if name != "start" and name not in ("effect_confirmed", "revert_started", *WINDOW_ENDS):
                 continue
             window = {"fault": fault, "fault_id": ev.get("fault_id"), "targets": targets, "test": ev.get("test"),
                       "pid": ev.get("pid"), "start": wall, "effect": None, "revert_start": None, "end": None,
@@ -157,7 +160,7 @@ def fault_windows(events: list[dict]) -> list[dict]:
             window["effect"] = wall
         elif name == "revert_started":
             window["revert_start"] = wall
-        elif name in ("revert_confirmed", "failed"):
+        elif name in WINDOW_ENDS:
             window["end"] = wall
             if name == "failed":
                 window["details"] = {**window["details"], "failed": True}

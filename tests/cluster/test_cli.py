@@ -8,7 +8,7 @@ from pathlib import Path
 from harness import registry
 from harness.providers.local import LocalCluster
 from harness.teardown import leftovers
-from harness.upgrade import running_version
+from harness.glusterd_log import running_version
 
 from ..conftest import REPO, harness_command
 

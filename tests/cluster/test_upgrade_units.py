@@ -13,7 +13,7 @@ from harness.errors import ConfigError, MissingPrerequisite
 from harness.history import OpType
 from harness.providers.local import parse_versions
 from harness.report.versions_plot import plot_versions, versions_lines
-from harness.upgrade import info_differences, self_heal_pids
+from harness.upgrade_pool import info_differences, self_heal_pids
 from harness.volume import VolumeType
 
 INSTALLED = versions.installed_version()
