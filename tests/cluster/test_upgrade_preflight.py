@@ -12,7 +12,7 @@ from harness.opversion import op_versions
 from harness.providers.local import LocalProvider
 from harness.upgrade import RollingUpgrade, stop_node
 from harness.upgrade_preflight import UpgradeRefused
-from harness.volume import VolumeSpec, VolumeType
+from harness.volume import VolumeSpec, VolumeType, create_volume
 
 INSTALLED = versions.installed_version()
 TARGET = "11.1"
@@ -62,7 +62,7 @@ def upgrade_events(cluster):
 
 
 def test_a_roll_back_below_the_raised_op_version_is_refused_naming_both_numbers(cluster11):
-    cluster11.create_volume(VolumeSpec(VolumeType.REPLICA3, {}))
+    create_volume(cluster11, VolumeSpec(VolumeType.REPLICA3, {}))
     assert op_versions(cluster11.nodes[0])[0] == 110000  # a pool of 11.1 only runs at its op-version
     error = refused(cluster11, INSTALLED)
     assert "110000" in str(error) and "100000" in str(error) and INSTALLED in str(error)
@@ -83,7 +83,7 @@ def test_a_glusterd_that_cannot_start_is_reported_in_its_own_logs_words(cluster1
 
 
 def test_a_disperse_volume_is_refused_unless_allowed(cluster10):
-    volume = cluster10.create_volume(VolumeSpec(VolumeType.DISPERSE, {}))
+    volume = create_volume(cluster10, VolumeSpec(VolumeType.DISPERSE, {}))
     try:
         error = refused(cluster10, TARGET, nodes=("node1",))
         assert f"volume {volume.name} is Disperse" in str(error) and "Offline upgrade" in str(error)
@@ -92,7 +92,7 @@ def test_a_disperse_volume_is_refused_unless_allowed(cluster10):
 
 
 def test_pending_heal_is_refused_naming_volume_and_counts(cluster10):
-    volume = cluster10.create_volume(VolumeSpec(VolumeType.REPLICA3, {"cluster.self-heal-daemon": "off"}))
+    volume = create_volume(cluster10, VolumeSpec(VolumeType.REPLICA3, {"cluster.self-heal-daemon": "off"}))
     mount = cluster10.mount(volume, cluster10.clients[0])
     try:
         brick = volume.bricks[2]
@@ -111,7 +111,7 @@ def test_pending_heal_is_refused_naming_volume_and_counts(cluster10):
 
 
 def test_losing_quorum_with_the_node_down_is_refused(cluster10):
-    volume = cluster10.create_volume(VolumeSpec(VolumeType.REPLICA2, {"cluster.quorum-type": "auto"}))
+    volume = create_volume(cluster10, VolumeSpec(VolumeType.REPLICA2, {"cluster.quorum-type": "auto"}))
     try:
         first = volume.bricks[0].node.name  # replica 2, quorum auto: the first brick alone decides
         error = refused(cluster10, TARGET, nodes=(first,))
