@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Collection, Sequence
 
 from .errors import ConfigError
 from .gluster import GlusterCLI
@@ -118,8 +118,12 @@ class Cluster(ABC):
         return create_volume(self, spec, name)
 
     @abstractmethod
-    def mount(self, volume: "Volume", client: ClientHost | None = None) -> "FuseMount":
-        """Mount volume over FUSE from a client host; returns once every replica child is up."""
+    def mount(self, volume: "Volume", client: ClientHost | None = None,
+              leave_out: Collection[int] = ()) -> "FuseMount":
+        """Mount volume over FUSE from a client host; returns once every replica child is up.
+
+        The client never connects to the bricks whose indices are in `leave_out` (their children
+        stay down): reads then come from the other bricks only."""
 
     @abstractmethod
     def down(self) -> None:
