@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Collection, Sequence
 
 from .control import DEFAULT_TIMEOUT_S, Capability, Host  # noqa: F401 (providers take them from here)
 from .errors import ConfigError
@@ -91,8 +91,16 @@ class Cluster(ABC):
         raise ConfigError("every node is excluded; no node left to run the gluster CLI on")
 
     @abstractmethod
-    def mount(self, volume: "V", client: ClientHost | None = None) -> "FuseMount[V]":
-        """Mount volume over FUSE from a client host; returns once every replica child is up."""
+    def mount(self, volume: "V", client: ClientHost | None = None,
+              leave_out: Collection[int] = ()) -> "FuseMount[V]":
+        """Mount volume over FUSE from a client host; returns once every replica child is up.
+
+        The client never connects to the bricks whose indices are in `leave_out` (their children
+        stay down): reads then come from the other bricks only."""
+
+    @abstractmethod
+    def unmount(self, mount: "FuseMount") -> None:
+        """Unmount one of this cluster's mounts and forget it; idempotent."""
 
     @abstractmethod
     def down(self) -> None:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Collection, Generic, Protocol, TypeVar
 
 from .netns import kill_pids
 from .proc import Proc, daemon_pid
@@ -41,6 +41,7 @@ class FuseMount(Generic[V]):
     path: Path
     pid_file: Path
     log_file: Path
+    left_out: frozenset[int] = field(default_factory=frozenset)  # brick indices this client never connects to
 
     def __fspath__(self) -> str:
         return str(self.path)
@@ -76,8 +77,12 @@ class FuseMount(Generic[V]):
         return sets
 
     def all_children_up(self) -> bool:
+        """Every child up, but those of bricks left out (which stay down)."""
         sets = self.children_up()
-        return bool(sets) and all(s and all(s) for s in sets)
+        size = self.volume.spec.set_size
+        return bool(sets) and all(
+            s and all(up or n * size + i in self.left_out for i, up in enumerate(s)) for n, s in enumerate(sets)
+        )
 
     def wait_children_up(self, timeout: float = MOUNT_READY_TIMEOUT_S) -> None:
         wait_for(self.all_children_up, timeout=timeout, what=f"every child of {self.volume.name} up at {self.path}",
@@ -99,20 +104,31 @@ def _disperse_children(text: str, size: int) -> list[bool]:
     return [bool(mask & (1 << i)) for i in range(size)]
 
 
+def leave_out_args(volume: MountSource, bricks: Collection[int]) -> list[str]:
+    """glusterfs arguments that keep a client away from these bricks (indices in the volume).
+
+    Naming a brick that does not exist as the client's remote subvolume leaves that child down for
+    the mount's life, so a disperse read must decode from the other bricks' fragments."""
+    return [f"--xlator-option={volume.name}-client-{i}.remote-subvolume=/left-out" for i in sorted(bricks)]
+
+
 def is_mounted(path: Path) -> bool:
     target = str(path)
     with open("/proc/mounts") as fh:
         return any(line.split()[1] == target for line in fh)
 
 
-def mount_volume(client: "Host", volume: V, path: Path, log_dir: Path) -> FuseMount[V]:
-    """Start the FUSE client inside the client host's network namespace and wait until it is whole."""
+def mount_volume(client: "Host", volume: V, path: Path, log_dir: Path,
+                 leave_out: Collection[int] = ()) -> FuseMount[V]:
+    """Start the FUSE client inside the client host's network namespace and wait until it is whole
+    (every child up but those of the bricks in `leave_out`, see leave_out_args)."""
     path.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
-    mount = FuseMount(client, volume, path, log_dir / f"{path.name}.pid", log_dir / f"{path.name}.log")
+    mount = FuseMount(client, volume, path, log_dir / f"{path.name}.pid", log_dir / f"{path.name}.log",
+                      frozenset(leave_out))
     servers = [f"--volfile-server={a}" for a in volume.server_addresses]
-    client.run(["glusterfs", *servers, f"--volfile-id={volume.name}", f"--log-file={mount.log_file}",
-                f"--pid-file={mount.pid_file}", str(path)], timeout=60)
+    client.run(["glusterfs", *servers, f"--volfile-id={volume.name}", *leave_out_args(volume, leave_out),
+                f"--log-file={mount.log_file}", f"--pid-file={mount.pid_file}", str(path)], timeout=60)
     try:
         mount.wait_children_up()
     except BaseException:

@@ -19,7 +19,7 @@ from harness.faults import KillBrick, NodeHang, ZoneOutage
 from harness.history import FileStore, S3Store, Store
 from harness.volume import Volume, VolumeType
 from harness.workloads.block import attach_loop
-from harness.workloads.fio import BlockTarget, FileTarget, FioJob, GfapiTarget, run_fio
+from harness.workloads.fio import BlockTarget, FileTarget, FioJob, GfapiTarget, fio_ops_completed, run_fio
 from harness.workloads.locust import LocustJob, run_locust
 from harness.workloads.s3client import make_client
 from harness.workloads.s3gateway import start_gateway
@@ -30,11 +30,10 @@ pytestmark = pytest.mark.workload
 # directory, so while a brick is down every write leaves entries to heal, and clients writing into
 # that directory during the heal contend with it for the directory's entry lock (at 0.05 s a zone
 # outage left ~265 entries healing for 53-81 s, over the fast profile's 60 s heal gate).
-PLAN = PhasePlan(before_s=2.0, fault_s=4.0, after_s=3.0, heal_allowance_s=6.0, heal_timeout_s=240.0,
-                 history_think_s=0.2)
-# Seconds each access path needs before it measures (laying out, gfapi init); for S3, the longest
-# wait for locust's first request (its samples file tells when it has started).
-STARTUP_S = {"file": 1.0, "block": 1.0, "gfapi": 4.0, "s3": 60.0}
+# "before" starts at the workload's first measured operation (fio's status, locust's samples file),
+# however long laying out, gfapi init or a loaded machine delays it: startup_s is the longest wait.
+PLAN = PhasePlan(before_s=2.0, startup_s=60.0, fault_s=4.0, after_s=3.0, heal_allowance_s=6.0,
+                 heal_timeout_s=240.0, history_think_s=0.2)
 # Paced, not flat out: each S3 write during the fault leaves about six entries to heal (object,
 # its directories, container updates), and a saturated gateway starves the self-heal daemon of CPU.
 S3_LOAD = {"users": 1, "wait_s": 0.2}
@@ -58,7 +57,7 @@ class AccessPath:
     workload: Workload
     stores: dict[str, Store]
     history_file: Path
-    measured: Callable[[], int] | None = None  # operations measured so far
+    measured: Callable[[], int]  # operations measured so far
 
 
 @pytest.fixture
@@ -92,7 +91,8 @@ def access_path(gluster_cluster, volume_factory, mount_factory, run_dir, request
                                                  out).series]
             def measured(): return sum(f.read_bytes().count(b"\n") for f in out.glob("locust-*/samples.csv"))
             return AccessPath(volume, mounts, workload, stores, out / f"history-{access}.jsonl", measured)
-        return AccessPath(volume, mounts, workload, stores, out / f"history-{access}.jsonl")
+        return AccessPath(volume, mounts, workload, stores, out / f"history-{access}.jsonl",
+                          lambda: fio_ops_completed(out))
 
     out.mkdir(parents=True, exist_ok=True)
     with stack:  # gateway stopped and loop detached before the mounts go
@@ -109,9 +109,7 @@ def test_workload_keeps_every_acknowledged_write(access, fault_kind, access_path
     path = access_path(access)
     make_fault = FAULTS[fault_kind]
     fault = make_fault(gluster_cluster, path.volume, path.mounts) if make_fault else None
-    plan = dataclasses.replace(PLAN, startup_s=STARTUP_S[access])
-    if access == "s3":
-        plan = dataclasses.replace(plan, history_think_s=S3_HISTORY_THINK_S)
+    plan = dataclasses.replace(PLAN, history_think_s=S3_HISTORY_THINK_S) if access == "s3" else PLAN
     report = run_phases(access, path.workload, path.stores, path.history_file, path.volume, fault, plan, path.measured)
     for record in report.records(run_dir.path, path.history_file.parent, SCENARIO_IDS[fault_kind]):
         recorder.record(record.pop("kind"), record, request.node.nodeid)

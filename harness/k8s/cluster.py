@@ -10,11 +10,11 @@ import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Callable, Sequence
+from typing import Callable, Collection, Sequence
 
 from ..cluster import DEFAULT_TIMEOUT_S, Capability, ClientHost, Cluster, Node
 from ..errors import ConfigError, HarnessError
-from ..mount import FuseMount
+from ..mount import FuseMount, leave_out_args
 from ..runner import CommandResult
 from ..volume import Volume
 from ..waiting import wait_for
@@ -157,7 +157,7 @@ class K8sCluster(Cluster):
                 f"it may be disrupted"
             )
 
-    def mount(self, volume: Volume, client: ClientHost | None = None) -> K8sFuseMount:
+    def mount(self, volume: Volume, client: ClientHost | None = None, leave_out: Collection[int] = ()) -> K8sFuseMount:
         if not self.clients:
             raise ConfigError("this cluster has no client pods to mount from; run with --gluster-clients >= 1")
         client = client or self.clients[0]
@@ -165,11 +165,12 @@ class K8sCluster(Cluster):
         name = f"{volume.name}-{next(self._seq)}"
         path = root / "mnt" / name
         logs = root / "logs"
-        mount = K8sFuseMount(client, volume, path, logs / f"{name}.pid", logs / f"{name}.log")  # type: ignore[arg-type]
+        mount = K8sFuseMount(client, volume, path, logs / f"{name}.pid", logs / f"{name}.log",  # type: ignore[arg-type]
+                             frozenset(leave_out))
         client.run(["mkdir", "-p", str(path), str(logs)], timeout=30)
         servers = [f"--volfile-server={a}" for a in volume.server_addresses]
-        client.run(["glusterfs", *servers, f"--volfile-id={volume.name}", f"--log-file={mount.log_file}",
-                    f"--pid-file={mount.pid_file}", str(path)], timeout=60)
+        client.run(["glusterfs", *servers, f"--volfile-id={volume.name}", *leave_out_args(volume, leave_out),
+                    f"--log-file={mount.log_file}", f"--pid-file={mount.pid_file}", str(path)], timeout=60)
         self.mounts.append(mount)
         try:
             mount.wait_children_up()

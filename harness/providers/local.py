@@ -8,7 +8,7 @@ import shutil
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Collection, Sequence
 
 from .. import capacity, glusterd_log, netns, registry, versions
 from ..cluster import HOSTNAME_LABEL, ZONE_LABEL, Capability, Cluster, ClientHost, Node, DEFAULT_TIMEOUT_S
@@ -160,13 +160,13 @@ class LocalCluster(Cluster):
     def state_file(self) -> Path:
         return self.root / "cluster.json"
 
-    def mount(self, volume: Volume, client: ClientHost | None = None) -> FuseMount:
+    def mount(self, volume: Volume, client: ClientHost | None = None, leave_out: Collection[int] = ()) -> FuseMount:
         if not self.clients:
             raise ConfigError("this cluster has no client hosts to mount from; start it with clients >= 1")
         client = client or self.clients[0]
         self._mount_seq += 1
         path = self.root / "mnt" / client.name / f"{volume.name}-{self._mount_seq}"
-        mount = mount_volume(client, volume, path, self.root / "clientlogs")
+        mount = mount_volume(client, volume, path, self.root / "clientlogs", leave_out)
         self.mounts.append(mount)
         return mount
 

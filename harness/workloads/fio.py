@@ -27,10 +27,15 @@ from ..timeseries import DEFAULT_QUANTILES, Point, TimeSeries
 from .nsenter import check_reachable
 
 WORKLOADS_DIR = Path(__file__).resolve().parents[2] / "workloads"
+DOC_START_RE = re.compile(r"^\{", re.MULTILINE)
 SIZE_RE = re.compile(r"^([0-9]+)([KMGT]?)$", re.IGNORECASE)
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 GLUSTERD_PORT = 24007
 FIO_SLACK_S = 120.0  # layout of the file and start-up, on top of the runtime
+# fio writes its status to PROGRESS_FILE every STATUS_INTERVAL while it runs (its latency log only
+# at the end), then its final report; that report alone is kept as fio.json.
+PROGRESS_FILE = "progress.json"
+STATUS_INTERVAL = "250ms"
 # Run in the result folder ($1) so fio's outputs are relative paths that stay reachable even
 # when that folder is itself under /tmp, which the bind then hides.
 PRIVATE_TMP = 'cd "$1" && mount --bind tmp /tmp && shift && exec "$@"'
@@ -58,6 +63,7 @@ class FioJob:
     runtime_s: int = 5
     iodepth: int = 1
     log_avg_msec: int = 0  # 0: one latency point per I/O (exact percentiles per phase)
+    start_delay_s: int = 0  # fio's startdelay: the job waits this long before its first I/O
 
     def __post_init__(self) -> None:
         if not (WORKLOADS_DIR / f"{self.workload}.fio").is_file():
@@ -70,6 +76,8 @@ class FioJob:
             raise ConfigError(f"fio iodepth must be >= 1, got {self.iodepth}")
         if self.log_avg_msec < 0:
             raise ConfigError(f"log_avg_msec must be >= 0, got {self.log_avg_msec}")
+        if self.start_delay_s < 0:
+            raise ConfigError(f"start_delay_s must be >= 0, got {self.start_delay_s}")
 
     @property
     def job_file(self) -> Path:
@@ -175,7 +183,8 @@ def fio_argv(job: FioJob, target: Target) -> list[str]:
     there by run_fio) and the outputs are relative to it. The benchmark runs this same argv bare."""
     return [
         "env", *job.env, "fio", *target.options(job),
-        "--output-format=json", "--output=fio.json",
+        *([f"--startdelay={job.start_delay_s}"] if job.start_delay_s else []),
+        "--output-format=json", f"--output={PROGRESS_FILE}", f"--status-interval={STATUS_INTERVAL}",
         "--write_lat_log=lat", f"--log_avg_msec={job.log_avg_msec}", "--log_unix_epoch=1",
         "--percentile_list=" + ":".join(f"{q:g}" for q in DEFAULT_QUANTILES),
         job.job_file.name,
@@ -186,6 +195,7 @@ def run_fio(client: ClientHost, target: Target, job: FioJob, out_dir: Path, time
     """Run `job` against `target` from `client`; raise CommandError (with fio's output) if fio fails.
 
     Results land in a fresh folder under out_dir: fio.json, lat_clat.1.log, tmp/fio_gfapi.log.
+    While it runs, fio_ops_completed(out_dir) counts the operations it has completed.
     """
     target.options(job)  # validates the target before anything runs
     if isinstance(target, GfapiTarget):
@@ -245,12 +255,38 @@ def parse_lat_log(path: Path, name: str) -> dict[str, TimeSeries]:
             for d, pts in points.items() if pts}
 
 
+def last_json_document(text: str) -> dict | None:
+    """fio's latest whole JSON document: each begins with "{" at the start of a line (the lines inside
+    are indented); None while the first is still being written."""
+    decoder = json.JSONDecoder()
+    for found in reversed(list(DOC_START_RE.finditer(text))):
+        try:
+            return decoder.raw_decode(text, found.start())[0]
+        except ValueError:
+            continue  # the document still being written
+    return None
+
+
+def fio_ops_completed(out_dir: Path) -> int:
+    """I/Os completed so far by every fio run_fio started under out_dir, from fio's latest status:
+    run_phases' `measured`, so "before" starts at fio's first operation, however late that is."""
+    total = 0
+    for progress in out_dir.glob(f"fio-*/{PROGRESS_FILE}"):
+        doc = last_json_document(progress.read_text())
+        jobs = (doc or {}).get("jobs") or [{}]
+        total += sum(jobs[0].get(d, {}).get("total_ios", 0) for d in ("read", "write"))
+    return total
+
+
 def parse_result(workload: str, target: str, run_dir: Path, started: float, ended: float,
                  argv: Sequence[str] = ()) -> FioResult:
     try:
-        data = json.loads((run_dir / "fio.json").read_text())
-    except (FileNotFoundError, ValueError) as exc:
-        raise HarnessError(f"fio left no readable JSON in {run_dir} ({exc}); see its output above") from exc
+        data = last_json_document((run_dir / PROGRESS_FILE).read_text())  # the final report
+    except FileNotFoundError as exc:
+        raise HarnessError(f"fio left no output in {run_dir} ({exc}); see its output above") from exc
+    if data is None:
+        raise HarnessError(f"fio left no readable JSON in {run_dir / PROGRESS_FILE}; see its output above")
+    (run_dir / "fio.json").write_text(json.dumps(data, indent=1))
     read, write = parse_json(data)
     log = run_dir / "lat_clat.1.log"
     series = parse_lat_log(log, f"{workload}-{target}") if log.exists() else {}
