@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup test qualify bench bench-faults bench-storm cleanup
+.PHONY: setup test qualify bench bench-faults bench-storm cleanup k8s
 
 setup:
 	@bash scripts/setup.sh
@@ -33,6 +33,11 @@ bench-faults: setup
 # The last 20 are deleted and timed (~5 s each at that size, ~40 min for all); teardown removes the rest.
 bench-storm: setup
 	$(PY) benchmarks/storm.py --volumes 1000 --delete-sample 20
+
+# The k8s-local provider's Kubernetes 1.20.2, runtime and images, built from Debian's archive into
+# /var/cache/glusterharness/k8s once; rebuilt (only the changed parts) when a recipe changes.
+k8s: setup
+	$(PY) -m harness.providers.k8s_local.build
 
 cleanup: setup
 	$(PY) -m harness cleanup

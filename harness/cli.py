@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description="GlusterFS conformance harness")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start a local cluster and leave it running")
+    up.add_argument("--provider", choices=("local", "k8s-local"), default="local",
+                    help="local: glusterd per node namespace; k8s-local: a Kubernetes cluster built by `make k8s`")
     up.add_argument("--nodes", type=int, default=3)
     up.add_argument("--zones", type=int, default=3)
     up.add_argument("--clients", type=int, default=2)
@@ -77,6 +79,8 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    if args.provider == "k8s-local":
+        return up_k8s_local(args)
     options = {**get_profile(args.profile).volume_options, **parse_options(args.option)}
     specs = [VolumeSpec(VolumeType.parse(v), options) for v in args.volume]
     # The capacity check counts the volumes asked for (each at the largest brick count among them).
@@ -100,6 +104,38 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"  volume {m.volume.name} ({m.volume.spec.type.value}{', ' + opts if opts else ''}) mounted at {m.path}")
     print("status: python -m harness status    remove: python -m harness down")
     return 0
+
+
+def up_k8s_local(args: argparse.Namespace) -> int:
+    from .providers.k8s_local.cluster import K8sLocalProvider
+
+    if args.volume or args.gluster_version:
+        raise HarnessError("--volume and --gluster-version are for the local provider")
+    cluster = K8sLocalProvider(args.nodes, args.zones, args.root).up()
+    cluster.keep()
+    print(f"cluster {cluster.run_id} (k8s-local) is up (subnet {cluster.plan.subnet}, root {cluster.root})")
+    print(f"  kubeconfig: {cluster.kubeconfig}")
+    for node in cluster.node_status():
+        print(f"  {node['name']:8} {node['zone']:8} {'Ready' if node['ready'] else 'NotReady'}")
+    print("status: python -m harness status    remove: python -m harness down")
+    return 0
+
+
+def k8s_local_status() -> list[dict]:
+    from .providers.k8s_local.cluster import K8sLocalCluster, is_k8s_local
+
+    statuses = []
+    for entry in registry.entries():
+        if entry.stale or not is_k8s_local(entry):
+            continue
+        cluster = K8sLocalCluster.attach(entry)
+        status = cluster.describe()
+        try:
+            status["nodes"] = cluster.node_status()
+        except HarnessError as exc:
+            status["nodes"], status["error"] = [], str(exc)
+        statuses.append(status)
+    return statuses
 
 
 def cluster_status(cluster: LocalCluster) -> dict:
@@ -133,16 +169,26 @@ def cluster_status(cluster: LocalCluster) -> dict:
 
 
 def live_clusters() -> list[LocalCluster]:
-    return [LocalCluster.attach(e) for e in registry.entries() if not e.stale]
+    from .providers.k8s_local.cluster import is_k8s_local
+
+    return [LocalCluster.attach(e) for e in registry.entries() if not e.stale and not is_k8s_local(e)]
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     statuses = [cluster_status(c) for c in live_clusters()]
+    k8s = k8s_local_status()
     if args.json:
-        print(json.dumps({"clusters": statuses}, indent=2))
+        print(json.dumps({"clusters": statuses, "k8s_local": k8s}, indent=2))
         return 0
-    if not statuses:
+    if not statuses and not k8s:
         print("no cluster is running; start one with `python -m harness up`")
+    for st in k8s:
+        print(f"cluster {st['run_id']} (k8s-local, {'kept' if st['persistent'] else 'owned by a running test'}), "
+              f"root {st['root']}\n  kubeconfig: {st['kubeconfig']}  API server {st['api_server']}")
+        for n in st["nodes"]:
+            print(f"  {n['name']:8} {n['zone']:8} {'Ready' if n['ready'] else 'NotReady'}")
+        if "error" in st:
+            print(f"  error: {st['error']}")
     for st in statuses:
         print(f"cluster {st['run_id']} ({'kept' if st['persistent'] else 'owned by a running test'}), root {st['root']}")
         for n in st["nodes"]:

@@ -31,7 +31,10 @@ def loops_under(root: Path) -> list[str]:
 
 def leftovers(run_id: str, root: Path | None) -> list[str]:
     """What of a cluster is still on the machine: namespaces, mounts, loop devices, files."""
+    from .providers.k8s_local.cluster import cgroup_dirs
+
     found = [f"namespace {ns}" for ns in existing_namespaces() if ns.startswith(f"{run_id}-")]
+    found += [f"cgroup {d}" for d in cgroup_dirs(run_id)]
     if root is not None and root.exists():
         found += [f"mount {m}" for m in mounts_under(root)]
         found += [f"loop device {d}" for d in loops_under(root)]
@@ -41,6 +44,9 @@ def leftovers(run_id: str, root: Path | None) -> list[str]:
 
 def teardown(run_id: str, root: Path | None) -> None:
     """Undo everything a cluster made, in reverse order of creation. Idempotent."""
+    from .providers.k8s_local.cluster import release_cgroups
+
+    release_cgroups(run_id)  # a k8s-local cluster's processes (pods too) and cgroups; none for a local one
     if root is not None and root.exists():
         for device in loops_under(root):
             run(["losetup", "--detach", device], timeout=15, check=False)

@@ -10,7 +10,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     from ..k8s.options import K8sOptions
 
-PROVIDERS = ("local", "kind", "existing")
+PROVIDERS = ("local", "kind", "existing", "k8s-local")
 
 
 class Provider(Protocol):
@@ -29,10 +29,14 @@ def make_provider(name: str, *, nodes: int, zones: int, clients: int, root: Path
     if versions:
         raise ConfigError(f"--gluster-version is for the local provider; the {name} provider runs the "
                           f"version of its images")
-    if name in ("kind", "existing"):
+    if name in ("kind", "existing", "k8s-local"):
         from ..k8s.options import K8sOptions
 
         options = k8s or K8sOptions()
+        if name == "k8s-local":
+            from .k8s_local.gluster import K8sLocalGlusterProvider
+
+            return K8sLocalGlusterProvider(nodes=nodes, zones=zones, clients=clients, root=root, options=options)
         if name == "kind":
             from .kind import KindProvider
 

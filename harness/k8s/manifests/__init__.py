@@ -47,6 +47,8 @@ class StackSettings:
     storage_selector: Mapping[str, str] = field(default_factory=lambda: {"storagenode": "glusterfs"})
     gluster_pod_labels: Mapping[str, str] = field(default_factory=lambda: {"glusterfs": "pod"})
     state_dir: str = STATE_DIR
+    # name -> address in every glusterd pod's /etc/hosts: peers probed by node name resolve without DNS
+    host_aliases: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def brick_root(self) -> str:
@@ -94,6 +96,8 @@ def glusterd_daemonset(settings: StackSettings) -> Manifest:
                 "spec": {
                     "hostNetwork": True,
                     "dnsPolicy": "ClusterFirstWithHostNet",
+                    **({"hostAliases": [{"ip": ip, "hostnames": [name]} for name, ip in settings.host_aliases.items()]}
+                       if settings.host_aliases else {}),
                     "nodeSelector": dict(settings.storage_selector),
                     "terminationGracePeriodSeconds": 10,
                     "containers": [{

@@ -1,0 +1,441 @@
+"""A real Kubernetes 1.20 on this machine: control plane and nodes each in a network namespace.
+
+Layout (one /24 of 198.18.0.0/15 per cluster, claimed through the local provider's registry, so
+concurrent runs of either provider never share one):
+- `<run>-sw` holds only a bridge; `<run>-cp` (.10) runs etcd, kube-apiserver, controller-manager
+  and scheduler; `<run>-nodeN` (.11, .12, ...) runs its own containerd and kubelet.
+- Pods of node N get 198.18.x.(128+16N)/28 from the CNI bridge plugin; each node routes the other
+  nodes' pod ranges to them. Services use .64/26 (no kube-proxy runs). No default route anywhere.
+- Every host is a holder process (harness/nodeinit.py) in its netns and in a private mount namespace
+  (slave of the host's) with its own /var/lib, /var/log, /opt and /run, so daemons' files never
+  reach the host. Every process of the cluster lives in one cgroup tree, `/<run>-k8slocal/<host>`
+  in each cgroup v1 hierarchy: teardown kills what is in it and removes it, also after a crash.
+- The host reaches the API server through a forwarder on 127.0.0.1 (forwarder.py); the kubeconfig
+  in the run folder points at it.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import yaml
+
+from ... import netns, registry
+from ...cluster import ZONE_LABEL
+from ...errors import ConfigError, HarnessError, MissingPrerequisite
+from ...netplan import NAMESPACE_PREFIX, TEST_RANGE, zone_names
+from ...runner import CommandResult, run
+from ...teardown import sweep_stale, teardown
+from ...waiting import wait_for
+from ..local import DEFAULT_ROOT, claim_root_base
+from . import build as k8s_build
+
+log = logging.getLogger("harness.k8s_local")
+
+MAX_NODES = 8  # pod ranges are /28s in the upper half of the cluster's /24
+CP_OFFSET, NODE_OFFSET = 10, 11
+API_PORT = 6443
+STATE_FILE = "k8s-local.json"
+CGROUP_FS = Path("/sys/fs/cgroup")
+CGROUP_SUFFIX = "k8slocal"
+FORWARDER = Path(__file__).with_name("forwarder.py")
+CNI_BIN = "/usr/lib/cni"
+SYSTEM_BINARIES = ("etcd", "containerd", "containerd-shim-runc-v2", "runc", "ctr", "nsenter", "unshare", "setsid", "ip")
+START_TIMEOUT_S = 120.0
+CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    namespace: str
+    address: str
+    zone: str = ""
+    pod_cidr: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    index: int
+    run_id: str
+    subnet: str
+    service_cidr: str
+    control_plane: Host
+    nodes: tuple[Host, ...]
+
+    @property
+    def switch(self) -> str:
+        return f"{self.run_id}-sw"
+
+
+def plan(index: int, nodes: int, zones: int) -> Plan:
+    """Cluster `index` uses the index-th /24 of 198.18.0.0/15 (as the local provider would)."""
+    if not 1 <= nodes <= MAX_NODES:
+        raise ConfigError(f"k8s-local runs 1 to {MAX_NODES} nodes, got {nodes}")
+    if not 1 <= zones <= nodes:
+        raise ConfigError(f"k8s-local needs 1 to {nodes} zones for {nodes} nodes, got {zones}")
+    net = ipaddress.ip_network((int(TEST_RANGE.network_address) + index * 256, 24))
+    base = net.network_address
+    run_id = f"{NAMESPACE_PREFIX}{index}"
+    zone_list = zone_names(zones)
+    hosts = tuple(Host(f"node{i + 1}", f"{run_id}-node{i + 1}", str(base + NODE_OFFSET + i), zone_list[i % zones],
+                       f"{base + 128 + 16 * i}/28") for i in range(nodes))
+    return Plan(index, run_id, str(net), f"{base + 64}/26",
+                Host("cp", f"{run_id}-cp", str(base + CP_OFFSET)), hosts)
+
+
+# --- cgroups ------------------------------------------------------------------------------------
+
+def cgroup_top(run_id: str) -> str:
+    return f"{run_id}-{CGROUP_SUFFIX}"
+
+
+def hierarchies() -> list[Path]:
+    """The cgroup v1 hierarchies (kubelet's cgroupfs driver uses the same path in each)."""
+    return sorted(p for p in CGROUP_FS.iterdir() if p.name != "unified" and (p / "cgroup.procs").exists())
+
+
+def make_cgroup(relative: str) -> None:
+    for hierarchy in hierarchies():
+        parent = hierarchy
+        for part in relative.strip("/").split("/"):
+            child = parent / part
+            child.mkdir(exist_ok=True)
+            # A new cpuset has no cpus or memory nodes, and no task can join it until it does.
+            for knob in ("cpuset.cpus", "cpuset.mems"):
+                if (child / knob).exists() and not (child / knob).read_text().strip():
+                    (child / knob).write_text((parent / knob).read_text())
+            parent = child
+
+
+def join_cgroup(pid: int, relative: str) -> None:
+    for hierarchy in hierarchies():
+        (hierarchy / relative.strip("/") / "cgroup.procs").write_text(f"{pid}\n")
+
+
+def cgroup_dirs(run_id: str) -> list[Path]:
+    """Every cgroup directory of the cluster, deepest first (every hierarchy, cgroup2 included)."""
+    found = []
+    for hierarchy in CGROUP_FS.iterdir():
+        top = hierarchy / cgroup_top(run_id)
+        if top.is_dir():
+            found += [Path(d) for d, _, _ in os.walk(top)]
+    return sorted(found, key=lambda p: len(p.parts), reverse=True)
+
+
+def cgroup_pids(run_id: str) -> set[int]:
+    pids = set()
+    for d in cgroup_dirs(run_id):
+        try:
+            pids |= {int(p) for p in (d / "cgroup.procs").read_text().split()}
+        except FileNotFoundError:
+            pass
+    return pids
+
+
+def release_cgroups(run_id: str, timeout: float = 30.0) -> None:
+    """Kill every process of the cluster's cgroups and remove them. Idempotent; nothing to do for a
+    local provider's run. Frozen ones are thawed first (a SIGKILL waits for the thaw)."""
+    for d in cgroup_dirs(run_id):
+        if (d / "freezer.state").exists():
+            (d / "freezer.state").write_text("THAWED")
+    deadline = time.monotonic() + timeout
+    while pids := cgroup_pids(run_id):
+        if time.monotonic() > deadline:
+            raise HarnessError(f"processes {sorted(pids)} of {run_id} survived SIGKILL for {timeout} s")
+        netns.kill_pids(sorted(pids), timeout=timeout)
+    for d in cgroup_dirs(run_id):
+        d.rmdir()
+
+
+# --- hosts: holder processes and daemons ----------------------------------------------------------
+
+def start_holder(host: Host, host_dir: Path, cgroup: str) -> int:
+    """The host's init in its netns and its own mount namespace; returns its pid."""
+    for sub in ("var-lib", "var-log", "opt", "logs"):
+        (host_dir / sub).mkdir(parents=True, exist_ok=True)
+    ready = host_dir / "holder.pid"
+    script = (f"mount --bind {host_dir}/var-lib /var/lib && mount --bind {host_dir}/var-log /var/log && "
+              f"mount --bind {host_dir}/opt /opt && mount -t tmpfs tmpfs /run && "
+              f'exec "$0" {netns.NODEINIT} {ready} {netns.control_fifo(host_dir)} {host_dir / "logs" / "init.log"}')
+    run(["setsid", "--fork", "nsenter", f"--net=/run/netns/{host.namespace}", "unshare", "-m", "--propagation",
+         "slave", "sh", "-c", script, sys.executable], timeout=15, log_to=host_dir / "logs" / "holder.log")
+    pid = int(wait_for(lambda: ready.exists() and ready.read_text(), timeout=15, interval=0.01,
+                       what=f"the holder of {host.name}"))
+    join_cgroup(pid, cgroup)
+    return pid
+
+
+def spawn(host_dir: Path, name: str, argv: Sequence[str]) -> None:
+    """Start a daemon in the host (its init reaps it), its output in logs/<name>.log."""
+    log_file = host_dir / "logs" / f"{name}.log"
+    netns.spawn_in_node(host_dir, ["sh", "-c", f'exec "$@" >>{log_file} 2>&1', name, *map(str, argv)])
+
+
+def in_host(holder: int, argv: Sequence[str], timeout: float = 60.0, check: bool = True) -> CommandResult:
+    return run(["nsenter", "-t", str(holder), "-n", "-m", *map(str, argv)], timeout=timeout, check=check)
+
+
+def containerd_config(node_dir: Path) -> str:
+    return f"""version = 2
+root = "/var/lib/containerd"
+state = "/run/containerd"
+[grpc]
+  address = "{CONTAINERD_SOCKET}"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "{k8s_build.PAUSE_TAG}"
+  # root here lacks CAP_SYS_RESOURCE: a negative oom_score_adj would make every runc create fail.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "{CNI_BIN}"
+    conf_dir = "{node_dir / 'cni'}"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+"""
+
+
+def cni_config(subnet: str, pod_cidr: str) -> dict:
+    return {"cniVersion": "0.4.0", "name": "k8s-local", "plugins": [{
+        "type": "bridge", "bridge": "cni0", "isGateway": True, "ipMasq": False, "hairpinMode": True,
+        # Only the cluster's own /24 is routed: a pod has no way out, like the nodes.
+        "ipam": {"type": "host-local", "ranges": [[{"subnet": pod_cidr}]], "routes": [{"dst": subnet}]},
+    }]}
+
+
+# --- the cluster ---------------------------------------------------------------------------------
+
+@dataclass
+class K8sLocalCluster:
+    entry: registry.Entry
+    plan: Plan
+    holders: dict[str, int]
+    api_port: int
+
+    @property
+    def run_id(self) -> str:
+        return self.plan.run_id
+
+    @property
+    def root(self) -> Path:
+        return Path(self.entry.root)
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.root / "kubeconfig"
+
+    def kubectl(self, *args: str, timeout: float = 60.0, check: bool = True) -> CommandResult:
+        return run([str(k8s_build.require().bin / "kubectl"), f"--kubeconfig={self.kubeconfig}", *args],
+                   timeout=timeout, check=check, where=f"k8s-local {self.run_id}")
+
+    def save_state(self) -> None:
+        state = {"index": self.plan.index, "nodes": len(self.plan.nodes),
+                 "zones": len({n.zone for n in self.plan.nodes}), "holders": self.holders, "api_port": self.api_port}
+        (self.root / STATE_FILE).write_text(json.dumps(state, indent=2))
+
+    @classmethod
+    def attach(cls, entry: registry.Entry) -> "K8sLocalCluster":
+        state = json.loads((Path(entry.root) / STATE_FILE).read_text())
+        return cls(entry, plan(state["index"], state["nodes"], state["zones"]), state["holders"], state["api_port"])
+
+    def keep(self) -> None:
+        self.entry.persistent = True
+        registry.save(self.entry)
+
+    def down(self) -> None:
+        destroy(self.entry)
+
+    def node_status(self) -> list[dict]:
+        """Each node's name, zone label and Ready condition, as the API server sees them."""
+        items = json.loads(self.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+        return [{"name": n["metadata"]["name"], "zone": n["metadata"]["labels"].get(ZONE_LABEL, ""),
+                 "ready": any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])}
+                for n in items]
+
+    def describe(self) -> dict:
+        return {"run_id": self.run_id, "provider": "k8s-local", "root": str(self.root), "subnet": self.plan.subnet,
+                "kubeconfig": str(self.kubeconfig), "persistent": self.entry.persistent,
+                "api_server": f"https://127.0.0.1:{self.api_port}"}
+
+
+def is_k8s_local(entry: registry.Entry) -> bool:
+    return (Path(entry.root) / STATE_FILE).exists()
+
+
+def destroy(entry: registry.Entry) -> None:
+    with registry.locked():
+        teardown(entry.run_id, Path(entry.root))  # calls release_cgroups first
+        registry.release(entry.index)
+
+
+def check_prerequisites() -> k8s_build.Build:
+    if os.geteuid() != 0:
+        raise MissingPrerequisite("the k8s-local provider needs root (namespaces, cgroups); run it as root")
+    built = k8s_build.require()
+    missing = [b for b in SYSTEM_BINARIES if shutil.which(b) is None]
+    missing += [p for p in (f"{CNI_BIN}/bridge", f"{CNI_BIN}/host-local", f"{CNI_BIN}/loopback") if not Path(p).exists()]
+    if missing:
+        raise MissingPrerequisite(f"missing: {', '.join(missing)}; run `make k8s` (installs etcd-server, "
+                                  f"containerd, runc, containernetworking-plugins)")
+    return built
+
+
+class K8sLocalProvider:
+    """Starts a K8sLocalCluster; anything half made is removed when the start fails."""
+
+    def __init__(self, nodes: int = 3, zones: int = 3, root: Path = DEFAULT_ROOT,
+                 images: Sequence[Path] = (), node_labels: dict[str, str] | None = None) -> None:
+        self.nodes, self.zones, self.root = nodes, zones, Path(root)
+        self.images = tuple(images)  # docker-archive tars each node imports besides the pause image
+        self.node_labels = dict(node_labels or {})
+
+    def up(self) -> K8sLocalCluster:
+        plan(0, self.nodes, self.zones)  # bad input is refused before anything changes
+        built = check_prerequisites()
+        for image in self.images:
+            if not Path(image).is_file():
+                raise ConfigError(f"no image archive {image}")
+        claim_root_base(self.root)
+        with registry.locked():
+            sweep_stale()
+            entry = registry.claim(self.root, set())
+        try:
+            return self._start(entry, built)
+        except BaseException:
+            destroy(entry)
+            raise
+
+    def _start(self, entry: registry.Entry, built: k8s_build.Build) -> K8sLocalCluster:
+        start = time.monotonic()
+        p = plan(entry.index, self.nodes, self.zones)
+        root = Path(entry.root)
+        root.mkdir(parents=True)
+        (root / STATE_FILE).write_text("{}")  # marks the run as k8s-local before anything else exists
+        netns.create_switch(p.switch)
+        for host in (p.control_plane, *p.nodes):
+            netns.add_host(p.switch, host.namespace, host.name, host.address)
+            make_cgroup(f"{cgroup_top(p.run_id)}/{host.name}")
+        for node in p.nodes:
+            run(["ip", "netns", "exec", node.namespace, "sysctl", "-qw", "net.ipv4.ip_forward=1"], timeout=15)
+            for other in p.nodes:
+                if other != node:
+                    run(["ip", "-n", node.namespace, "route", "add", other.pod_cidr, "via", other.address], timeout=15)
+        for other in p.nodes:
+            run(["ip", "-n", p.control_plane.namespace, "route", "add", other.pod_cidr, "via", other.address],
+                timeout=15)
+        pki = self._certificates(p, root, built)
+        holders = {p.control_plane.name: self._start_control_plane(p, root, built, pki)}
+        port = self._start_forwarder(p, root)
+        (root / "kubeconfig").write_text(kubeconfig_for(root / "admin.conf", f"https://127.0.0.1:{port}"))
+        cluster = K8sLocalCluster(entry, p, holders, port)
+        cluster.save_state()
+        wait_for(lambda: cluster.kubectl("get", "--raw", "/readyz", timeout=10, check=False).ok,
+                 timeout=START_TIMEOUT_S, interval=0.2, what=f"the API server of {p.run_id}")
+        log.info("%s: control plane up in %.1f s", p.run_id, time.monotonic() - start)
+        with ThreadPoolExecutor(max_workers=len(p.nodes)) as pool:
+            for node, pid in zip(p.nodes, pool.map(lambda n: self._start_node(p, n, root, built), p.nodes)):
+                holders[node.name] = pid
+        cluster.save_state()
+
+        def ready() -> bool:
+            status = cluster.node_status()
+            return len(status) == len(p.nodes) and all(n["ready"] for n in status)
+
+        wait_for(ready, timeout=START_TIMEOUT_S, interval=0.5, what=f"every node of {p.run_id} Ready",
+                 describe=lambda: str(cluster.node_status()))
+        log.info("%s: %d nodes Ready in %.1f s (kubeconfig %s)", p.run_id, len(p.nodes), time.monotonic() - start,
+                 cluster.kubeconfig)
+        return cluster
+
+    def _certificates(self, p: Plan, root: Path, built: k8s_build.Build) -> Path:
+        """CA, API server, service-account keys and an admin kubeconfig, offline (kubeadm phases)."""
+        pki = root / "pki"
+        common = [f"--kubernetes-version={k8s_build.KUBE_VERSION}", f"--cert-dir={pki}"]
+        run([built.bin / "kubeadm", "init", "phase", "certs", "all", *common,
+             f"--apiserver-advertise-address={p.control_plane.address}", f"--service-cidr={p.service_cidr}",
+             "--apiserver-cert-extra-sans=127.0.0.1"], timeout=60)
+        run([built.bin / "kubeadm", "init", "phase", "kubeconfig", "admin", *common, f"--kubeconfig-dir={root}",
+             f"--apiserver-advertise-address={p.control_plane.address}"], timeout=60)
+        return pki
+
+    def _start_control_plane(self, p: Plan, root: Path, built: k8s_build.Build, pki: Path) -> int:
+        cp = p.control_plane
+        cp_dir = root / cp.name
+        holder = start_holder(cp, cp_dir, f"{cgroup_top(p.run_id)}/{cp.name}")
+        admin = root / "admin.conf"
+        spawn(cp_dir, "etcd", ["etcd", "--name=cp", f"--data-dir={cp_dir}/etcd",
+                               "--listen-client-urls=http://127.0.0.1:2379",
+                               "--advertise-client-urls=http://127.0.0.1:2379",
+                               "--listen-peer-urls=http://127.0.0.1:2380"])
+        spawn(cp_dir, "kube-apiserver", [
+            built.bin / "kube-apiserver", f"--advertise-address={cp.address}", f"--bind-address={cp.address}",
+            f"--secure-port={API_PORT}", "--insecure-port=0", "--etcd-servers=http://127.0.0.1:2379",
+            f"--service-cluster-ip-range={p.service_cidr}", f"--client-ca-file={pki}/ca.crt",
+            f"--tls-cert-file={pki}/apiserver.crt", f"--tls-private-key-file={pki}/apiserver.key",
+            f"--kubelet-client-certificate={pki}/apiserver-kubelet-client.crt",
+            f"--kubelet-client-key={pki}/apiserver-kubelet-client.key",
+            f"--service-account-key-file={pki}/sa.pub", f"--service-account-signing-key-file={pki}/sa.key",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            "--authorization-mode=RBAC", "--allow-privileged=true", "--kubelet-preferred-address-types=InternalIP",
+            "--profiling=false"])
+        spawn(cp_dir, "kube-controller-manager", [
+            built.bin / "kube-controller-manager", f"--kubeconfig={admin}", "--leader-elect=false",
+            "--bind-address=127.0.0.1", "--port=0", f"--service-account-private-key-file={pki}/sa.key",
+            f"--root-ca-file={pki}/ca.crt", f"--cluster-signing-cert-file={pki}/ca.crt",
+            f"--cluster-signing-key-file={pki}/ca.key", "--use-service-account-credentials=false",
+            # Otherwise it creates /usr/libexec/kubernetes/kubelet-plugins/volume/exec on the host.
+            f"--flex-volume-plugin-dir={cp_dir}/flex"])
+        spawn(cp_dir, "kube-scheduler", [built.bin / "kube-scheduler", f"--kubeconfig={admin}", "--leader-elect=false",
+                                         "--bind-address=127.0.0.1", "--port=0"])
+        return holder
+
+    def _start_forwarder(self, p: Plan, root: Path) -> int:
+        port_file = root / "api-port"
+        with open(root / "forwarder.log", "a") as log_fh:
+            proc = subprocess.Popen([sys.executable, str(FORWARDER), f"/run/netns/{p.control_plane.namespace}",
+                                     p.control_plane.address, str(API_PORT), str(port_file)],
+                                    stdin=subprocess.DEVNULL, stdout=log_fh, stderr=log_fh, start_new_session=True)
+        # In the control plane's cgroup: teardown kills it with everything else.
+        join_cgroup(proc.pid, f"{cgroup_top(p.run_id)}/{p.control_plane.name}")
+        return int(wait_for(lambda: port_file.exists() and port_file.read_text(), timeout=15, interval=0.01,
+                            what="the API forwarder to listen"))
+
+    def _start_node(self, p: Plan, node: Host, root: Path, built: k8s_build.Build) -> int:
+        node_dir = root / node.name
+        holder = start_holder(node, node_dir, f"{cgroup_top(p.run_id)}/{node.name}")
+        (node_dir / "cni").mkdir()
+        (node_dir / "cni" / "10-k8s-local.conflist").write_text(json.dumps(cni_config(p.subnet, node.pod_cidr)))
+        (node_dir / "containerd.toml").write_text(containerd_config(node_dir))
+        spawn(node_dir, "containerd", ["containerd", f"--config={node_dir / 'containerd.toml'}"])
+        ctr = ["ctr", f"--address={CONTAINERD_SOCKET}", "--namespace=k8s.io"]
+        wait_for(lambda: in_host(holder, [*ctr, "version"], timeout=10, check=False).ok, timeout=60, interval=0.1,
+                 what=f"containerd on {node.name}")
+        for image in (built.image("pause"), *self.images):
+            in_host(holder, [*ctr, "images", "import", image], timeout=300)
+        internal = root / "admin.conf"
+        spawn(node_dir, "kubelet", [
+            built.bin / "kubelet", f"--kubeconfig={internal}", "--container-runtime=remote",
+            f"--container-runtime-endpoint=unix://{CONTAINERD_SOCKET}", "--cgroup-driver=cgroupfs",
+            f"--cgroup-root=/{cgroup_top(p.run_id)}/{node.name}", "--fail-swap-on=false",
+            f"--hostname-override={node.name}", f"--node-ip={node.address}", f"--address={node.address}",
+            "--node-labels=" + ",".join(f"{k}={v}" for k, v in {ZONE_LABEL: node.zone, **self.node_labels}.items()), f"--pod-infra-container-image={k8s_build.PAUSE_TAG}",
+            f"--volume-plugin-dir={node_dir}/flex", "--read-only-port=0", "--resolv-conf=",
+            # Images exist only as imported: never collect them, and evict nothing on a busy disk.
+            "--image-gc-high-threshold=100", "--eviction-hard=", "--serialize-image-pulls=false"])
+        return holder
+
+
+def kubeconfig_for(source: Path, server: str) -> str:
+    config = yaml.safe_load(source.read_text())
+    for cluster in config["clusters"]:
+        cluster["cluster"]["server"] = server
+    return yaml.safe_dump(config)

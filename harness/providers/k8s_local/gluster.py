@@ -1,0 +1,96 @@
+"""`--gluster-provider k8s-local`: the gluster stack through the Kubernetes API of a k8s-local cluster.
+
+The same manifests a kind or cloud cluster gets (harness.k8s.manifests), with the image `make k8s`
+built and every node imported (no registry: pods find it present and never pull). Peers are probed
+by node name, which every glusterd pod resolves through the DaemonSet's host aliases.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import tarfile
+from pathlib import Path
+
+from ...errors import ConfigError
+from ...k8s import manifests as m
+from ...k8s.client import connect
+from ...k8s.cluster import K8sCluster, K8sClusterOptions
+from ...k8s.discovery import equality_labels, gluster_pods_by_node, storage_nodes
+from ...k8s.options import K8sOptions
+from ...k8s.podexec import PodExec
+from ...k8s.stack import apply, wait_pods_ready, wait_replicas_ready
+from ...versions import installed_version
+from ..local import wait_pool_connected
+from . import build as k8s_build
+from .cluster import K8sLocalCluster, K8sLocalProvider
+
+log = logging.getLogger("harness.k8s_local")
+
+READY_TIMEOUT_S = 180.0
+
+
+def image_archive(image: str, built: k8s_build.Build) -> tuple[str, Path]:
+    """(tag, docker-archive) for --gluster-image: the default (the build's image of the installed
+    GlusterFS), a tag of the build (glusterharness/gluster:11.1), or a docker-archive tar of one's own."""
+    if image in ("", m.DEFAULT_GLUSTER_IMAGE):
+        image = k8s_build.image_tag(installed_version())
+    if image.startswith(f"{k8s_build.IMAGE_REPO}:"):
+        archive = built.image(f"gluster-{image.split(':', 1)[1]}")
+        if not archive.exists():
+            raise ConfigError(f"--gluster-image {image}: `make k8s` builds no such image (see {built.root}/images)")
+        return image, archive
+    archive = Path(image)
+    if archive.suffix == ".tar" and archive.is_file():
+        with tarfile.open(archive) as tar:
+            manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        return manifest[0]["RepoTags"][0], archive
+    raise ConfigError(f"--gluster-image {image!r}: k8s-local has no registry; give one of the build's images "
+                      f"({k8s_build.IMAGE_REPO}:VERSION) or the path of a docker-archive .tar (docker save)")
+
+
+class K8sLocalGlusterProvider:
+    def __init__(self, nodes: int, zones: int, clients: int, root: Path, options: K8sOptions) -> None:
+        self.nodes, self.zones, self.clients, self.root, self.options = nodes, zones, clients, root, options
+
+    def up(self) -> K8sCluster:
+        tag, archive = image_archive(self.options.gluster_image, k8s_build.require())
+        labels = equality_labels(self.options.node_selector, "--gluster-node-selector")
+        kube = K8sLocalProvider(self.nodes, self.zones, self.root, images=(archive,), node_labels=labels).up()
+        try:
+            return self.deploy(kube, tag)
+        except BaseException:
+            kube.down()
+            raise
+
+    def deploy(self, kube: K8sLocalCluster, image: str) -> K8sCluster:
+        api = connect(kube.kubeconfig, None)
+        settings = m.StackSettings(
+            run_id=kube.run_id, namespace=self.options.gluster_namespace, gluster_image=image,
+            storage_selector=equality_labels(self.options.node_selector, "--gluster-node-selector"),
+            gluster_pod_labels=equality_labels(self.options.pod_selector, "--gluster-pod-selector"),
+            host_aliases={n.name: n.address for n in kube.plan.nodes})
+        apply(api, m.stack(settings))
+        if self.clients:
+            apply(api, m.client_statefulset(settings, self.clients))
+        where = f"k8s-local cluster {kube.run_id}"
+        nodes = storage_nodes(api.core, self.options.node_selector, self.options.zone_label, where)
+        wait_pods_ready(api, settings.namespace, self.options.pod_selector, nodes, READY_TIMEOUT_S,
+                        f"a Ready gluster pod on every node of {where}")
+        gluster_pods_by_node(api.core, settings.namespace, self.options.pod_selector, nodes, where)
+        client_selector = f"app.kubernetes.io/name={m.CLIENT_NAME},{m.RUN_LABEL}={settings.run_id}"
+        clients = wait_replicas_ready(api, settings.namespace, client_selector, self.clients, READY_TIMEOUT_S,
+                                      f"{self.clients} client pods Ready") if self.clients else []
+        options = K8sClusterOptions(
+            namespace=settings.namespace, gluster_pod_selector=self.options.pod_selector,
+            brick_root=settings.brick_root, client_namespace=settings.namespace, client_selector=client_selector,
+            allow_destructive_faults=True, description=where)
+        cluster = K8sCluster(api, kube.run_id, options, nodes, sorted(clients, key=lambda p: p.name), PodExec(api.core),
+                             on_down=lambda: (api.close(), kube.down()), on_keep=lambda: (api.close(), kube.keep()))
+        cluster.k8s_local = kube  # type: ignore[attr-defined]
+        first = cluster.nodes[0]
+        for node in cluster.nodes[1:]:
+            first.gluster.peer_probe(node.name)
+        wait_pool_connected(cluster)
+        log.info("%s: gluster up on %s", where, ", ".join(f"{n.name}@{n.address}/{n.zone}" for n in cluster.nodes))
+        return cluster
+
