@@ -12,7 +12,7 @@ from harness.providers import make_provider
 from harness.providers.k8s_local import build
 from harness.providers.local import DEFAULT_ROOT
 from harness.teardown import leftovers
-from harness.volume import VolumeSpec, VolumeType
+from harness.volume import VolumeSpec, VolumeType, create_volume
 
 try:
     build.require()
@@ -41,7 +41,7 @@ def test_replica3_volume_mounted_in_a_pod_writes_to_every_nodes_brick():
     start = time.monotonic()
     cluster = make_provider("k8s-local", nodes=3, zones=3, clients=1, root=DEFAULT_ROOT).up()
     try:
-        volume = cluster.create_volume(VolumeSpec(VolumeType.REPLICA3))
+        volume = create_volume(cluster, VolumeSpec(VolumeType.REPLICA3))
         mount = cluster.mount(volume)
         elapsed = time.monotonic() - start
         node_names = sorted(n.name for n in cluster.nodes)

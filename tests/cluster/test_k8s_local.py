@@ -18,7 +18,7 @@ from harness.providers.k8s_local import build
 from harness.providers.k8s_local.cluster import CGROUP_FS, K8sLocalProvider, cgroup_dirs, make_cgroup
 from harness.teardown import leftovers
 
-from .conftest import REPO, harness_command
+from ..conftest import REPO, harness_command
 
 try:
     build.require()
