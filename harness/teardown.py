@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from . import registry
+from .cgroups import cgroup_dirs, release_cgroups
 from .netns import delete_namespace, existing_namespaces
 from .runner import run
 
@@ -31,8 +32,6 @@ def loops_under(root: Path) -> list[str]:
 
 def leftovers(run_id: str, root: Path | None) -> list[str]:
     """What of a cluster is still on the machine: namespaces, mounts, loop devices, files."""
-    from .providers.k8s_local.cluster import cgroup_dirs
-
     found = [f"namespace {ns}" for ns in existing_namespaces() if ns.startswith(f"{run_id}-")]
     found += [f"cgroup {d}" for d in cgroup_dirs(run_id)]
     if root is not None and root.exists():
@@ -44,8 +43,6 @@ def leftovers(run_id: str, root: Path | None) -> list[str]:
 
 def teardown(run_id: str, root: Path | None) -> None:
     """Undo everything a cluster made, in reverse order of creation. Idempotent."""
-    from .providers.k8s_local.cluster import release_cgroups
-
     release_cgroups(run_id)  # a k8s-local cluster's processes (pods too) and cgroups; none for a local one
     if root is not None and root.exists():
         for device in loops_under(root):

@@ -13,15 +13,13 @@ from harness import registry
 from harness.proc import Proc
 from harness.providers.local import LocalProvider
 from harness.teardown import leftovers
-from harness.volume import create_volume
-
 from ..conftest import REPO, default_sigint, harness_command
 
 BRING_UP_AND_HANG = textwrap.dedent("""
     import json, sys, time
     from harness.proc import procs
     from harness.providers.local import LocalProvider
-    from harness.volume import VolumeSpec, VolumeType
+    from harness.volume import VolumeSpec, VolumeType, create_volume
     cluster = LocalProvider(nodes=2, zones=2, clients=1).up()
     mount = cluster.mount(create_volume(cluster, VolumeSpec(VolumeType.REPLICA2)))
     pids = [p for n in cluster.nodes for p in n.pids()] + [n.holder_pid for n in cluster.nodes] + [mount.pid]

@@ -15,7 +15,8 @@ import pytest
 from harness import registry
 from harness.errors import MissingPrerequisite
 from harness.providers.k8s_local import build
-from harness.providers.k8s_local.cluster import CGROUP_FS, K8sLocalProvider, cgroup_dirs, make_cgroup
+from harness.cgroups import CGROUP_FS, cgroup_dirs, make_cgroup
+from harness.providers.k8s_local.cluster import K8sLocalProvider
 from harness.teardown import leftovers
 
 from ..conftest import REPO, harness_command
