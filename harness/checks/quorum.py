@@ -120,15 +120,18 @@ def _word(met: bool) -> str:
 
 
 def check_server_quorum(volume: "Volume", node: "Node", expect_bricks_online: bool) -> CheckResult:
-    """Server quorum seen from `node`: its glusterd kills its own bricks when it loses quorum."""
+    """Server quorum seen from `node`: its glusterd kills its own bricks when it loses quorum.
+
+    Named by the state expected, so a row composing the loss and the return keeps both apart."""
+    name = f"server quorum {'held' if expect_bricks_online else 'lost'} on {node.name}"
     try:
         status = volume.status(via=node)
     except HarnessError as exc:
-        return CheckResult("server quorum", None, f"volume status on {node.name} failed: {exc}",
+        return CheckResult(name, None, f"volume status on {node.name} failed: {exc}",
                            _bricks_word(expect_bricks_online), {"node": node.name})
     own = [b for b in status.bricks if b.hostname == node.address]
     online = bool(own) and all(b.online for b in own)
-    return CheckResult("server quorum", online == expect_bricks_online, _bricks_word(online),
+    return CheckResult(name, online == expect_bricks_online, _bricks_word(online),
                        _bricks_word(expect_bricks_online),
                        {"node": node.name, "bricks": {b.name: b.online for b in own}})
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import pytest
 
 from harness.checks import (
-    check_access, check_client_quorum, check_management_refused, client_quorum_met, prepare_access_probe,
-    probe_access,
+    check_access, check_client_quorum, check_management_refused, check_server_quorum, client_quorum_met,
+    prepare_access_probe, probe_access,
 )
 from harness.checks.quorum import PROBE_OPTION, good_sources
 from harness.faults.process import KillBrick
+from harness.results import all_passed
 from harness.volume import VolumeType
 
 NO_HEAL = {"cluster.self-heal-daemon": "off", "cluster.data-self-heal": "off",
@@ -86,3 +87,16 @@ def test_management_refused_fails_while_server_quorum_holds(gluster_cluster, vol
     after = volume.info()
     assert [b.name for b in after.bricks] == [b.name for b in before.bricks]
     assert PROBE_OPTION not in after.options
+
+
+def test_server_quorum_checks_of_the_loss_and_the_return_stay_two_parts(gluster_cluster, volume_factory):
+    """SQ1 composes "bricks stopped" during the fault with "bricks back" after it: named alike, the
+    row kept one of them. With quorum held, the loss check must fail (negative control)."""
+    volume = volume_factory(VolumeType.REPLICA3, {"cluster.server-quorum-type": "server"})
+    node = gluster_cluster.nodes[0]
+    held, lost = check_server_quorum(volume, node, True), check_server_quorum(volume, node, False)
+    assert held.passed is True, held.explain()
+    assert lost.passed is False, lost.explain()
+    composed = all_passed([lost, held])
+    assert list(composed.evidence) == [f"server quorum lost on {node.name}", f"server quorum held on {node.name}"]
+    assert composed.passed is False
