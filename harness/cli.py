@@ -168,20 +168,32 @@ def cluster_status(cluster: LocalCluster) -> dict:
     return status
 
 
-def live_clusters() -> list[LocalCluster]:
+def live_entries() -> list[registry.Entry]:
     from .providers.k8s_local.cluster import is_k8s_local
 
-    return [LocalCluster.attach(e) for e in registry.entries() if not e.stale and not is_k8s_local(e)]
+    return [e for e in registry.entries() if not e.stale and not is_k8s_local(e)]
+
+
+def live_clusters() -> list[LocalCluster]:
+    return [LocalCluster.attach(e) for e in live_entries() if has_state(e)]
+
+
+def has_state(entry: registry.Entry) -> bool:
+    """False while a cluster is still coming up: its slot is claimed before its state is written."""
+    return (Path(entry.root) / LocalCluster.STATE_FILE).exists()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     statuses = [cluster_status(c) for c in live_clusters()]
+    starting = [{"run_id": e.run_id, "root": e.root} for e in live_entries() if not has_state(e)]
     k8s = k8s_local_status()
     if args.json:
-        print(json.dumps({"clusters": statuses, "k8s_local": k8s}, indent=2))
+        print(json.dumps({"clusters": statuses, "starting": starting, "k8s_local": k8s}, indent=2))
         return 0
-    if not statuses and not k8s:
+    if not statuses and not k8s and not starting:
         print("no cluster is running; start one with `python -m harness up`")
+    for st in starting:
+        print(f"cluster {st['run_id']} starting (no state written yet), root {st['root']}")
     for st in k8s:
         print(f"cluster {st['run_id']} (k8s-local, {'kept' if st['persistent'] else 'owned by a running test'}), "
               f"root {st['root']}\n  kubeconfig: {st['kubeconfig']}  API server {st['api_server']}")

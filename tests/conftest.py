@@ -17,9 +17,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def orphan_namespaces() -> list[str]:
-    """Harness namespaces that no registered cluster owns: what a botched start would leave."""
+    """Harness namespaces that no registered cluster owns: what a botched start would leave.
+
+    Other xdist workers start and stop clusters meanwhile: a slot is claimed before its namespaces are
+    made and released after they are gone, so a namespace listed both before and after the registry
+    is read belongs to a slot that read shows, unless it is an orphan."""
+    before = set(existing_namespaces())
     claimed = {e.index for e in registry.entries()}
-    return [ns for ns in existing_namespaces()
+    return [ns for ns in existing_namespaces() if ns in before
             if registry.index_of_namespace(ns) is not None and registry.index_of_namespace(ns) not in claimed]
 
 

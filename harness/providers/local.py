@@ -146,6 +146,7 @@ def live_clusters() -> "list[LocalCluster]":
 
 class LocalCluster(Cluster):
     capabilities = frozenset({Capability.PROCESS_FAULTS, Capability.NETWORK_FAULTS, Capability.HOST_FUSE})
+    STATE_FILE = "cluster.json"
 
     def __init__(self, entry: registry.Entry, plan: ClusterPlan, nodes: list[LocalNode], clients: list[LocalClient]):
         self.entry, self.plan = entry, plan
@@ -158,7 +159,7 @@ class LocalCluster(Cluster):
 
     @property
     def state_file(self) -> Path:
-        return self.root / "cluster.json"
+        return self.root / self.STATE_FILE
 
     def mount(self, volume: Volume, client: ClientHost | None = None, leave_out: Collection[int] = ()) -> FuseMount:
         if not self.clients:
@@ -201,7 +202,7 @@ class LocalCluster(Cluster):
     @classmethod
     def attach(cls, entry: registry.Entry) -> "LocalCluster":
         """Reconnect to a running cluster from its state file (CLI, chaos extension)."""
-        state_file = Path(entry.root) / "cluster.json"
+        state_file = Path(entry.root) / cls.STATE_FILE
         try:
             state = json.loads(state_file.read_text())
         except FileNotFoundError:

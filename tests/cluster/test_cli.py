@@ -86,3 +86,17 @@ def test_up_refuses_a_version_it_cannot_run_and_leaves_nothing():
     assert miscounted.returncode == 2
     assert "names 3 versions for 2 nodes" in miscounted.stderr, miscounted.stderr
     assert run_ids() == before
+
+
+def test_status_shows_a_cluster_still_starting_instead_of_failing(tmp_path):
+    """A slot is claimed before the cluster's state is written: `status` run by another test (or user)
+    in between failed with "has no state file" (seen under xdist)."""
+    with registry.locked():
+        entry = registry.claim(tmp_path, {e.index for e in registry.entries()})
+    try:
+        status = harness("status", "--json")
+        assert status.returncode == 0, status.stderr
+        assert {"run_id": entry.run_id, "root": entry.root} in json.loads(status.stdout)["starting"]
+        assert f"cluster {entry.run_id} starting" in harness("status").stdout
+    finally:
+        registry.release(entry.index)

@@ -36,54 +36,56 @@ SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/pa
 OTHER_RUN = re.compile(r"/glh(\d+)(?=[-/]|$)")
 
 
-def host_snapshot(index: int) -> dict:
+def host_snapshot() -> dict:
     """What a cluster must leave as found: host sysctls, root-namespace iptables, mount points and
-    cgroups. Other harness runs on the machine (other glh<N>) come and go meanwhile: left out."""
-    def ours_or_host(path: str) -> bool:
-        return all(int(m) == index for m in OTHER_RUN.findall(path))
-
+    cgroups (the top of each hierarchy, where a run's tree starts)."""
     sysctls = {k: Path("/proc/sys", k).read_text().strip() for k in SYSCTLS if Path("/proc/sys", k).exists()}
     rules = {}
     for tool in ("iptables-save", "ip6tables-save"):
         out = subprocess.run([tool], capture_output=True, text=True, timeout=30, check=True).stdout
         rules[tool] = [re.sub(r"\[\d+:\d+\]", "", line) for line in out.splitlines() if not line.startswith("#")]
     with open("/proc/self/mountinfo") as fh:
-        mounts = sorted(p for p in (line.split()[4] for line in fh) if ours_or_host(p))
+        mounts = sorted(line.split()[4] for line in fh)
     cgroups = sorted(str(p) for h in CGROUP_FS.iterdir() if h.is_dir() for p in h.iterdir() if p.is_dir())
     return {"sysctls": sysctls, "iptables": rules, "mounts": mounts, "cgroups": cgroups}
 
 
-def diff(before: dict, after: dict) -> dict:
+def diff(before: dict, after: dict, index: int) -> dict:
+    """What changed, but mounts and cgroups of other harness runs (other glh<N>, e.g. other xdist
+    workers'), which come and go meanwhile."""
+    def ours_or_host(path: str) -> bool:
+        return all(int(m) == index for m in OTHER_RUN.findall(path))
+
+    def seen(snapshot: dict) -> dict:
+        return {k: [p for p in v if ours_or_host(p)] if k in ("mounts", "cgroups") else v
+                for k, v in snapshot.items()}
+
+    before, after = seen(before), seen(after)
     return {k: (before[k], after[k]) for k in before if before[k] != after[k]}
-
-
-def free_index() -> int:
-    """The index the next cluster will claim (the registry gives the lowest free one)."""
-    used = {e.index for e in registry.entries()}
-    return next(i for i in range(registry.MAX_CLUSTERS) if i not in used)
 
 
 def test_snapshot_sees_a_mount_and_a_cgroup_left_behind(tmp_path):
     """Negative control: the snapshot comparison reports what a leaky teardown would leave."""
-    run_id = f"glh{free_index()}"
-    before = host_snapshot(free_index())
+    index = registry.MAX_CLUSTERS  # a slot no run can claim, whatever other workers start meanwhile
+    run_id = f"glh{index}"
+    before = host_snapshot()
     point = tmp_path / "mnt"
     point.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(point)], check=True, timeout=30)
     make_cgroup(f"{run_id}-k8slocal/leak")
     try:
-        changed = diff(before, host_snapshot(free_index()))
+        changed = diff(before, host_snapshot(), index)
         assert str(point) in changed["mounts"][1]
         assert any(c.endswith(f"{run_id}-k8slocal") for c in changed["cgroups"][1])
     finally:
         subprocess.run(["umount", str(point)], check=True, timeout=30)
         for d in cgroup_dirs(run_id):
             d.rmdir()
-    assert diff(before, host_snapshot(free_index())) == {}
+    assert diff(before, host_snapshot(), index) == {}
 
 
 def test_cluster_up_nodes_ready_in_zones_and_host_left_as_found():
-    before = host_snapshot(free_index())
+    before = host_snapshot()
     cluster = K8sLocalProvider(nodes=3, zones=3).up()
     try:
         assert cluster.kubeconfig.is_file()
@@ -93,15 +95,15 @@ def test_cluster_up_nodes_ready_in_zones_and_host_left_as_found():
         version = json.loads(cluster.kubectl("version", "-o", "json").stdout)["serverVersion"]["gitVersion"]
         assert version == build.KUBE_VERSION
         # kubelet is running and left the host's kernel settings alone.
-        assert host_snapshot(cluster.plan.index)["sysctls"] == before["sysctls"]
+        assert host_snapshot()["sysctls"] == before["sysctls"]
     finally:
         cluster.down()
     assert leftovers(cluster.run_id, cluster.root) == []
-    assert diff(before, host_snapshot(cluster.plan.index)) == {}
+    assert diff(before, host_snapshot(), cluster.plan.index) == {}
 
 
 def test_a_failed_start_removes_what_it_made(monkeypatch):
-    before = host_snapshot(free_index())
+    before = host_snapshot()
     made = {}
 
     def fail_on_node(self, p, node, root, built):
@@ -113,7 +115,7 @@ def test_a_failed_start_removes_what_it_made(monkeypatch):
         K8sLocalProvider(nodes=2, zones=2).up()
     assert made, "the start did not get as far as the nodes"
     assert leftovers(made["run_id"], made["root"]) == []
-    assert diff(before, host_snapshot(free_index())) == {}
+    assert diff(before, host_snapshot(), registry.index_of_namespace(made["run_id"] + "-")) == {}
 
 
 BRING_UP_AND_HANG = textwrap.dedent("""
@@ -126,7 +128,7 @@ BRING_UP_AND_HANG = textwrap.dedent("""
 
 
 def test_cleanup_removes_a_crashed_runs_cluster():
-    before = host_snapshot(free_index())
+    before = host_snapshot()
     proc = subprocess.Popen([sys.executable, "-c", BRING_UP_AND_HANG], stdout=subprocess.PIPE, text=True, cwd=REPO)
     line = proc.stdout.readline()
     assert line, f"the doomed run did not start (exit {proc.wait()})"
@@ -139,4 +141,4 @@ def test_cleanup_removes_a_crashed_runs_cluster():
     assert result.returncode == 0, result.stderr
     assert state["run_id"] in result.stdout
     assert leftovers(state["run_id"], Path(state["root"])) == []
-    assert diff(before, host_snapshot(state["index"])) == {}
+    assert diff(before, host_snapshot(), state["index"]) == {}
