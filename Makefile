@@ -2,17 +2,25 @@
 PY := .venv/bin/python
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup test qualify bench bench-faults bench-storm cleanup k8s
+.PHONY: setup unit test qualify bench bench-faults bench-storm cleanup k8s
 
 setup:
 	@bash scripts/setup.sh
 
-# The project's own tests and every conformance suite on the embedded local cluster. To fit CI's
-# time, the workload cases under node hang and zone outage (`workload and slow`) and the upgrade
-# suite's U1 (95 s; the rolling-upgrade chaos experiment still upgrades 10.3 -> 11.1 and back here)
-# are left to `make qualify`, and the storm provisions 20 volumes instead of the fast profile's 100.
-test: setup
-	GLUSTER_STORM_VOLUMES=20 $(PYTEST) tests suites -m "not (workload and slow) and not upgrade" --durations=25
+# The unit lane: no root, no cluster; recorded gluster and API output as fixtures.
+unit: setup
+	$(PYTEST) -n 2 tests/unit
+
+# The unit lane, then the cluster lane: the project's tests that need a real cluster and every
+# conformance suite, on pytest-xdist workers each with its own embedded cluster (they mostly wait on
+# gluster, so three fit 2 cores, as for `make qualify`). To fit CI's time, the workload cases under
+# node hang and zone outage (`workload and slow`) and the upgrade suite's U1 (95 s; the
+# rolling-upgrade chaos experiment still upgrades 10.3 -> 11.1 and back here) are left to
+# `make qualify`, and the storm provisions 20 volumes instead of the fast profile's 100.
+TEST_WORKERS ?= 3
+test: unit
+	GLUSTER_STORM_VOLUMES=20 $(PYTEST) -n $(TEST_WORKERS) tests/cluster suites \
+		-m "not (workload and slow) and not upgrade" --durations=25
 
 # The qualification gate: every conformance suite on the embedded local cluster, then the report.
 # Three pytest-xdist workers, each on its own cluster, even on 2 cores: the suites mostly wait on

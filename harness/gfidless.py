@@ -3,7 +3,7 @@
 A brick killed between creating a file and setting its `trusted.gfid` leaves such a name behind.
 GlusterFS 10.3's entry self-heal then fails to remove it (its lookup by the null gfid returns
 EINVAL) and retries forever, so the directory never leaves `heal info`: a known defect, not a
-harness race. `tests/test_checks.py` reproduces it.
+harness race. `tests/cluster/test_checks.py` reproduces it.
 """
 from __future__ import annotations
 
