@@ -29,9 +29,12 @@ IMAGE_CHECK = ("<script>window.addEventListener('load',function(){var i=Array.pr
                "document.body.setAttribute('data-images-loaded',i.filter(function(x){return x.complete&&"
                "x.naturalWidth>0;}).length+'/'+i.length);});</script>")
 
+# overflow-wrap:anywhere lets a hash or a brick path break where it must, so no text widens the page; the
+# tables of long text are laid out by fixed column widths (their <colgroup>) instead of by their longest word.
 CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;margin:0;color:#1d1d1d;background:#fafafa}
-main{max-width:1200px;margin:0 auto;padding:16px 24px}
+main{max-width:1200px;margin:0 auto;padding:16px 24px;overflow-wrap:anywhere}
+#matrix,#tests{table-layout:fixed;width:100%}
 h1{font-size:22px;margin:8px 0} h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ccc}
 h3{font-size:15px;margin:18px 0 6px}
 #verdict{padding:14px 20px;border-radius:6px;color:#fff;font-size:20px;font-weight:bold}
@@ -72,7 +75,8 @@ def render(summary: dict, plots: Iterable[Plot]) -> str:
     parts.append("<h2>Tests</h2>")
     parts.append(_table(("test", "outcome", "seconds", "message"),
                         [(t["nodeid"], (t["outcome"], f"o-{t['outcome']}"), _num(t["duration_s"]),
-                          _short(t.get("message") or "", 200)) for t in summary["tests"]], empty="no test ran"))
+                          _short(t.get("message") or "", 200)) for t in summary["tests"]],
+                        table_id="tests", widths=(38, 8, 7, 47), empty="no test ran"))
     parts.append(f"<p class='muted'>summary.json holds every figure on this page. "
                  f"Written {escape(summary['finished_iso'])}.</p></main>{IMAGE_CHECK}</body></html>")
     return "\n".join(parts)
@@ -126,7 +130,8 @@ def _matrix(rows: list[dict]) -> str:
     body = [(r["scenario"], r["volume_type"], _options(r["options"]), r["fault"], _short(r["expected"], 600),
              _short(r["observed"], 800), (r["verdict"], f"v-{r['verdict']}")) for r in rows]
     return _table(("scenario", "volume", "options", "fault", "expected", "observed", "verdict"), body,
-                  table_id="matrix", empty="no conformance scenario recorded in this run")
+                  table_id="matrix", widths=(8, 8, 14, 13, 23, 26, 8),
+                  empty="no conformance scenario recorded in this run")
 
 
 def _scenario(s: dict, scenario: str, plots: list[Plot]) -> str:
@@ -170,12 +175,16 @@ def _baseline(b: dict) -> str:
 
 
 def _table(header: Iterable[str], rows: Iterable[Iterable[Any]], *, header_row: bool = True,
-           table_id: str | None = None, empty: str = "", numeric_from: int | None = None) -> str:
+           table_id: str | None = None, empty: str = "", numeric_from: int | None = None,
+           widths: tuple[int, ...] = ()) -> str:
+    """An HTML table; `widths` (percent of the table, one per column) lay it out fixed (CSS)."""
     rows = [list(r) for r in rows]
     if not rows and empty:
         return f"<p class='muted' id='{table_id or ''}'>{escape(empty)}</p>"
     attr = f" id='{table_id}'" if table_id else ""
     out = [f"<table{attr}>"]
+    if widths:
+        out.append("<colgroup>" + "".join(f"<col style='width:{w}%'>" for w in widths) + "</colgroup>")
     if header_row:
         out.append("<tr>" + "".join(f"<th>{escape(str(h))}</th>" for h in header) + "</tr>")
     for row in rows:

@@ -4,6 +4,8 @@ or passing a real pytest run (pytester, with the plugin), live progress, allure 
 from __future__ import annotations
 
 import copy
+import hashlib
+import html
 import json
 import re
 import shutil
@@ -13,9 +15,12 @@ from pathlib import Path
 import pytest
 
 from tests import report_realrun
+from tests.report_records import write_run
 from harness.errors import ConfigError
-from harness.report.gates import DEFAULT_THRESHOLDS
+from harness.report.build import build_run_report
+from harness.report.gates import DEFAULT_THRESHOLDS, load_thresholds
 from harness.report.summary import build_summary, validate_summary
+from harness.results import Recorder
 from harness.runner import run
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -112,6 +117,53 @@ def test_browser_check_sees_a_broken_plot(tmp_path: Path) -> None:
     page.write_text(f"<html><body><img src='data:image/png;base64,bm90IGEgcG5n'>{IMAGE_CHECK}</body></html>")
     dom = chromium("--virtual-time-budget=5000", "--dump-dom", page.as_uri(), profile_dir=tmp_path / "chromium")
     assert 'data-images-loaded="0/1"' in dom
+
+
+# Appended to a copy of report.html: what the page measures of itself once laid out, on <body>.
+FIT_CHECK = ("<script>window.addEventListener('load',function(){var d=document.documentElement,"
+             "all=function(s){return Array.prototype.slice.call(document.querySelectorAll(s));};"
+             "document.body.setAttribute('data-fit',JSON.stringify({inner:innerWidth,scroll:d.scrollWidth,"
+             "client:d.clientWidth,tables:all('table').map(function(t){return [t.id,t.scrollWidth,t.clientWidth,"
+             "t.getBoundingClientRect().right];}),cells:all('td,th').filter(function(c){"
+             "return c.scrollWidth>c.clientWidth;}).map(function(c){return c.textContent.slice(0,60);}),"
+             "font:parseFloat(getComputedStyle(document.querySelector('#matrix td')).fontSize)}));});</script>")
+SHA = hashlib.sha256(b"fragment").hexdigest()
+BRICK = "/var/lib/glusterfs-harness/glh7-0f3c2a91/node2/bricks/conformance-disperse-4-plus-2-heal-under-load/brick0"
+
+
+def test_matrix_fits_a_1400_px_window_and_long_cells_wrap(tmp_path: Path) -> None:
+    """A report as wide as real ones get: long observed sentences, a sha256 and a brick path (unbroken
+    tokens), many option pairs, long test ids; at 1400 px nothing scrolls sideways or spills out of a cell."""
+    run = write_run(tmp_path / "run", [{"id": f"N{i}", "iops": 900.0, "heal_s": 4.0} for i in range(3)])
+    recorder = Recorder(run, "main")
+    options = {"cluster.quorum-type": "auto", "cluster.self-heal-daemon": "on", "performance.write-behind": "off",
+               "cluster.favorite-child-policy": "mtime", "network.ping-timeout": "5", "disperse.eager-lock": "off"}
+    for i in range(24):
+        recorder.record("scenario", {
+            "scenario": f"D{i}", "volume_type": "disperse-4+2", "options": options,
+            "fault": f"corrupt one fragment on {BRICK}/dir{i}/file-{i}.bin, then kill the brick and partition node3",
+            "expected": f"every file reads back with its checksum {SHA}; trusted.ec.version, trusted.ec.size and "
+                        "trusted.ec.dirty agree across bricks",
+            "observed": f"not passed: fragments agree (FAILED). {BRICK}/dir{i}/file-{i}.bin: trusted.ec.version "
+                        f"0x{SHA[:32]} on node1 but 0x{SHA[32:]} on node2; sha256 {SHA} != {SHA[::-1]}; " * 2,
+            "verdict": ("pass", "fail", "unknown", "known-defect")[i % 4], "evidence": {}}, test=f"t{i}")
+    tests = [{"nodeid": f"suites/test_disperse.py::test_a_tampered_fragment_is_found_and_healed[{BRICK}-{i}]",
+              "outcome": "failed", "duration_s": 12.5, "message": f"AssertionError: {BRICK} sha256 {SHA} " * 3}
+             for i in range(5)]
+    report = build_run_report(run, run_id="r", provider="local", profile="fast", started=None, tests=tests,
+                              thresholds=load_thresholds(None, "fast"))
+    page = tmp_path / "fit.html"
+    page.write_text(report.html_path.read_text().replace("</body>", FIT_CHECK + "</body>"))
+    dom = chromium("--window-size=1400,900", "--virtual-time-budget=5000", "--dump-dom", page.as_uri(),
+                   profile_dir=tmp_path / "chromium")
+    fit = json.loads(html.unescape(re.search(r'data-fit="([^"]*)"', dom).group(1)))
+    assert fit["inner"] == 1400, "the window really is 1400 px wide"
+    assert fit["scroll"] <= fit["client"] <= 1400, f"the page scrolls sideways: {fit}"
+    for table_id, scroll, client, right in fit["tables"]:
+        assert scroll <= client and right <= fit["client"], f"table {table_id or '(no id)'} is too wide: {fit}"
+    assert fit["cells"] == [], "cells whose content spills out instead of wrapping"
+    assert fit["font"] >= 12, "fitting must not shrink the text out of reading size"
+    assert SHA in dom and BRICK in dom, "long tokens are wrapped, not cut"
 
 
 def test_gate_violation_fails_the_run_with_its_line(pytester: pytest.Pytester, real_records: Path) -> None:
