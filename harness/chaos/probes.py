@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar
 
 from ..checks import check_access, check_no_split_brain, prepare_access_probe, probe_access
 from ..errors import HarnessError, WaitTimeout
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("chaostoolkit.glusterharness")
 T = TypeVar("T")
 UNKNOWN_WAIT_S = 10.0
+P99_SAMPLES = 100  # the fewest writes whose 99th percentile is not simply the slowest one
+P99_MAX_S = 30.0
 
 __all__ = [
     "volume_healthy", "pending_heal_is_zero", "no_split_brain", "client_can_write_and_read",
@@ -117,22 +119,50 @@ def client_can_write_and_read(timeout_s: float = 10.0, configuration: Mapping[st
     return True
 
 
-def write_latency_p99_below(bound_ms: float, seconds: float = 2.0, interval_s: float = 0.01,
+def write_latency_p99_below(bound_ms: float, samples: int = P99_SAMPLES, interval_s: float = 0.01,
+                            max_seconds: float = P99_MAX_S,
                             configuration: Mapping[str, Any] | None = None) -> bool:
-    """A short workload now (4 KiB write + fsync every interval_s for `seconds`): no write fails
-    and the p99 write latency is below bound_ms."""
+    """A short workload now (4 KiB write + fsync every interval_s): no write fails and the p99 of the
+    first `samples` writes is below bound_ms (judge_p99), or after `max_seconds` without them, false."""
     t = target(configuration)
     with LatencyProbe(t.mount, name="steady-state-writes", interval_s=interval_s) as probe:
-        time.sleep(seconds)  # the sampling window itself: writes are timed in the probe's thread
-    ok = [p.latency_ms for p in probe.points if p.ok]
-    failed = len(probe.points) - len(ok)
-    p99 = percentiles(ok, (99.0,)).get("p99") if ok else None
-    if failed or p99 is None:
-        return _false("write_latency_p99_below", f"{failed} of {len(probe.points)} writes failed: {probe.errors[:3]}")
-    if p99 >= bound_ms:
-        return _false("write_latency_p99_below", f"p99 {p99:.1f} ms over {len(ok)} writes, bound {bound_ms} ms")
-    log.info("write p99 %.1f ms over %d writes (bound %s ms)", p99, len(ok), bound_ms)
+        def decided() -> bool:
+            return p99_decided([p.latency_ms if p.ok else None for p in probe.points], bound_ms, samples)
+        try:
+            wait_for(decided, timeout=max_seconds, interval=0.05, what=f"{samples} steady-state writes")
+        except WaitTimeout:
+            pass  # judged below on what was written
+    why_not = judge_p99([p.latency_ms if p.ok else None for p in probe.points], bound_ms, samples, max_seconds)
+    if why_not:
+        return _false("write_latency_p99_below", f"{why_not}; errors {probe.errors[:3]}" if probe.errors else why_not)
+    ok = [p.latency_ms for p in probe.points[:samples]]
+    log.info("write p99 %.1f ms over %d writes (bound %s ms)", percentiles(ok, (99.0,))["p99"], samples, bound_ms)
     return True
+
+
+def p99_decided(latencies_ms: Sequence[float | None], bound_ms: float, samples: int) -> bool:
+    """Whether the first `samples` writes (None: failed) already decide the verdict: all written, or
+    one failed, or more than 1 % of them over the bound (the p99 is then over it, whatever follows)."""
+    first = latencies_ms[:samples]
+    return len(first) >= samples or None in first or \
+        sum(ms >= bound_ms for ms in first if ms is not None) > samples // 100
+
+
+def judge_p99(latencies_ms: Sequence[float | None], bound_ms: float, samples: int, max_seconds: float) -> str | None:
+    """Why the first `samples` writes miss a p99 under bound_ms, or None when they meet it.
+
+    Counted in writes, not seconds: over the ~28 writes a loaded machine fits in 2 s, a "p99" is the
+    single slowest write, and one scheduling hiccup failed a healthy volume's steady state."""
+    first = latencies_ms[:samples]
+    ok = [ms for ms in first if ms is not None]
+    if len(ok) < len(first):
+        return f"{len(first) - len(ok)} of {len(first)} writes failed"
+    over = sum(ms >= bound_ms for ms in ok)
+    if over > samples // 100:
+        return f"{over} of the first {len(ok)} writes took {bound_ms:g} ms or more (slowest {max(ok):.1f} ms)"
+    if len(ok) < samples:
+        return f"only {len(ok)} writes in {max_seconds:g} s, {samples} needed for a p99"
+    return None  # at most 1 % over the bound: the nearest-rank p99 (timeseries.percentiles) is under it
 
 
 def ping_timeout_at_most(seconds: float, configuration: Mapping[str, Any] | None = None) -> bool:

@@ -54,10 +54,10 @@ def test_write_p99_probe_fails_on_a_slow_disk(gluster_cluster, volume_factory, m
     volume = volume_factory(VolumeType.REPLICA3)
     mount_factory(volume)
     config = {RUN_ID_KEY: gluster_cluster.run_id, VOLUME_KEY: volume.name}
-    assert probes.write_latency_p99_below(250, seconds=1, configuration=config) is True
+    assert probes.write_latency_p99_below(250, configuration=config) is True
     actions.slow_disk(delay_us=300000, fops=["write", "fsync"], configuration=config)
     try:
-        assert probes.write_latency_p99_below(250, seconds=1, configuration=config) is False
+        assert probes.write_latency_p99_below(250, configuration=config) is False
     finally:
         assert actions.revert_slow_disk(configuration=config)["reverted"] is True
 
