@@ -24,8 +24,9 @@ from harness.errors import HarnessError  # noqa: E402
 from harness.providers.local import LocalProvider  # noqa: E402
 from harness.results import Recorder  # noqa: E402
 from harness.rundir import RunDir  # noqa: E402
-from harness.storm import (DEFAULT_CONCURRENCY, StormPlan, percentile, plot_curves, run_storm,  # noqa: E402
-                           write_result)
+from harness.storm import DEFAULT_CONCURRENCY, StormPlan, run_storm  # noqa: E402
+from harness.storm_curve import plot_curves, write_result  # noqa: E402
+from harness.timeseries import percentile  # noqa: E402
 from harness.volume import VolumeSpec, VolumeType  # noqa: E402
 
 

@@ -15,22 +15,22 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from . import capacity
 from .errors import ConfigError, HarnessError
 from .gluster import GlusterCLI
-from .results import CheckResult
+from .storm_cost import Sample, gluster_processes, sample_cost
+from .timeseries import percentile
 from .volume import Volume, VolumeSpec, VolumeType, create_volume
 
 if TYPE_CHECKING:
-    from .cluster import Cluster, Node
+    from .cluster import Cluster
 
 log = logging.getLogger("harness.storm")
 
@@ -49,10 +49,7 @@ DEFAULT_MOUNT_EVERY = 1
 DEFAULT_MAX_ERRORS = 5
 # Used when the gates file (gates/thresholds.toml, key max_provision_p99_s) is absent or lacks the key.
 DEFAULT_MAX_PROVISION_P99_S = 10.0
-THRESHOLD_KEY = "max_provision_p99_s"
-STORM_VOLUMES_ENV = "GLUSTER_STORM_VOLUMES"  # overrides the profile's storm_volumes
 STORM_SCENARIO = "storm"  # the scenario id of storm records in reports and gates
-MB = 1024.0
 
 
 @dataclass(frozen=True)
@@ -116,21 +113,6 @@ class StormPlan:
         """Volume counts at which the curve is sampled: `samples` evenly spaced points ending at N."""
         step = math.ceil(self.volumes / self.samples)
         return sorted({min(self.volumes, k * step) for k in range(1, self.samples + 1)})
-
-
-@dataclass(frozen=True)
-class Sample:
-    """Cost of the cluster with `n` storm volumes started."""
-
-    n: int
-    elapsed_s: float
-    glusterd_rss_mb: float | None
-    brick_rss_mb: float | None
-    other_rss_mb: float | None  # self-heal daemons and other glusterfs processes of the nodes
-    processes: int | None  # glusterd + glusterfsd + glusterfs on the storage nodes
-    glusterd_processes: int | None
-    brick_processes: int | None
-    mem_available_mb: float
 
 
 @dataclass(frozen=True)
@@ -222,70 +204,6 @@ class StormResult:
             "leftovers": self.leftovers,
             "curve": [asdict(s) for s in self.curve],
         }
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile (the smallest value with at least q % of values <= it); None if empty."""
-    if not values:
-        return None
-    if not 0 < q <= 100:
-        raise ValueError(f"percentile must be in (0, 100], got {q}")
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100.0 * len(ordered)) - 1)]
-
-
-# --- measuring ------------------------------------------------------------------------------------
-
-def _rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / MB
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return None
-
-
-def _comm(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-
-
-def gluster_processes(nodes: Iterable["Node"]) -> dict[str, list[int]] | None:
-    """pids of glusterd, glusterfsd (bricks) and glusterfs (daemons) on the nodes; None if unknowable.
-
-    Needs nodes whose processes this host can see (the local provider's `pids()`).
-    """
-    found: dict[str, list[int]] = {"glusterd": [], "glusterfsd": [], "glusterfs": []}
-    for node in nodes:
-        pids = getattr(node, "pids", None)
-        if pids is None:
-            return None
-        for pid in pids():
-            comm = _comm(pid)
-            if comm in found:
-                found[comm].append(pid)
-    return found
-
-
-def sample_cost(nodes: Sequence["Node"], n: int, elapsed_s: float) -> Sample:
-    procs = gluster_processes(nodes)
-    available = capacity.meminfo()["MemAvailable"]
-    if procs is None:
-        return Sample(n, round(elapsed_s, 2), None, None, None, None, None, None, round(available, 1))
-
-    def total(kind: str) -> float:
-        return round(sum(_rss_mb(p) or 0.0 for p in procs[kind]), 1)
-
-    return Sample(
-        n=n, elapsed_s=round(elapsed_s, 2),
-        glusterd_rss_mb=total("glusterd"), brick_rss_mb=total("glusterfsd"), other_rss_mb=total("glusterfs"),
-        processes=sum(len(v) for v in procs.values()),
-        glusterd_processes=len(procs["glusterd"]), brick_processes=len(procs["glusterfsd"]),
-        mem_available_mb=round(available, 1),
-    )
 
 
 # --- brick multiplexing ---------------------------------------------------------------------------
@@ -487,133 +405,3 @@ def _fmt(value: float | None) -> str:
 def _short(exc: BaseException, limit: int = 400) -> str:
     text = f"{type(exc).__name__}: {exc}".replace("\n", " | ")
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-# --- verdict and threshold ------------------------------------------------------------------------
-
-def provision_p99_threshold(path: Path | None, profile: str) -> tuple[float, str]:
-    """(max_provision_p99_s, where it came from) for a run profile.
-
-    From the gates file's [profile] table (harness.report.gates: per-scenario overrides of scenario
-    "storm" apply); the default in this module when the file is absent or does not set the gate.
-    A malformed file is a ConfigError naming it.
-    """
-    from .report.gates import DEFAULT_THRESHOLDS, load_thresholds
-
-    file = Path(path) if path is not None else DEFAULT_THRESHOLDS
-    if not file.exists():
-        return DEFAULT_MAX_PROVISION_P99_S, f"default in harness/storm.py ({file} absent)"
-    limit = load_thresholds(file, profile).limit_for(THRESHOLD_KEY, STORM_SCENARIO)
-    if limit is None:
-        return (DEFAULT_MAX_PROVISION_P99_S,
-                f"default in harness/storm.py ([{profile}] of {file} sets no {THRESHOLD_KEY})")
-    return float(limit), f"{file} [{profile}]"
-
-
-def storm_volume_count(default: int, environ: Mapping[str, str] = os.environ) -> int:
-    """The storm's N: GLUSTER_STORM_VOLUMES if set (a positive integer), else `default` (the profile's)."""
-    raw = environ.get(STORM_VOLUMES_ENV)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigError(f"{STORM_VOLUMES_ENV}={raw!r} must be a positive number of volumes, e.g. 100; "
-                          f"unset it to use the profile's {default}")
-    return value
-
-
-def check_footprint(result: StormResult, footprint: capacity.Footprint = capacity.MEASURED) -> CheckResult:
-    """Passed when the gluster processes' memory stayed within the capacity model's estimate.
-
-    Keeps the resource ceiling honest: at the last curve point, the measured RSS of glusterd,
-    bricks and daemons on the nodes must not exceed what harness.capacity predicts for every volume
-    then on the cluster (the storm's and those it found). Unknown when processes are not visible.
-    """
-    last = result.curve[-1] if result.curve else None
-    name = f"memory footprint within the capacity model ({result.plan.label})"
-    if last is None or last.brick_rss_mb is None:
-        return CheckResult(name, None, "process memory not visible", "measured RSS <= estimate")
-    measured = (last.glusterd_rss_mb or 0.0) + (last.brick_rss_mb or 0.0) + (last.other_rss_mb or 0.0)
-    demand = replace(result.plan.demand(result.nodes, result.volumes_before + last.n), mounts=0)
-    est = capacity.estimate(demand, footprint)
-    per_brick = (last.brick_rss_mb / last.brick_processes) if last.brick_processes else 0.0
-    return CheckResult(
-        name, measured <= est.total_mb,
-        observed=f"{measured:.0f} MiB RSS with {last.n} storm volumes up ({last.brick_processes} brick processes, "
-                 f"{per_brick:.1f} MiB each; glusterd {last.glusterd_rss_mb}, other {last.other_rss_mb})",
-        expected=f"<= {est.total_mb:.0f} MiB as harness.capacity estimates for {demand.describe()}",
-        evidence={"last": asdict(last), "footprint": asdict(footprint)},
-    )
-
-
-def check_storm(result: StormResult, max_p99_s: float) -> CheckResult:
-    """Passed when every volume provisioned and was deleted, nothing was left, and p99 <= max_p99_s."""
-    p99 = result.percentile(99)
-    problems = []
-    if result.errors:
-        problems.append(f"{len(result.errors)} error(s)")
-    if result.created < result.plan.volumes:
-        problems.append(f"only {result.created} of {result.plan.volumes} volumes provisioned")
-    if p99 is None or p99 > max_p99_s:
-        problems.append(f"provisioning p99 {p99 if p99 is None else round(p99, 3)} s over {max_p99_s} s")
-    if result.leftovers:
-        problems.append(f"left behind: {', '.join(result.leftovers[:5])}")
-    return CheckResult(
-        name=f"provisioning storm {result.plan.label}",
-        passed=not problems,
-        observed=("; ".join(problems) if problems else
-                  f"{result.created} volumes, p99 {p99:.3f} s, {result.volumes_per_min:.1f} volumes/min"),
-        expected=f"{result.plan.volumes} volumes provisioned and deleted without error, p99 <= {max_p99_s} s",
-        evidence={"errors": result.errors[:10], "p50_s": result.percentile(50), "p95_s": result.percentile(95),
-                  "max_s": max(result.latencies, default=None), "phases_mean_s": result.phase_means()},
-    )
-
-
-# --- the curve on disk ----------------------------------------------------------------------------
-
-def write_result(result: StormResult, run_path: Path) -> Path:
-    """storm-<label>.json in the run folder: the record plus every volume's timing."""
-    data = {**result.to_record(), "volumes": [asdict(t) for t in result.timings]}
-    target = run_path / f"storm-{result.plan.label}.json"
-    _atomic_write(target, lambda tmp: tmp.write_text(_json(data)))
-    return target
-
-
-def plot_curves(records: Sequence[dict], target: Path) -> Path:
-    """A PNG of cost against N for every storm record given (memory, processes, latency)."""
-    from matplotlib.figure import Figure  # heavy import, only when plotting; no pyplot state
-
-    fig = Figure(figsize=(12, 4), layout="constrained")
-    mem, procs, lat = fig.subplots(1, 3)
-    for rec in records:
-        curve = rec["curve"]
-        label = f"{rec['n_volumes']} vol, mux {'on' if rec['brick_multiplex'] else 'off'}"
-        ns = [p["n"] for p in curve]
-        if any(p["brick_rss_mb"] is not None for p in curve):
-            mem.plot(ns, [p["brick_rss_mb"] for p in curve], marker="o", label=f"bricks, {label}")
-            mem.plot(ns, [p["glusterd_rss_mb"] for p in curve], marker="x", linestyle="--", label=f"glusterd, {label}")
-            procs.plot(ns, [p["processes"] for p in curve], marker="o", label=label)
-        lat.bar(label, rec["p99_s"] or 0.0, alpha=0.6)
-    mem.set(title="RSS (MiB) against volumes", xlabel="volumes started", ylabel="MiB")
-    procs.set(title="gluster processes on the nodes", xlabel="volumes started", ylabel="processes")
-    lat.set(title="provisioning p99 (s)", ylabel="seconds")
-    mem.legend(fontsize="small")
-    procs.legend(fontsize="small")
-    _atomic_write(target, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
-    return target
-
-
-def _atomic_write(target: Path, write: Callable[[Path], Any]) -> None:
-    # Parallel workers may redraw the same file: readers never see half of it.
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    write(tmp)
-    tmp.replace(target)
-
-
-def _json(data: Any) -> str:
-    import json
-
-    return json.dumps(data, indent=2, sort_keys=True, default=str)

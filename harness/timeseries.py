@@ -165,3 +165,8 @@ def phases_from_marks(marks: Sequence[tuple[str, float]], end: float) -> list[Ph
         stop = marks[k + 1][1] if k + 1 < len(marks) else end
         phases.append(Phase(name, start, stop))
     return phases
+
+
+def percentile(values: Iterable[float], q: float) -> float | None:
+    """One nearest-rank percentile (see percentiles); None of no data."""
+    return percentiles(values, (q,))[quantile_key(q)]

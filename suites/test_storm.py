@@ -14,10 +14,9 @@ import pytest
 from harness.capacity import CapacityError
 from harness.plugin import OPTIONS, expect, option
 from harness.results import load_records
-from harness.storm import (
-    StormPlan, check_footprint, check_storm, plot_curves, provision_p99_threshold, run_storm, storm_volume_count,
-    write_result,
-)
+from harness.storm import StormPlan, run_storm
+from harness.storm_curve import plot_curves, write_result
+from harness.storm_verdict import check_footprint, check_storm, provision_p99_threshold, storm_volume_count
 from harness.volume import VolumeSpec, VolumeType
 
 pytestmark = pytest.mark.scale

@@ -10,11 +10,15 @@ from harness import capacity
 from harness.capacity import CapacityError, Footprint
 from harness.errors import ConfigError
 from harness.storm import (
-    DEFAULT_MAX_PROVISION_P99_S, MAX_BRICKS_OPTION, MULTIPLEX_OPTION, STORM_VOLUMES_ENV, Sample, StormPlan,
-    StormResult, VolumeTiming,
-    check_footprint, check_storm, cluster_option, gluster_processes, percentile, plot_curves,
-    provision_p99_threshold, run_storm, storm_volume_count, sweep_storm_volumes, write_result,
+    DEFAULT_MAX_PROVISION_P99_S, MAX_BRICKS_OPTION, MULTIPLEX_OPTION, StormPlan, StormResult, VolumeTiming,
+    cluster_option, run_storm, sweep_storm_volumes,
 )
+from harness.storm_cost import Sample, gluster_processes
+from harness.storm_curve import plot_curves, write_result
+from harness.storm_verdict import (
+    STORM_VOLUMES_ENV, check_footprint, check_storm, provision_p99_threshold, storm_volume_count,
+)
+from harness.timeseries import percentile
 from harness.volume import VolumeSpec, VolumeType
 
 
@@ -35,7 +39,7 @@ def test_percentile_nearest_rank(values, q, expected):
 
 
 def test_percentile_rejects_out_of_range():
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         percentile([1.0], 0)
 
 
