@@ -1,0 +1,117 @@
+"""Stores a history client writes to and reads from: files on a mounted volume, or S3 objects."""
+from __future__ import annotations
+
+import errno as errno_mod
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..directio import read_uncached
+
+
+class Outcome(Exception):
+    """Raised by a store to report a failed (definite=True) or unknown-outcome operation."""
+
+    def __init__(self, error: str, definite: bool) -> None:
+        super().__init__(error)
+        self.error, self.definite = error, definite
+
+
+class Store(Protocol):
+    name: str
+
+    def write(self, key: str, value: str) -> None:
+        """Store value under key; raise Outcome on failure."""
+
+    def read(self, key: str) -> str | None:
+        """The value under key, None if absent; raise Outcome on failure."""
+
+
+def _errno_name(exc: OSError) -> str:
+    return errno_mod.errorcode.get(exc.errno or 0, str(exc.errno))
+
+
+@dataclass
+class FileStore:
+    """Keys are files in a directory of a mounted volume; the directory must exist."""
+
+    directory: Path
+    name: str = "file"
+
+    def __post_init__(self) -> None:
+        self.directory = Path(self.directory)
+
+    def write(self, key: str, value: str) -> None:
+        """Write a temporary file, fsync, rename onto the key: readers see the whole value or none
+        (an in-place write would let them see an empty file between create and write)."""
+        tmp = self.directory / f".{key}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except OSError as exc:
+            raise Outcome(_errno_name(exc), definite=True) from None  # the key was not touched
+        try:
+            try:
+                os.write(fd, value.encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise Outcome(_errno_name(exc), definite=True) from None  # the key was still not touched
+        try:
+            os.rename(tmp, self.directory / key)
+        except OSError as exc:
+            raise Outcome(_errno_name(exc), definite=False) from None  # the rename may have happened
+
+    def read(self, key: str) -> str | None:
+        """Uncached: a writer's own page cache would answer its reads, and the final read-back, with
+        a value the bricks may have lost."""
+        try:
+            return read_uncached(self.directory / key).decode(errors="replace")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise Outcome(_errno_name(exc), definite=True) from None
+
+
+@dataclass
+class S3Store:
+    """Keys are objects in a bucket; `client` from s3client.make_client (in its namespace)."""
+
+    client: Any
+    bucket: str
+    name: str = "s3"
+
+    def write(self, key: str, value: str) -> None:
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=value.encode())
+        except Exception as exc:
+            raise _s3_outcome(exc) from None
+
+    def read(self, key: str) -> str | None:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode(errors="replace")
+        except Exception as exc:
+            code = _s3_code(exc)
+            if code in ("NoSuchKey", "404"):
+                return None
+            raise Outcome(code or type(exc).__name__, definite=True) from None
+
+
+def _s3_code(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
+def _s3_outcome(exc: Exception) -> Outcome:
+    """4xx answers and refused connections: the write did not happen; anything later is unknown."""
+    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+
+    code = _s3_code(exc)
+    if code is not None:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)  # type: ignore[attr-defined]
+        return Outcome(code, definite=400 <= status < 500 and status != 408)
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
+        return Outcome(type(exc).__name__, definite=True)
+    return Outcome(type(exc).__name__, definite=False)
