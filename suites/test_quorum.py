@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from harness import Capability
 from harness.checks import (
     check_access, check_bricks_consistent, check_heal, check_management_refused, check_server_quorum,
     prepare_access_probe, probe_access,
@@ -15,7 +16,8 @@ from harness.results import CheckResult, all_passed
 from harness.volume import VolumeType
 from harness.waiting import wait_for
 
-pytestmark = pytest.mark.quorum
+# KillBrick and KillGlusterd signal processes seen in this host's /proc; the access probe works on the mount here.
+pytestmark = [pytest.mark.quorum, pytest.mark.requires(Capability.PROCESS_FAULTS, Capability.HOST_FUSE)]
 
 OK, ENOTCONN = "ok", "ENOTCONN"
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 import hashlib
 import os
 
+import pytest
 
+from harness import Capability
+
+
+@pytest.mark.requires(Capability.HOST_FUSE)  # reads and writes the mount from this process
 def test_replica3_volume_round_trips_data(gluster_cluster, replica3_mount):
     assert len(gluster_cluster.zones) == len(gluster_cluster.nodes) == 3
     data = os.urandom(1 << 20)

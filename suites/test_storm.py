@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import Capability
 from harness.capacity import CapacityError
 from harness.plugin import OPTIONS, expect, option
 from harness.results import load_records
@@ -20,7 +21,7 @@ from harness.storm import (
 )
 from harness.volume import VolumeSpec, VolumeType
 
-pytestmark = pytest.mark.scale
+pytestmark = [pytest.mark.scale, pytest.mark.requires(Capability.PROCESS_STATS)]  # memory per process, from /proc
 
 
 @pytest.mark.parametrize("multiplex", [True, False], ids=["mux-on", "mux-off"])
