@@ -24,7 +24,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
-from .directio import read_uncached
+from .clientops import read_uncached
 from .errors import ConfigError
 
 FINAL_PROCESS = "final"
