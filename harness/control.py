@@ -19,6 +19,9 @@ class Capability:
     # A node's gluster processes as this host's /proc sees them: kill a brick, glusterd or the
     # self-heal daemon, crash or hang a whole node, restart it.
     PROCESS_FAULTS = "process-faults"
+    # A node's gluster processes as the node itself sees them (node.run; in a pod, the pod's pids):
+    # kill a brick by the pid `volume status` gives, wait for it to be reaped.
+    NODE_PROCESSES = "node-processes"
     PROCESS_STATS = "process-stats"  # memory and count of the nodes' gluster processes, from this host's /proc
     NETWORK_FAULTS = "network-faults"  # nft tables in the network of nodes and clients (partition, loss)
     PACKET_DELAY = "packet-delay"  # NFQUEUE plus the userspace delayer this host starts in a node's network

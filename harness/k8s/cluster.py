@@ -33,8 +33,9 @@ class K8sCapability:
     NODE_CONTAINER_FAULTS = "node-container-faults"  # stop/pause a node (kind: nodes are containers)
 
 
-# Every Kubernetes cluster: nft in the nodes' host network and in client pods, pods deleted through the API.
-K8S_CAPABILITIES = frozenset({Capability.NETWORK_FAULTS, K8sCapability.POD_FAULTS})
+# Every Kubernetes cluster: processes seen and signalled inside the gluster pods, nft in the nodes' host
+# network and in client pods, pods deleted through the API.
+K8S_CAPABILITIES = frozenset({Capability.NODE_PROCESSES, Capability.NETWORK_FAULTS, K8sCapability.POD_FAULTS})
 
 
 class K8sNode(Node):
