@@ -111,4 +111,5 @@ class Cluster(ABC):
             "run_id": self.run_id,
             "nodes": [{"name": n.name, "zone": n.zone, "address": n.address, "labels": n.labels} for n in self.nodes],
             "clients": [{"name": c.name, "address": c.address} for c in self.clients],
+            "capabilities": sorted(self.capabilities),
         }

@@ -14,11 +14,21 @@ DEFAULT_TIMEOUT_S = 60.0
 
 
 class Capability:
-    """What a provider can do; suites skip (with the reason) what their cluster cannot serve."""
+    """What a provider can do; a test marked `requires(...)` is skipped, naming what its cluster lacks."""
 
+    # A node's gluster processes as this host's /proc sees them: kill a brick, glusterd or the
+    # self-heal daemon, crash or hang a whole node, restart it.
     PROCESS_FAULTS = "process-faults"
-    NETWORK_FAULTS = "network-faults"
+    # A node's gluster processes as the node itself sees them (node.run; in a pod, the pod's pids):
+    # kill a brick by the pid `volume status` gives, wait for it to be reaped.
+    NODE_PROCESSES = "node-processes"
+    PROCESS_STATS = "process-stats"  # memory and count of the nodes' gluster processes, from this host's /proc
+    NETWORK_FAULTS = "network-faults"  # nft tables in the network of nodes and clients (partition, loss)
+    PACKET_DELAY = "packet-delay"  # NFQUEUE plus the userspace delayer this host starts in a node's network
     HOST_FUSE = "host-fuse"  # mounts are visible to the test process itself
+    CLIENT_WORKLOADS = "client-workloads"  # fio, loop devices, Swift and locust on client hosts
+    CHAOS_TARGET = "chaos-target"  # chaostoolkit finds the cluster in this host's registry
+    GLUSTER_VERSIONS = "gluster-versions"  # nodes run chosen GlusterFS versions (mixed, upgraded)
 
 
 class Host(ABC):

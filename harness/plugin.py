@@ -118,6 +118,11 @@ def option(config: pytest.Config, name: str) -> object:
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
+    from . import requires
+
+    config.addinivalue_line("markers", requires.MARKER)
+    if not config.pluginmanager.is_registered(requires):
+        config.pluginmanager.register(requires, "harness-requires")
     logging.getLogger("harness").setLevel(logging.INFO)
     workerinput = getattr(config, "workerinput", None)
     run_id = workerinput["harness_run_id"] if workerinput else new_run_id()

@@ -10,14 +10,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from .control import Host
+
 STARTTIME = 19  # /proc/PID/stat field 22, counted from field 3 (the state)
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    """/proc/PID/stat from field 3 (after the command name, which may hold spaces), or None once gone."""
+def _fields(stat: str) -> list[str] | None:
+    """A /proc/PID/stat line from field 3 (after the command name, which may hold spaces)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+        return stat.rsplit(")", 1)[1].split()
+    except IndexError:
+        return None
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/PID/stat of this host from field 3, or None once gone."""
+    try:
+        return _fields(Path(f"/proc/{pid}/stat").read_text())
+    except OSError:
         return None
 
 
@@ -48,6 +58,38 @@ class Proc:
         """Its state letter (R, S, D, T, Z, ...) while it exists, a zombie included; None once it is
         reaped, even if its pid belongs to another process by now."""
         fields = _stat_fields(self.pid)
+        return fields[0] if fields and int(fields[STARTTIME]) == self.started else None
+
+    def alive(self) -> bool:
+        return self.state() not in (None, "Z")
+
+    def reaped(self) -> bool:
+        return self.state() is None
+
+
+@dataclass(frozen=True)
+class NodeProc:
+    """A process as its node sees it: /proc read through node.run, so in a gluster pod the pid is the
+    pod's, as `volume status` reports it. Same identity rule as Proc (pid and start time)."""
+
+    node: Host
+    pid: int
+    started: int
+
+    @staticmethod
+    def _read(node: Host, pid: int) -> list[str] | None:
+        result = node.run(["cat", f"/proc/{pid}/stat"], timeout=15, check=False)
+        return _fields(result.stdout) if result.ok else None
+
+    @classmethod
+    def of(cls, node: Host, pid: int) -> "NodeProc | None":
+        """The process of the node that has `pid` now, or None if there is none."""
+        fields = cls._read(node, pid)
+        return cls(node, pid, int(fields[STARTTIME])) if fields else None
+
+    def state(self) -> str | None:
+        """Its state letter while it exists (a zombie included); None once it is reaped."""
+        fields = self._read(self.node, self.pid)
         return fields[0] if fields and int(fields[STARTTIME]) == self.started else None
 
     def alive(self) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import Capability
 from harness.chaos.experiment import check_journal, experiment_files
 from harness.volume import VolumeType
 
@@ -23,6 +24,8 @@ def test_experiments_exist() -> None:
 
 
 @pytest.mark.chaos
+# chaostoolkit reaches the cluster through this host's registry; its actions and probes are local ones
+@pytest.mark.requires(Capability.CHAOS_TARGET, Capability.PROCESS_FAULTS, Capability.HOST_FUSE)
 @pytest.mark.parametrize("experiment", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
 def test_chaos_experiment(experiment: Path, volume_factory, mount_factory, chaos_runner, conform) -> None:
     volume = volume_factory(VolumeType.REPLICA3)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from harness import Capability
 from harness.checks import (
     check_access, check_bricks_consistent, check_heal, check_management_refused, check_server_quorum,
     prepare_access_probe, probe_access,
@@ -56,6 +57,7 @@ CASES = [
 ]
 
 
+@pytest.mark.requires(Capability.NODE_PROCESSES)  # KillBrick; the access probe runs in the client host
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_client_quorum(case, gluster_cluster, volume_factory, mount_factory, profile, conform):
     volume = volume_factory(case.volume, case.options)
@@ -80,6 +82,7 @@ def _defaults_result(observed: dict[str, str], expected: dict[str, str]) -> Chec
 
 
 @pytest.mark.slow
+@pytest.mark.requires(Capability.PROCESS_FAULTS)  # KillGlusterd finds glusterd in this host's /proc
 def test_server_quorum_kills_the_bricks_of_a_node_that_lost_it(gluster_cluster, volume_factory, mount_factory,
                                                                profile, conform):
     """SQ1: with server quorum on, glusterd on the surviving node stops its own brick when the

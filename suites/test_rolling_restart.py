@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from harness import Capability
 from harness.checks import check_bricks_consistent, check_heal
 from harness.faults import RollingRestart
 from harness.latency_probe import LatencyProbe
 from harness.results import CheckResult, all_passed
 from harness.volume import VolumeType
 
-pytestmark = [pytest.mark.slow, pytest.mark.selfheal]
+pytestmark = [pytest.mark.slow, pytest.mark.selfheal,
+              pytest.mark.requires(Capability.PROCESS_FAULTS, Capability.HOST_FUSE)]  # node restarts; LatencyProbe
 
 
 def test_r1_rolling_restart_fails_no_operation(gluster_cluster, volume_factory, mount_factory, profile, conform,

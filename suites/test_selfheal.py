@@ -6,12 +6,13 @@ import threading
 
 import pytest
 
+from harness import Capability
 from harness.checks import check_bricks_consistent, check_heal
 from harness.faults import BrickLoss, KillBrick
 from harness.results import CheckResult, all_passed
 from harness.volume import VolumeType
 
-pytestmark = pytest.mark.selfheal
+pytestmark = [pytest.mark.selfheal, pytest.mark.requires(Capability.PROCESS_FAULTS, Capability.HOST_FUSE)]
 
 REPLICATED = [VolumeType.REPLICA2, VolumeType.REPLICA3, VolumeType.ARBITER, VolumeType.DISTRIBUTED_REPLICATE]
 H1_WRITES_DURING_FAULT = 200

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from harness import Capability
 from harness.checks import (
     BrickCopy, brick_copies, check_access, check_bricks_consistent, check_heal, check_no_split_brain,
     check_split_brain_resolved, expected_winner, prepare_access_probe, probe_access,
@@ -20,7 +21,7 @@ from harness.history import FileStore, check_history, run_clients
 from harness.results import CheckResult, all_passed
 from harness.volume import VolumeType
 
-pytestmark = pytest.mark.splitbrain
+pytestmark = [pytest.mark.splitbrain, pytest.mark.requires(Capability.HOST_FUSE)]
 
 FILE = "sb"
 NO_HEALS = {"cluster.quorum-type": "none", "cluster.self-heal-daemon": "off", "cluster.data-self-heal": "off",
@@ -98,6 +99,7 @@ def split_brain_with_known_copies(gluster_cluster, volume, mount, profile) -> li
     return copies
 
 
+@pytest.mark.requires(Capability.PROCESS_FAULTS)
 def test_s1_real_split_brain_is_reported(gluster_cluster, volume_factory, mount_factory, profile, conform):
     """The negative control: the split-brain checker must report this file, and shd must not heal it."""
     volume = volume_factory(VolumeType.REPLICA2, NO_HEALS)
@@ -120,6 +122,7 @@ def test_s1_real_split_brain_is_reported(gluster_cluster, volume_factory, mount_
     conform("S1", volume, S1_FAULT, all_passed([writes, as_written, reported]))
 
 
+@pytest.mark.requires(Capability.PROCESS_FAULTS)
 @pytest.mark.parametrize("policy", ["latest-mtime", "bigger-file", "source-brick"])
 def test_s2_split_brain_resolved_by_policy(policy, gluster_cluster, volume_factory, mount_factory, profile, conform):
     """The copy the policy names wins (decided from the bricks before resolving), and every brick holds it."""
@@ -140,6 +143,7 @@ def test_s2_split_brain_resolved_by_policy(policy, gluster_cluster, volume_facto
     conform("S2", volume, f"S1's split brain, then heal split-brain {' '.join(args)}", result)
 
 
+@pytest.mark.requires(Capability.PROCESS_FAULTS)
 def test_s3_favorite_child_policy_heals_automatically(gluster_cluster, volume_factory, mount_factory, profile,
                                                      conform):
     """favorite-child-policy mtime: the self-heal daemon keeps the newer copy on both bricks."""
@@ -163,6 +167,7 @@ S4_HISTORY_THINK_S = 0.08
 
 
 @pytest.mark.slow
+@pytest.mark.requires(Capability.NETWORK_FAULTS)
 @pytest.mark.parametrize("kind", [VolumeType.REPLICA3, VolumeType.ARBITER], ids=lambda k: k.value)
 def test_s4_partition_of_one_node_loses_no_acknowledged_write(kind, gluster_cluster, volume_factory, mount_factory,
                                                               profile, run_dir, recorder, request, conform):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import Capability
 from harness.capacity import CapacityError
 from harness.plugin import OPTIONS, expect, option
 from harness.results import load_records
@@ -19,7 +20,7 @@ from harness.storm_curve import plot_curves, write_result
 from harness.storm_verdict import check_footprint, check_storm, provision_p99_threshold, storm_volume_count
 from harness.volume import VolumeSpec, VolumeType
 
-pytestmark = pytest.mark.scale
+pytestmark = [pytest.mark.scale, pytest.mark.requires(Capability.PROCESS_STATS)]  # memory per process, from /proc
 
 
 @pytest.mark.parametrize("multiplex", [True, False], ids=["mux-on", "mux-off"])

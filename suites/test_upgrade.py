@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import versions
+from harness import Capability, versions
 from harness.faults.base import set_default_timeline
 from harness.gluster import GlusterError
 from harness.conformance import ScenarioRow
@@ -46,7 +46,7 @@ from harness.upgrade_pool import ISSUE_4016, REJECTED, info_differences, pool_lo
 from harness.versioned_mount import mount_version
 from harness.volume import VolumeSpec, VolumeType, create_volume
 
-pytestmark = [pytest.mark.upgrade, pytest.mark.slow]
+pytestmark = [pytest.mark.upgrade, pytest.mark.slow, pytest.mark.requires(Capability.GLUSTER_VERSIONS)]
 
 TARGET = "11.1"
 TARGET_OP_VERSION = versions.RELEASES[TARGET].op_version

@@ -15,6 +15,7 @@ from typing import Callable
 
 import pytest
 
+from harness import Capability
 from harness.faults import KillBrick, NodeHang, ZoneOutage
 from harness.history import FileStore, S3Store, Store
 from harness.volume import Volume, VolumeType
@@ -25,7 +26,9 @@ from harness.workloads.s3client import make_client
 from harness.workloads.s3gateway import start_gateway
 from harness.workloads.scenario import PhasePlan, Workload, run_phases
 
-pytestmark = pytest.mark.workload
+# fio, loop devices, Swift and locust run on client hosts; FileStore histories and FileTarget use the mount here
+pytestmark = [pytest.mark.workload, pytest.mark.requires(Capability.CLIENT_WORKLOADS, Capability.HOST_FUSE)]
+PROCESS = pytest.mark.requires(Capability.PROCESS_FAULTS)
 # History clients pause 0.2 s between operations: each write is a file created and renamed in one
 # directory, so while a brick is down every write leaves entries to heal, and clients writing into
 # that directory during the heal contend with it for the directory's entry lock (at 0.05 s a zone
@@ -100,8 +103,9 @@ def access_path(gluster_cluster, volume_factory, mount_factory, run_dir, request
 
 
 @pytest.mark.parametrize("fault_kind", [
-    "baseline", "kill-brick",
-    pytest.param("node-hang", marks=pytest.mark.slow), pytest.param("zone-outage", marks=pytest.mark.slow),
+    "baseline", pytest.param("kill-brick", marks=PROCESS),
+    pytest.param("node-hang", marks=[pytest.mark.slow, PROCESS]),
+    pytest.param("zone-outage", marks=[pytest.mark.slow, PROCESS]),
 ])
 @pytest.mark.parametrize("access", ["file", "block", "gfapi", "s3"])
 def test_workload_keeps_every_acknowledged_write(access, fault_kind, access_path, gluster_cluster, recorder, run_dir,

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from harness import Capability
 from harness.checks import check_bricks_consistent, check_heal
 from harness.checks.stall import check_ping_timeout_stall
 from harness.faults import Latency, NodeHang, ZoneOutage, between_zones
@@ -16,7 +17,7 @@ from harness.results import CheckResult, all_passed
 from harness.volume import VolumeType
 from harness.waiting import wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.requires(Capability.HOST_FUSE)]  # LatencyProbe works on the mount here
 
 AUTO = {"cluster.quorum-type": "auto"}
 MIN_OPS_DURING_FAULT = 50
@@ -44,6 +45,7 @@ def finish(probe, volume, profile, record_heal, scenario: str) -> tuple[CheckRes
     return all_passed([heal, settled]), probe.phase_stats()
 
 
+@pytest.mark.requires(Capability.PROCESS_FAULTS)
 @pytest.mark.parametrize("kind", [VolumeType.REPLICA3, VolumeType.ARBITER], ids=lambda k: k.value)
 def test_z1_zone_outage_is_transparent(kind, gluster_cluster, volume_factory, mount_factory, profile, conform,
                                        recorder, run_dir, request, record_heal):
@@ -64,6 +66,7 @@ def test_z1_zone_outage_is_transparent(kind, gluster_cluster, volume_factory, mo
             all_passed([io, heal, check_bricks_consistent(volume)]))
 
 
+@pytest.mark.requires(Capability.PACKET_DELAY)
 def test_z2_five_ms_between_zones_slows_writes_but_io_continues(gluster_cluster, volume_factory, mount_factory,
                                                                  profile, conform, recorder, run_dir, request,
                                                                  record_heal):
@@ -100,6 +103,7 @@ def test_z2_five_ms_between_zones_slows_writes_but_io_continues(gluster_cluster,
     conform("Z2", volume, f"{rtt_ms:g} ms RTT between zones (client in {home})", all_passed([io, slower, heal]))
 
 
+@pytest.mark.requires(Capability.PROCESS_FAULTS)
 def test_n1_hung_node_stalls_io_until_ping_timeout(gluster_cluster, volume_factory, mount_factory, profile, conform,
                                                    recorder, run_dir, request, record_heal):
     volume = volume_factory(VolumeType.REPLICA3, AUTO)

@@ -10,7 +10,6 @@ probe is a deviation, which is what a broken steady state is.
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TypeVar
 
 from ..checks import check_access, check_no_split_brain, prepare_access_probe, probe_access
@@ -105,7 +104,7 @@ def no_split_brain(configuration: Mapping[str, Any] | None = None) -> bool:
 
 def client_can_write_and_read(timeout_s: float = 10.0, configuration: Mapping[str, Any] | None = None) -> bool:
     """A client writes (with fsync) and reads a file through its FUSE mount within timeout_s each. The read
-    bypasses the client's caches (harness.directio.read_uncached): a cached read says nothing of the volume."""
+    bypasses the client's caches (harness.clientops.read_uncached): a cached read says nothing of the volume."""
     t = target(configuration)
     try:
         prepare_access_probe(t.mount)

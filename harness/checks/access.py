@@ -1,27 +1,33 @@
-"""What a client can do on a mount right now: read, write, create, mkdir, flock, link, symlink, setxattr."""
+"""What a client can do on a mount right now: read, write, create, mkdir, flock, link, symlink, setxattr.
+
+The operations run inside the mount's client host (harness.clientops as `python3 -c`), never on a
+path of this host, so the probe means the same on every provider: in a client network namespace of
+the local provider and in a client pod of a Kubernetes one.
+"""
 from __future__ import annotations
 
 import errno
-import fcntl
 import itertools
+import json
 import os
-import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Mapping, Sequence
 
-from ..directio import read_uncached
+from .. import clientops
+from ..clientops import ALL_OPS, EXISTING
+from ..errors import HarnessError
 from ..mount import FuseMount
 from ..results import CheckResult
 
 PROBE_DIR = ".harness-probe"
-EXISTING = "existing"
-ALL_OPS = ("read", "write", "create", "mkdir", "flock", "link", "symlink", "setxattr")
 OP_TIMEOUT_S = 20.0
-PROBE_FILE_BYTES = 1 << 20  # > quick-read's largest max-file-size, 1000 KB
+START_MARGIN_S = 30.0  # python3 start-up in the client host, plus the exec round trip of a pod
+SCRIPT = Path(clientops.__file__).read_text()
 _seq = itertools.count(1)
+
+__all__ = ["ALL_OPS", "EXISTING", "PROBE_DIR", "AccessReport", "OpOutcome", "check_access", "prepare_access_probe",
+           "probe_access"]
 
 
 @dataclass(frozen=True)
@@ -51,75 +57,31 @@ class AccessReport:
         return {o.op: o.label for o in self.outcomes}
 
 
-def prepare_access_probe(mount: FuseMount) -> Path:
-    """Create the probe directory and its existing file while the volume is healthy. The file is larger
-    than quick-read can ever hold (its max-file-size is at most 1000 KB), so no read of it is answered
-    from quick-read's copy of a small file's content, which O_DIRECT does not bypass."""
-    probe = mount.path / PROBE_DIR
-    probe.mkdir(exist_ok=True)
-    (probe / EXISTING).write_bytes(b"harness probe data\n".ljust(PROBE_FILE_BYTES, b"."))
-    return probe
+def _attempt(mount: FuseMount, ops: Sequence[str], timeout: float) -> list[OpOutcome]:
+    probe = str(PurePosixPath(mount.path) / PROBE_DIR)
+    request = {"probe": probe, "ops": list(ops), "tag": f"{os.getpid()}-{next(_seq)}", "timeout": timeout}
+    result = mount.client.run(["python3", "-c", SCRIPT, json.dumps(request)],
+                              timeout=len(ops) * timeout + START_MARGIN_S)
+    return [OpOutcome(o["op"], o["ok"], o["errno"], o["error"], o["seconds"]) for o in json.loads(result.stdout)]
 
 
-def _ops(probe: Path) -> dict[str, Callable[[], None]]:
-    n = next(_seq)
-    existing = probe / EXISTING
-
-    def read() -> None:
-        read_uncached(existing)  # never from a cache: the op judges whether the volume answers
-
-    def write() -> None:
-        with open(existing, "ab") as fh:
-            fh.write(b"appended\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    def create() -> None:
-        with open(probe / f"new-{os.getpid()}-{n}", "xb") as fh:
-            fh.write(b"new\n")
-            os.fsync(fh.fileno())
-
-    def flock() -> None:
-        with open(existing, "rb") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-    return {
-        "read": read,
-        "write": write,
-        "create": create,
-        "mkdir": lambda: os.mkdir(probe / f"dir-{os.getpid()}-{n}"),
-        "flock": flock,
-        "link": lambda: os.link(existing, probe / f"link-{os.getpid()}-{n}"),
-        "symlink": lambda: os.symlink(EXISTING, probe / f"sym-{os.getpid()}-{n}"),
-        "setxattr": lambda: os.setxattr(existing, "user.harness", str(n).encode()),
-    }
+def prepare_access_probe(mount: FuseMount) -> PurePosixPath:
+    """Create the probe directory and its existing file (clientops.prepare) while the volume is healthy;
+    HarnessError if the client cannot."""
+    outcome, = _attempt(mount, ["prepare"], OP_TIMEOUT_S)
+    if not outcome.ok:
+        raise HarnessError(f"client {mount.client.name} could not prepare the access probe on {mount.path}: "
+                           f"{outcome.label} ({outcome.error}); is the volume whole?")
+    return PurePosixPath(mount.path) / PROBE_DIR
 
 
 def probe_access(mount: FuseMount, ops: Sequence[str] = ALL_OPS, timeout: float = OP_TIMEOUT_S) -> AccessReport:
-    """Try each op once through the mount and record ok / errno / timeout. Never raises for I/O errors."""
+    """Try each op once inside the mount's client host and record ok / errno / timeout (after a
+    timeout no further op is tried). Never raises for I/O errors."""
     unknown = set(ops) - set(ALL_OPS)
     if unknown:
         raise ValueError(f"unknown access ops {sorted(unknown)}; known: {', '.join(ALL_OPS)}")
-    actions = _ops(mount.path / PROBE_DIR)
-    outcomes = []
-    # A hung mount blocks the calling thread until ping-timeout; a worker thread lets us give up.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="access-probe")
-    try:
-        for op in ops:
-            start = time.monotonic()
-            future = pool.submit(actions[op])
-            try:
-                future.result(timeout=timeout)
-                outcomes.append(OpOutcome(op, True, None, None, time.monotonic() - start))
-            except FutureTimeout:
-                outcomes.append(OpOutcome(op, None, None, f"no answer in {timeout} s", time.monotonic() - start))
-                break  # the worker is stuck in the kernel; later ops would only queue behind it
-            except OSError as exc:
-                outcomes.append(OpOutcome(op, False, exc.errno, exc.strerror, time.monotonic() - start))
-    finally:
-        pool.shutdown(wait=False)
-    return AccessReport(mount.client.name, str(mount.path), tuple(outcomes))
+    return AccessReport(mount.client.name, str(mount.path), tuple(_attempt(mount, ops, timeout)))
 
 
 def check_access(report: AccessReport, expected: Mapping[str, str], name: str = "client access") -> CheckResult:

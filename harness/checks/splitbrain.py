@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
-from ..directio import read_uncached
+from ..clientops import read_uncached
 from ..results import CheckResult
 from ..waiting import read_until
 

@@ -16,7 +16,7 @@ from ..glusterd_volumes import (
     brick_start_failures, dropped_volumes,
 )
 from ..health import peers_connected, self_heal_disconnected, self_heal_missing
-from ..proc import Proc, procs
+from ..proc import NodeProc, Proc, procs
 from ..timeline import Phase
 from ..waiting import wait_for
 from .base import Fault
@@ -42,13 +42,14 @@ def signal_pids(node: "Node", pids: Sequence[int], signame: str) -> None:
         node.run(["kill", f"-{signame}", *map(str, pids)], timeout=15, check=False)
 
 
-def kill(node: "Node", pid: int) -> Proc | None:
-    """SIGKILL one process of a node; returns it, named so that waiting for it to be reaped never
-    waits on a later process with the same pid (None: it was already gone).
+def kill(node: "Node", pid: int) -> NodeProc | None:
+    """SIGKILL one process of a node (`pid` as the node sees it: `volume status` in a pod gives the
+    pod's); returns it, named so that waiting for it to be reaped never waits on a later process with
+    the same pid (None: it was already gone).
 
     Wait for reaped, not merely dead: until a zombie is reaped glusterd reads the brick's pid file,
     finds it "running" and will not start a new brick ("discovered already-running")."""
-    proc = Proc.of(pid)
+    proc = NodeProc.of(node, pid)
     signal_pids(node, [pid], "KILL")
     return proc
 
@@ -189,7 +190,7 @@ class KillBrick(Fault):
         self.volume = volume
         self.bricks = [find_brick(volume, b) for b in bricks]
         self.observer = other_node(cluster, [b.node for b in self.bricks]) if len(cluster.nodes) > 1 else cluster.nodes[0]
-        self.killed: list[Proc] = []
+        self.killed: list[NodeProc] = []
         # Given when the fault is rebuilt from its description (a revert in another process).
         self.affected: list[HostedBrick] = [HostedBrick.parse(a) for a in affected] if affected else []
         self._restart: list[HostedBrick] = []
@@ -296,7 +297,7 @@ class KillGlusterd(Fault):
         for n in self.nodes:
             node_support(n)
         self.observer = other_node(cluster, self.nodes)
-        self.killed: dict[str, Proc | None] = {}
+        self.killed: dict[str, NodeProc | None] = {}
 
     @property
     def node(self) -> "Node":

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..directio import read_uncached
+from ..clientops import read_uncached
 
 
 class Outcome(Exception):

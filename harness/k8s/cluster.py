@@ -33,6 +33,11 @@ class K8sCapability:
     NODE_CONTAINER_FAULTS = "node-container-faults"  # stop/pause a node (kind: nodes are containers)
 
 
+# Every Kubernetes cluster: processes seen and signalled inside the gluster pods, nft in the nodes' host
+# network and in client pods, pods deleted through the API.
+K8S_CAPABILITIES = frozenset({Capability.NODE_PROCESSES, Capability.NETWORK_FAULTS, K8sCapability.POD_FAULTS})
+
+
 class K8sNode(Node):
     """A storage node; commands run in whichever gluster pod currently runs on it."""
 
@@ -130,10 +135,7 @@ class K8sCluster(Cluster):
         self.node_runtime = node_runtime
         self.nodes: list[Node] = [K8sNode(n, options.brick_root, self) for n in nodes]
         self.clients: list[ClientHost] = [K8sClient(p, self) for p in clients]
-        caps = {Capability.NETWORK_FAULTS, K8sCapability.POD_FAULTS}
-        if node_runtime is not None:
-            caps.add(K8sCapability.NODE_CONTAINER_FAULTS)
-        self.capabilities = frozenset(caps)
+        self.capabilities = K8S_CAPABILITIES | ({K8sCapability.NODE_CONTAINER_FAULTS} if node_runtime else set())
         self.mounts: list[K8sFuseMount] = []
         self._seq = itertools.count(1)
         self._on_down, self._on_keep = on_down, on_keep
@@ -217,7 +219,20 @@ class K8sCluster(Cluster):
             self._on_keep()
         self._on_down = None
 
+    def server_version(self) -> str | None:
+        """The API server's version as GET /version reports it (gitVersion, e.g. v1.20.2); None when
+        it does not answer (the description must never stop a run)."""
+        from kubernetes import client
+        from kubernetes.client.rest import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            return client.VersionApi(self.api.api_client).get_code(_request_timeout=10).git_version
+        except (ApiException, HTTPError) as exc:
+            log.warning("GET /version of %s failed: %s", self.options.description, exc)
+            return None
+
     def describe(self) -> dict:
-        return {**super().describe(), "provider": self.options.description,
-                "namespace": self.options.namespace, "capabilities": sorted(self.capabilities)}
+        return {**super().describe(), "provider": self.options.description, "namespace": self.options.namespace,
+                "capabilities": sorted(self.capabilities), "kubernetes_version": self.server_version()}
 

@@ -45,3 +45,19 @@ def make_provider(name: str, *, nodes: int, zones: int, clients: int, root: Path
 
         return ExistingProvider(clients=clients, options=options, root=root)
     raise ConfigError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}")
+
+
+def provider_capabilities(name: str) -> frozenset[str]:
+    """What a cluster of provider `name` can do at most, known without starting one (a cluster's own
+    `capabilities` may be fewer: kind without a node runtime cannot stop node containers)."""
+    if name == "local":
+        from .local import LocalCluster
+
+        return LocalCluster.capabilities
+    from ..k8s.cluster import K8S_CAPABILITIES, K8sCapability
+
+    if name == "kind":
+        return K8S_CAPABILITIES | {K8sCapability.NODE_CONTAINER_FAULTS}
+    if name in ("existing", "k8s-local"):
+        return K8S_CAPABILITIES
+    raise ConfigError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}")

@@ -145,7 +145,11 @@ def live_clusters() -> "list[LocalCluster]":
 
 
 class LocalCluster(Cluster):
-    capabilities = frozenset({Capability.PROCESS_FAULTS, Capability.NETWORK_FAULTS, Capability.HOST_FUSE})
+    capabilities = frozenset({
+        Capability.PROCESS_FAULTS, Capability.NODE_PROCESSES, Capability.PROCESS_STATS, Capability.NETWORK_FAULTS,
+        Capability.PACKET_DELAY, Capability.HOST_FUSE, Capability.CLIENT_WORKLOADS, Capability.CHAOS_TARGET,
+        Capability.GLUSTER_VERSIONS,
+    })
     STATE_FILE = "cluster.json"
 
     def __init__(self, entry: registry.Entry, plan: ClusterPlan, nodes: list[LocalNode], clients: list[LocalClient]):

@@ -104,8 +104,11 @@ def _run_info(s: dict) -> str:
     totals = ", ".join(f"{n} {k}" for k, n in s["totals"].items() if n) or "no test ran"
     rows = [
         ("run", s["run_id"]), ("started", s["started_iso"]), ("finished", s["finished_iso"]),
-        ("provider", s["provider"]), ("profile", s["profile"]),
-        ("gluster", c["gluster_version"] or "unknown"), ("nodes", nodes), ("zones", ", ".join(c["zones"]) or "-"),
+        ("provider", s["provider"] + (f" ({c['description']})" if c.get("description") else "")),
+        ("profile", s["profile"]),
+        *([("kubernetes", c["kubernetes_version"])] if c.get("kubernetes_version") else []),
+        ("gluster", c["gluster_version"] or "unknown"),
+        ("capabilities", ", ".join(c.get("capabilities", [])) or "-"), ("nodes", nodes), ("zones", ", ".join(c["zones"]) or "-"),
         ("tests", totals),
     ]
     return "<h2>Run</h2>" + _table(("", ""), rows, header_row=False)

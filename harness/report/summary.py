@@ -303,6 +303,9 @@ def _cluster(c: dict | None) -> dict:
         "clients": [{"name": x.get("name"), "address": x.get("address")} for x in c.get("clients", [])],
         "zones": sorted({n["zone"] for n in nodes if n["zone"]}),
         "gluster_version": c.get("gluster_version"),
+        "kubernetes_version": c.get("kubernetes_version"),  # a Kubernetes provider's server, from GET /version
+        "description": c.get("provider"),  # which cluster of the provider, e.g. "k8s-local cluster glh3"
+        "capabilities": c.get("capabilities", []),
     }
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from harness.checks import check_access, prepare_access_probe, probe_access
 from harness.checks.access import EXISTING, PROBE_DIR
-from harness.directio import read_uncached
+from harness.clientops import read_uncached
 from harness.faults.process import KillBrick
 from harness.history import FileStore
 from harness.mount import FuseMount

@@ -7,7 +7,8 @@ import signal
 import subprocess
 import sys
 
-from harness.proc import Proc, daemon_pid, procs
+from harness.proc import NodeProc, Proc, daemon_pid, procs
+from harness.runner import run
 from harness.waiting import wait_for
 
 WRITES_ITS_PID_FILE = """
@@ -18,6 +19,15 @@ with open(path + ".tmp", "w") as fh:
 os.replace(path + ".tmp", path)
 time.sleep(60)
 """
+
+
+class ThisHost:
+    """A node whose commands run here: its /proc is this host's, as a local node's is."""
+
+    name = "here"
+
+    def run(self, argv, *, timeout=60.0, input=None, check=True):
+        return run(argv, timeout=timeout, input=input, check=check, where="this host")
 
 
 def test_a_process_is_alive_until_it_is_killed_then_a_zombie_then_reaped():
@@ -68,3 +78,17 @@ def test_a_pid_file_whose_pid_another_process_took_names_nothing(tmp_path):
     assert daemon_pid(pid_file) is None
     pid_file.write_text("garbage")
     assert daemon_pid(pid_file) is None
+
+
+def test_a_node_process_read_through_the_node_goes_through_the_same_states():
+    """NodeProc reads /proc/PID/stat with node.run (in a pod: the pod's pids); a zombie is neither
+    alive nor reaped, which is what a brick killed under a PID 1 that never reaps stays."""
+    node = ThisHost()
+    child = subprocess.Popen(["sleep", "60"])
+    proc = NodeProc.of(node, child.pid)
+    assert proc is not None and proc.alive() and proc == NodeProc(node, child.pid, Proc.of(child.pid).started)
+    os.kill(child.pid, signal.SIGKILL)
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+    assert proc.state() == "Z" and not proc.alive() and not proc.reaped()
+    child.wait()
+    assert proc.reaped() and NodeProc.of(node, child.pid) is None

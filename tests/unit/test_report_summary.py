@@ -92,3 +92,26 @@ def test_quantile_lines_break_over_a_stall() -> None:
     xs, ys = lines["p50"]
     gap = [x for x, y in zip(xs, ys) if y != y]  # NaN marks the break
     assert gap == [1.0] and ys[0] == 1.0 and ys[-1] == 2.0
+
+
+def test_a_kubernetes_cluster_is_named_with_its_server_version(tmp_path: Path) -> None:
+    """The cluster record a K8sCluster describes (provider, /version's gitVersion, capabilities) reaches
+    summary.json and the page; a local cluster's record has no Kubernetes version and shows none."""
+    from harness.results import Recorder
+
+    recorder = Recorder(tmp_path / "k8s", "main")
+    recorder.record("cluster", {"run_id": "glh1", "nodes": [{"name": "k8s1", "zone": "a", "address": "198.18.0.2"}],
+                                "clients": [], "provider": "k8s-local cluster glh1", "kubernetes_version": "v1.20.2",
+                                "capabilities": ["network-faults", "pod-faults"], "gluster_version": "glusterfs 10.3"})
+    summary = build_summary(tmp_path / "k8s", run_id="r", provider="k8s-local", profile="fast", started=None)
+    validate_summary(summary)
+    assert summary["cluster"]["kubernetes_version"] == "v1.20.2"
+    assert summary["cluster"]["capabilities"] == ["network-faults", "pod-faults"]
+    page = html.render(summary, [])
+    assert "k8s-local (k8s-local cluster glh1)" in page and "v1.20.2" in page
+
+    Recorder(tmp_path / "local", "main").record("cluster", {"run_id": "glh2", "nodes": [], "clients": [],
+                                                           "gluster_version": "glusterfs 10.3"})
+    local = build_summary(tmp_path / "local", run_id="r", provider="local", profile="fast", started=None)
+    validate_summary(local)
+    assert local["cluster"]["kubernetes_version"] is None and "kubernetes" not in html.render(local, [])

@@ -95,6 +95,10 @@ def glusterd_daemonset(settings: StackSettings) -> Manifest:
                 "metadata": {"labels": labels},
                 "spec": {
                     "hostNetwork": True,
+                    # The pause container as PID 1 reaps what glusterd leaves: a killed brick daemon is
+                    # an orphan, and under glusterd as PID 1 it stays a zombie whose pid file makes
+                    # glusterd refuse to start the brick again ("discovered already-running").
+                    "shareProcessNamespace": True,
                     "dnsPolicy": "ClusterFirstWithHostNet",
                     **({"hostAliases": [{"ip": ip, "hostnames": [name]} for name, ip in settings.host_aliases.items()]}
                        if settings.host_aliases else {}),

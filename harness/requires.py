@@ -1,0 +1,44 @@
+"""The `requires(capability, ...)` marker: a test its cluster cannot serve is skipped, naming what
+is missing and the provider, before any of its fixtures changes the cluster."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import pytest
+
+from .providers import provider_capabilities
+
+MARKER = "requires(*capabilities): the cluster capabilities (harness.Capability) the test needs; " \
+         "skipped with the missing ones named where the provider lacks them"
+
+
+def required(item: pytest.Item) -> list[str]:
+    """Every capability the item's `requires` marks name (module, class and function marks), in order."""
+    return list(dict.fromkeys(c for mark in item.iter_markers("requires") for c in mark.args))
+
+
+def skip_reason(needed: Iterable[str], available: frozenset[str], provider: str) -> str | None:
+    """Why a test needing `needed` cannot run where `available` is what the cluster can do; None if it can."""
+    missing = [c for c in needed if c not in available]
+    if not missing:
+        return None
+    return f"needs {', '.join(missing)}, which the {provider} provider lacks (it has: " \
+           f"{', '.join(sorted(available)) or 'none'})"
+
+
+@pytest.fixture(autouse=True)
+def _skip_unless_capable(request: pytest.FixtureRequest) -> None:
+    """Autouse, so it runs before the test's other function fixtures (volumes, mounts, faults). A test
+    on the session cluster is judged by that cluster's capabilities; one making its own cluster (the
+    upgrade suite) by what its provider can do, without starting the session cluster for it."""
+    needed = required(request.node)
+    if not needed:
+        return
+    provider = request.getfixturevalue("harness_settings").provider
+    if "gluster_cluster" in request.fixturenames:
+        available = request.getfixturevalue("gluster_cluster").capabilities
+    else:
+        available = provider_capabilities(provider)
+    reason = skip_reason(needed, available, provider)
+    if reason:
+        pytest.skip(reason)
