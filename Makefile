@@ -33,6 +33,8 @@ qualify: setup
 # Every conformance suite on k8s-local: a real Kubernetes 1.20.2 (`make k8s`, cached) with the gluster
 # stack deployed through its API, then the report. One cluster, serially. A scenario either runs or is
 # skipped naming the capability the provider lacks (`-rs` lists those reasons).
+# Every suite on a real Kubernetes built here (make k8s, cached); a test the provider cannot serve
+# is skipped naming the capability it lacks.
 qualify-k8s: k8s
 	$(PYTEST) suites --gluster-provider k8s-local -rs
 
