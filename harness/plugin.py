@@ -472,8 +472,7 @@ def mount_factory(gluster_cluster: Cluster, volume_factory: VolumeFactory) -> It
 
     revert_active_faults(gluster_cluster)  # reverted while the mounts can still confirm children up
     for mount in reversed(mounts):
-        unmount = getattr(gluster_cluster, "unmount", None)
-        unmount(mount) if unmount else mount.unmount()
+        gluster_cluster.unmount(mount)
 
 
 @pytest.fixture
