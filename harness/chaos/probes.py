@@ -108,8 +108,8 @@ def client_can_write_and_read(timeout_s: float = 10.0, configuration: Mapping[st
     t = target(configuration)
     try:
         prepare_access_probe(t.mount)
-    except OSError as exc:
-        return _false("client_can_write_and_read", f"preparing the probe file on {t.mount.path} failed: {exc}")
+    except HarnessError as exc:  # the client could not write its probe file: the volume does not serve it
+        return _false("client_can_write_and_read", str(exc))
     result = check_access(probe_access(t.mount, ("write", "read"), timeout=timeout_s), {"write": "ok", "read": "ok"},
                           name="client write and read")
     if result.passed is not True:
