@@ -16,6 +16,22 @@ pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _k8s_build_missing() -> str:
+    """Why the k8s-local tests cannot run here (`make k8s` has not built Kubernetes), or ""."""
+    from harness.errors import MissingPrerequisite
+    from harness.providers.k8s_local import build
+
+    try:
+        build.require()
+    except MissingPrerequisite as exc:
+        return str(exc)
+    return ""
+
+
+_K8S_MISSING = _k8s_build_missing()
+k8s_built = pytest.mark.skipif(bool(_K8S_MISSING), reason=_K8S_MISSING or "built")
+
+
 def orphan_namespaces() -> list[str]:
     """Harness namespaces that no registered cluster owns: what a botched start would leave.
 

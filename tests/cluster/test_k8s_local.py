@@ -13,21 +13,14 @@ from pathlib import Path
 import pytest
 
 from harness import registry
-from harness.errors import MissingPrerequisite
 from harness.providers.k8s_local import build
 from harness.cgroups import CGROUP_FS, cgroup_dirs, make_cgroup
 from harness.providers.k8s_local.cluster import K8sLocalProvider
 from harness.teardown import leftovers
 
-from ..conftest import REPO, harness_command
+from ..conftest import REPO, harness_command, k8s_built
 
-try:
-    build.require()
-    BUILT = ""
-except MissingPrerequisite as exc:
-    BUILT = str(exc)
-
-pytestmark = pytest.mark.skipif(bool(BUILT), reason=BUILT)
+pytestmark = k8s_built
 
 # Host-global settings kubelet changes at start unless told not to (and what the CNI setup touches).
 SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",

@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-from harness.errors import MissingPrerequisite
 from harness.providers import make_provider
-from harness.providers.k8s_local import build
 from harness.providers.local import DEFAULT_ROOT
 from harness.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 
-try:
-    build.require()
-    BUILT = ""
-except MissingPrerequisite as exc:
-    BUILT = str(exc)
+from ..conftest import k8s_built
 
-pytestmark = pytest.mark.skipif(bool(BUILT), reason=BUILT)
+pytestmark = k8s_built
 
 WARM_TARGET_S = 90.0
 
