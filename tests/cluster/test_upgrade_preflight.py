@@ -118,3 +118,32 @@ def test_losing_quorum_with_the_node_down_is_refused(cluster10):
         assert f"volume {volume.name} set 0 would lose quorum" in str(error)
     finally:
         volume.delete()
+
+
+def test_a_refusal_before_the_second_node_leaves_the_first_upgraded_and_says_revert_partial(cluster10):
+    volume = create_volume(cluster10, VolumeSpec(VolumeType.REPLICA2, {"cluster.quorum-type": "auto"}))
+    first = volume.bricks[0].node.name  # replica 2, quorum auto: this node's step would lose quorum
+    other = volume.bricks[1].node.name
+    after_first_step = {}
+    try:
+        with pytest.raises(UpgradeRefused) as caught:
+            with RollingUpgrade(cluster10, TARGET, volumes=[volume], nodes=(other, first), timeout=60,
+                                workarounds=("4016",),
+                                on_step=lambda node, step: after_first_step.update(running(cluster10))):
+                pass
+        assert caught.value.node == first
+        assert f"volume {volume.name} set 0 would lose quorum with" in str(caught.value)
+        assert after_first_step[other][1:] == (TARGET, TARGET)
+        assert running(cluster10) == after_first_step, "the refused second step stopped or changed a node"
+        phases = [(e.phase, e.targets) for e in upgrade_events(cluster10)[-6:]]
+        assert ("step", (other,)) in phases and ("refused", (first,)) in phases
+        last = upgrade_events(cluster10)[-1]
+        assert last.phase == "revert-partial", f"a mixed-version cluster was reported as {last.phase}"
+        assert "mixed-version cluster" in last.details["left"]
+        assert last.details["versions"][other] == TARGET and last.details["versions"][first] == INSTALLED
+    finally:
+        if cluster10.node(other).version != INSTALLED:
+            with RollingUpgrade(cluster10, INSTALLED, volumes=[volume], nodes=(other,), timeout=60,
+                                workarounds=("4016",)):
+                pass
+        volume.delete()
