@@ -42,20 +42,26 @@ def read_plain(path) -> bytes:
     the probe's O_DIRECT read the kernel holds the file's atime stale and asks glusterfs for it; with
     quorum lost that GETATTR fails ENOTCONN (and makes open-behind open the file, so the close's flush
     fails too), whether or not the read itself was answered from the cache (seen in a CI run)."""
-    fd = os.open(path, os.O_RDONLY)
+    step = "open"
     try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            step, chunks = "read", []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+        finally:
+            step = "close"
+            os.close(fd)
+    except OSError as exc:
+        raise AssertionError(f"the plain read's {step} failed ({exc}): the caches did not answer for {path}") from exc
+    return b"".join(chunks)
 
 
 @pytest.fixture
 def long_cache_mount(gluster_cluster, volume_factory):
     """mount(volume, client): a FUSE mount whose kernel keeps entries and attributes KERNEL_CACHE_S
-    seconds. Depends on volume_factory, so it is unmounted before the volume is deleted."""
+    seconds and file data until memory runs short. Depends on volume_factory, so it is unmounted
+    before the volume is deleted."""
     mounts: list[FuseMount] = []
 
     def mount(volume, client) -> FuseMount:
@@ -67,7 +73,11 @@ def long_cache_mount(gluster_cluster, volume_factory):
         gluster_cluster.mounts.append(made)  # a crashed run's teardown unmounts it too
         client.run(["glusterfs", *(f"--volfile-server={n.address}" for n in gluster_cluster.nodes),
                     f"--volfile-id={volume.name}", f"--entry-timeout={KERNEL_CACHE_S}",
-                    f"--attribute-timeout={KERNEL_CACHE_S}", f"--log-file={made.log_file}",
+                    f"--attribute-timeout={KERNEL_CACHE_S}",
+                    # The page cache kept on open and never dropped for an mtime or size the
+                    # kernel sees change: left to defaults (decided by the kernel's FUSE
+                    # features), the premise failed once on three loaded xdist workers.
+                    "--fopen-keep-cache=on", "--auto-invalidation=off", f"--log-file={made.log_file}",
                     f"--pid-file={made.pid_file}", str(path)], timeout=60)
         made.wait_children_up()
         return made
