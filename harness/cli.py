@@ -95,7 +95,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     cluster.keep()
     print(f"cluster {cluster.run_id} is up (subnet {cluster.plan.subnet}, root {cluster.root})")
     for n in cluster.nodes:
-        print(f"  {n.name:8} {n.zone:8} {n.address:15} GlusterFS {n.version:6} "  # type: ignore[attr-defined]
+        print(f"  {n.name:8} {n.zone:8} {n.address:15} GlusterFS {n.version:6} "
               f"enter: nsenter -t {n.holder_pid} -n -m bash")  # type: ignore[attr-defined]
     for c in cluster.clients:
         print(f"  {c.name:8} {'client':8} {c.address:15} enter: ip netns exec {c.namespace} bash")  # type: ignore[attr-defined]
@@ -143,9 +143,9 @@ def cluster_status(cluster: LocalCluster) -> dict:
     status["root"] = str(cluster.root)
     status["persistent"] = cluster.entry.persistent
     for node_status, node in zip(status["nodes"], cluster.nodes):
-        pid = node.glusterd_pid()  # type: ignore[attr-defined]
+        pid = node.glusterd_pid()
         node_status["glusterd_pid"] = pid
-        node_status["version"] = node.version  # type: ignore[attr-defined]
+        node_status["version"] = node.version
         peers = []
         if pid:
             try:
@@ -159,7 +159,7 @@ def cluster_status(cluster: LocalCluster) -> dict:
             else "Degraded"
         )
     volumes = []
-    answering = next((n for n in cluster.nodes if n.glusterd_pid()), None)  # type: ignore[attr-defined]
+    answering = next((n for n in cluster.nodes if n.glusterd_pid()), None)
     if answering:
         for info in answering.gluster.volume_info():
             volumes.append({"name": info.name, "type": info.type, "status": info.status,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Collection, Sequence
 
 from .control import DEFAULT_TIMEOUT_S, Capability, Host  # noqa: F401 (providers take them from here)
-from .errors import ConfigError
+from .errors import ConfigError, Unsupported
 from .gluster import GlusterCLI
 
 if TYPE_CHECKING:
@@ -33,6 +33,34 @@ class Node(Host, ABC):
     def brick_path(self, volume: str, index: int) -> str:
         return f"{self.brick_root}/{volume}-b{index}"
 
+    # The node-process part of the contract (Capability.PROCESS_FAULTS): providers that see a
+    # node's processes from this host implement it; on the others these refuse, naming why.
+    def pids(self) -> list[int]:
+        """Pids (as this host sees them) of every gluster process of the node."""
+        raise self._unsupported("list its processes", Capability.PROCESS_FAULTS)
+
+    def glusterd_pid(self) -> int | None:
+        """This host's pid of the node's running glusterd; None when it is not running."""
+        raise self._unsupported("find its glusterd", Capability.PROCESS_FAULTS)
+
+    def start_glusterd(self) -> None:
+        """Start the node's glusterd and return once it answers (GlusterdStartFailed if it cannot)."""
+        raise self._unsupported("start its glusterd", Capability.PROCESS_FAULTS)
+
+    # Capability.GLUSTER_VERSIONS
+    @property
+    def version(self) -> str:
+        """The GlusterFS version the node runs."""
+        raise self._unsupported("tell its GlusterFS version", Capability.GLUSTER_VERSIONS)
+
+    def set_version(self, version: str) -> None:
+        """Swap the node's GlusterFS to `version` while its gluster processes are stopped."""
+        raise self._unsupported("change its GlusterFS version", Capability.GLUSTER_VERSIONS)
+
+    def _unsupported(self, action: str, capability: str) -> Unsupported:
+        return Unsupported(f"node {self.name} ({type(self).__name__}) cannot {action}: that needs the "
+                           f"{capability} capability, which only the local provider has")
+
 
 @dataclass(eq=False)
 class ClientHost(Host, ABC):
@@ -49,6 +77,17 @@ class Cluster(ABC):
     nodes: list[Node]
     clients: list[ClientHost]
     capabilities: frozenset[str]
+
+    def require(self, *needed: str, what: str) -> None:
+        """Refuse `what` (Unsupported, before anything changes) when this cluster lacks a capability."""
+        missing = [c for c in needed if c not in self.capabilities]
+        if missing:
+            raise Unsupported(f"{what} needs {', '.join(missing)}, which this {type(self).__name__} lacks "
+                              f"(it has: {', '.join(sorted(self.capabilities)) or 'none'})")
+
+    def keep(self) -> None:
+        """Leave the cluster running after the session (--keep-cluster)."""
+        raise Unsupported(f"a {type(self).__name__} cannot be kept after the session")
 
     def node(self, name: str) -> Node:
         for n in self.nodes:

@@ -10,6 +10,11 @@ class ConfigError(HarnessError):
     """Bad input from the user: raised before anything on the machine is changed."""
 
 
+class Unsupported(ConfigError):
+    """Asked of a cluster, node or client whose provider cannot do it (it lacks the capability
+    named): refused before anything changes."""
+
+
 class MissingPrerequisite(HarnessError):
     """A binary, privilege or kernel feature the harness needs is absent."""
 

@@ -396,8 +396,8 @@ def gluster_cluster(harness_settings: HarnessRun) -> Iterator[Cluster]:
     finally:
         revert_active_faults(cluster)  # safety net: whatever a test left injected
         s.extras.pop("cluster", None)
-        if s.keep_cluster and hasattr(cluster, "keep"):
-            cluster.keep()  # type: ignore[attr-defined]
+        if s.keep_cluster:
+            cluster.keep()
         else:
             cluster.down()
 

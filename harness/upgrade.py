@@ -20,9 +20,10 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from . import upgrade_preflight, versions
+from .control import Capability
 from .errors import ConfigError, HarnessError
 from .faults.base import Fault
-from .faults.process import node_support, signal_pids
+from .faults.process import signal_pids
 from .glusterd_log import GLUSTERD_LOG, running_version
 from .health import wait_volume_whole
 from .proc import procs
@@ -42,7 +43,7 @@ STOPPED = "stopped"  # a node's "version" while it is down for its swap
 
 
 def node_versions(cluster: "Cluster") -> dict[str, str]:
-    return {n.name: getattr(n, "version", "?") for n in cluster.nodes}
+    return {n.name: n.version for n in cluster.nodes}
 
 
 # --- the rolling step -------------------------------------------------------------------------
@@ -50,7 +51,7 @@ def node_versions(cluster: "Cluster") -> dict[str, str]:
 def stop_node(node: "Node", timeout: float) -> dict[str, Any]:
     """Stop everything gluster on a node as a pod's termination does (SIGTERM), and wait until
     every process is reaped: the next glusterd must not find a brick it still sees running."""
-    pids = node.pids()  # type: ignore[attr-defined]
+    pids = node.pids()
     stopped = procs(pids)
     signal_pids(node, pids, "TERM")
     wait_for(lambda: all(p.reaped() for p in stopped), timeout=timeout, interval=0.05,
@@ -74,14 +75,10 @@ class RollingUpgrade(Fault):
                  on_step: "Callable[[Node, dict[str, Any]], None] | None" = None, **kw: Any) -> None:
         super().__init__(cluster, **kw)
         self.version = str(version)
+        cluster.require(Capability.PROCESS_FAULTS, Capability.GLUSTER_VERSIONS, what=self.kind)
         self.order = [cluster.node(n) for n in nodes] if nodes else list(cluster.nodes)
         if len({n.name for n in self.order}) != len(self.order):
             raise ConfigError(f"rolling upgrade names a node twice: {[n.name for n in self.order]}")
-        for node in self.order:
-            node_support(node)
-            if not hasattr(node, "set_version"):
-                raise ConfigError(f"node {node.name} ({type(node).__name__}) cannot change its GlusterFS version; "
-                                  f"rolling upgrades need the local provider")
         if self.version != versions.installed_version():
             versions.require(self.version)  # refused before anything changes when not fetched
         unknown = sorted(set(workarounds) - set(WORKAROUNDS))
@@ -114,7 +111,7 @@ class RollingUpgrade(Fault):
         return self._volumes
 
     def _todo(self) -> "list[Node]":
-        return [n for n in self.order if n.version != self.version]  # type: ignore[attr-defined]
+        return [n for n in self.order if n.version != self.version]
 
     def _prepare(self) -> None:
         """The first step's pre-flight: a refusal here comes before anything started."""
@@ -138,12 +135,12 @@ class RollingUpgrade(Fault):
         self.timeline.record(self.fault_id, self.kind, "refused" if result.reasons else "preflight", (node.name,),
                              versions=node_versions(self.cluster), **result.to_dict())
         if result.reasons:
-            raise UpgradeRefused(node.name, self.version, node.version, result.reasons)  # type: ignore[attr-defined]
+            raise UpgradeRefused(node.name, self.version, node.version, result.reasons)
         return result
 
     def upgrade_node(self, node: "Node") -> dict[str, Any]:
         """One node's step; a failure is recorded as "step-failed" (node, versions, error)."""
-        before = node.version  # type: ignore[attr-defined]
+        before = node.version
         try:
             return self._step(node, before)
         except BaseException as exc:
@@ -158,9 +155,9 @@ class RollingUpgrade(Fault):
                             "versions": {**node_versions(self.cluster), node.name: STOPPED}})
         self._stopped = (node, before)
         stop = stop_node(node, self.timeout)
-        node.set_version(self.version)  # type: ignore[attr-defined]
+        node.set_version(self.version)
         shaken = handshakes(self.cluster, node)
-        node.start_glusterd()  # type: ignore[attr-defined]
+        node.start_glusterd()
         self._stopped = None
         started = running_version(node)
         if started != self.version:
@@ -219,11 +216,11 @@ class RollingUpgrade(Fault):
 
     def _undo(self) -> None:
         stopped, self._stopped = self._stopped, None
-        if stopped is not None and stopped[0].glusterd_pid() is None:  # type: ignore[attr-defined]
+        if stopped is not None and stopped[0].glusterd_pid() is None:
             node, before = stopped
-            if not node.pids():  # type: ignore[attr-defined]  # its old version back: the new one did not come up
-                node.set_version(before)  # type: ignore[attr-defined]
-            node.start_glusterd()  # type: ignore[attr-defined]
+            if not node.pids():  # its old version back: the new one did not come up
+                node.set_version(before)
+            node.start_glusterd()
 
     def _reverted_as(self) -> tuple[Phase, dict[str, Any]]:
         found = node_versions(self.cluster)

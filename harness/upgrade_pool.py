@@ -93,7 +93,7 @@ def info_differences(files: dict[str, str]) -> dict[str, list[str]]:
 def self_heal_pids(node: "Node") -> list[int]:
     """The node's self-heal daemon processes (glusterfs serving the volfile "shd/VOL")."""
     found = []
-    for pid in node.pids():  # type: ignore[attr-defined]
+    for pid in node.pids():
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:  # exited meanwhile
@@ -172,7 +172,7 @@ def work_around_4016(cluster: "Cluster", volumes: "Sequence[Volume]", found_at: 
     in use"), and glusterd gives up attaching it ("Couldn't start shd for vol"), leaving the node
     without a self-heal daemon (seen 1 in 5 runs, on 11.1). With none running, glusterd starts
     a fresh one."""
-    stopping = {n.name: procs([p] if (p := n.glusterd_pid()) else [])  # type: ignore[attr-defined]
+    stopping = {n.name: procs([p] if (p := n.glusterd_pid()) else [])
                 + procs(self_heal_pids(n)) for n in cluster.nodes}
     for n in cluster.nodes:
         signal_pids(n, [p.pid for p in stopping[n.name]], "TERM")
@@ -183,7 +183,7 @@ def work_around_4016(cluster: "Cluster", volumes: "Sequence[Volume]", found_at: 
                "sed -i '/^nfs.disable=/d' \"$f\"; done"], timeout=30)
     before = {n.name: handshakes(cluster, n) for n in cluster.nodes}
     for n in cluster.nodes:
-        n.start_glusterd()  # type: ignore[attr-defined]
+        n.start_glusterd()
     for n in cluster.nodes:
         wait_handshakes(cluster, n, before[n.name], timeout)
     last: list[dict] = [{}]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..control import Capability
 from ..errors import ConfigError, HarnessError
 from ..proc import Proc, procs
 from .base import Fault
 from .network import IsolateNode
-from .process import NodeCrash, node_support, signal_pids
+from .process import NodeCrash, signal_pids
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -23,8 +24,8 @@ class NodeHang(Fault):
 
     def __init__(self, cluster: "Cluster", node: str, **kw: Any) -> None:
         super().__init__(cluster, **kw)
+        cluster.require(Capability.PROCESS_FAULTS, what=self.kind)
         self.node = cluster.node(node)
-        node_support(self.node)
         self.stopped: list[Proc] = []
 
     def params(self) -> dict[str, Any]:
@@ -34,7 +35,7 @@ class NodeHang(Fault):
         return (self.node.name,)
 
     def _apply(self) -> None:
-        pids = self.node.pids()  # type: ignore[attr-defined]
+        pids = self.node.pids()
         self.stopped = procs(pids)
         if not self.stopped:
             raise HarnessError(f"node {self.node.name} has no process to stop")
@@ -50,7 +51,7 @@ class NodeHang(Fault):
         return {"stopped": len(self.stopped)}
 
     def _undo(self) -> None:
-        stopped_now = {p.pid for p in procs(self.node.pids()) if p.state() == "T"}  # type: ignore[attr-defined]
+        stopped_now = {p.pid for p in procs(self.node.pids()) if p.state() == "T"}
         signal_pids(self.node, sorted({p.pid for p in self.stopped if not p.reaped()} | stopped_now), "CONT")
 
     def _confirm_revert(self) -> None:

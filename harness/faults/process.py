@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from ..control import Capability
 from ..errors import ConfigError, HarnessError
 from ..gluster import GlusterError, VolumeStatus
 from ..gluster.xml import parse_volume_clients, parse_volume_status
@@ -26,14 +27,6 @@ if TYPE_CHECKING:
     from ..volume import Brick, Volume
 
 log = logging.getLogger("harness.faults")
-
-
-def node_support(node: "Node") -> None:
-    """Node faults need a provider that can list, signal and restart a node's processes."""
-    for attr in ("pids", "glusterd_pid", "start_glusterd"):
-        if not hasattr(node, attr):
-            raise ConfigError(f"node {node.name} ({type(node).__name__}) cannot {attr}; this fault needs the local "
-                              f"provider (or a provider with process faults)")
 
 
 def signal_pids(node: "Node", pids: Sequence[int], signame: str) -> None:
@@ -293,9 +286,8 @@ class KillGlusterd(Fault):
         names = ([node] if node else []) + list(nodes)
         if not names or len(set(names)) != len(names):
             raise ConfigError(f"kill-glusterd needs distinct node names, got {names}")
+        cluster.require(Capability.PROCESS_FAULTS, what=self.kind)
         self.nodes = [cluster.node(n) for n in names]
-        for n in self.nodes:
-            node_support(n)
         self.observer = other_node(cluster, self.nodes)
         self.killed: dict[str, NodeProc | None] = {}
 
@@ -311,7 +303,7 @@ class KillGlusterd(Fault):
 
     def _apply(self) -> None:
         for n in self.nodes:
-            pid = n.glusterd_pid()  # type: ignore[attr-defined]
+            pid = n.glusterd_pid()
             if pid is None:
                 raise HarnessError(f"glusterd of {n.name} is not running before the fault")
             self.killed[n.name] = kill(n, pid)
@@ -331,9 +323,9 @@ class KillGlusterd(Fault):
         for n in self.nodes:
             if proc := self.killed.get(n.name):
                 self.wait(proc.reaped, f"the killed glusterd {proc.pid} to be reaped")
-            if n.glusterd_pid() is None:  # type: ignore[attr-defined]
+            if n.glusterd_pid() is None:
                 self.started[n.name] = time.time()
-                n.start_glusterd()  # type: ignore[attr-defined]
+                n.start_glusterd()
 
     def _confirm_revert(self) -> None:
         """Every glusterd knows every volume it stores, and each restarted one has attached its new
@@ -423,17 +415,17 @@ class KillGlusterd(Fault):
 
     def _restart_for(self, dropped: DroppedVolumes) -> None:
         node = self.cluster.node(dropped.node)
-        node_support(node)
+        self.cluster.require(Capability.PROCESS_FAULTS, what=f"restarting glusterd of {node.name}")
         log.warning("%s %s: %s. %s; restarting glusterd of %s", self.kind, self.fault_id, dropped.describe(),
                     DROPPED_VOLUME_DEFECT, node.name)
         repair = {"node": node.name, "volumes": list(dropped.volumes), "evidence": list(dropped.evidence),
                   "known_defect": DROPPED_VOLUME_DEFECT, "repair": "glusterd restarted"}
         self.repairs.append(repair)
         self.timeline.record(self.fault_id, self.kind, Phase.STEP, self.targets(), **repair)
-        if (pid := node.glusterd_pid()) and (proc := kill(node, pid)):  # type: ignore[attr-defined]
+        if (pid := node.glusterd_pid()) and (proc := kill(node, pid)):
             self.wait(proc.reaped, f"glusterd {proc.pid} of {node.name} to be reaped")
         self.started[node.name] = time.time()
-        node.start_glusterd()  # type: ignore[attr-defined]
+        node.start_glusterd()
 
     def _self_heal_unattached(self) -> list[str]:
         """"VOL on NODE" for each volume with a self-heal daemon that a restarted glusterd has not
@@ -535,8 +527,8 @@ class NodeCrash(Fault):
 
     def __init__(self, cluster: "Cluster", node: str, **kw: Any) -> None:
         super().__init__(cluster, **kw)
+        cluster.require(Capability.PROCESS_FAULTS, what=self.kind)
         self.node = cluster.node(node)
-        node_support(self.node)
         self.observer = other_node(cluster, [self.node]) if len(cluster.nodes) > 1 else None
         self.restarted_at: float | None = None  # when the revert (or a pod restart) started its glusterd
         self.daemon_repairs: set[str] = set()  # volumes whose self-heal daemon the revert had to restart
@@ -548,7 +540,7 @@ class NodeCrash(Fault):
         return (self.node.name,)
 
     def _kill_all(self) -> list[Proc]:
-        pids = self.node.pids()  # type: ignore[attr-defined]
+        pids = self.node.pids()
         killed = procs(pids)
         # SIGCONT first: a node hung by another fault must still die now.
         signal_pids(self.node, pids, "CONT")
@@ -569,9 +561,9 @@ class NodeCrash(Fault):
         killed = getattr(self, "killed", [])
         self.wait(lambda: all(p.reaped() for p in killed), f"killed processes of {self.node.name} reaped",
                   describe=lambda: "not reaped: " + ", ".join(f"{p.pid}={p.state()}" for p in killed if not p.reaped()))
-        if self.node.glusterd_pid() is None:  # type: ignore[attr-defined]
+        if self.node.glusterd_pid() is None:
             self.restarted_at = time.time()
-            self.node.start_glusterd()  # type: ignore[attr-defined]
+            self.node.start_glusterd()
 
     def _confirm_revert(self) -> None:
         nested = any(f is not self for f in self.timeline.active_faults())
@@ -623,10 +615,10 @@ class RestartPod(NodeCrash):
         self.wait(lambda: all(p.reaped() for p in self.killed),
                   f"every process of {self.node.name} to die and be reaped")
         self.restarted_at = time.time()
-        self.node.start_glusterd()  # type: ignore[attr-defined]
+        self.node.start_glusterd()
 
     def _confirm_effect(self) -> dict[str, Any]:
         for volume in self.volumes():
             volume.wait_bricks_online(timeout=self.timeout, via=self.node)
         self.wait(lambda: peers_connected(self.cluster, [self.node])[0], f"{self.node.name} to see every peer Connected")
-        return {"killed": len(self.killed), "glusterd_pid": self.node.glusterd_pid()}  # type: ignore[attr-defined]
+        return {"killed": len(self.killed), "glusterd_pid": self.node.glusterd_pid()}

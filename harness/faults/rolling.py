@@ -6,10 +6,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Sequence
 
+from ..control import Capability
 from ..errors import ConfigError
 from ..health import wait_volume_whole
 from .base import Fault
-from .process import RestartPod, node_support
+from .process import RestartPod
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -22,11 +23,10 @@ class RollingRestart(Fault):
     def __init__(self, cluster: "Cluster", volumes: "Sequence[Volume]" = (), nodes: Sequence[str] = (),
                  heal_timeout: float = 120.0, **kw: Any) -> None:
         super().__init__(cluster, **kw)
+        cluster.require(Capability.PROCESS_FAULTS, what=self.kind)
         self.order = [cluster.node(n) for n in nodes] if nodes else list(cluster.nodes)
         if len({n.name for n in self.order}) != len(self.order):
             raise ConfigError(f"rolling restart names a node twice: {[n.name for n in self.order]}")
-        for node in self.order:
-            node_support(node)
         if heal_timeout <= 0:
             raise ConfigError(f"heal_timeout must be positive, got {heal_timeout}")
         self._volumes = list(volumes)

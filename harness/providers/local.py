@@ -30,6 +30,8 @@ PEER_TIMEOUT_S = 30.0
 
 
 class LocalNode(Node):
+    version: str = ""  # a plain attribute here (the contract's is a read-only property): set_version swaps it
+
     def __init__(self, plan: HostPlan, holder_pid: int, node_dir: Path) -> None:
         super().__init__(
             name=plan.name, zone=plan.zone or "", address=plan.address, brick_root=str(node_dir / "bricks"),

@@ -201,3 +201,31 @@ def test_peers_are_matched_by_address_or_by_node_name():
     assert peer_of(by_ip, node).connected is True
     assert peer_of(by_name, node).connected is False
     assert peer_of({"10.0.0.9": by_ip["10.0.0.1"]}, node) is None
+
+
+def test_node_process_faults_are_refused_by_the_contract_before_anything_runs(running):
+    from harness.control import Capability
+    from harness.errors import Unsupported
+    from harness.faults.node import NodeHang
+    from harness.faults.process import KillGlusterd, NodeCrash
+    from harness.faults.rolling import RollingRestart
+    from harness.upgrade import RollingUpgrade
+
+    fake, pool, kc = running
+    cluster = attach(kc)
+    before = list(fake.requests)  # API calls and pod execs alike
+    node = cluster.nodes[0]
+    for build in (lambda: KillGlusterd(cluster, node.name), lambda: NodeCrash(cluster, node.name),
+                  lambda: NodeHang(cluster, node.name), lambda: RollingRestart(cluster),
+                  lambda: RollingUpgrade(cluster, "10.3")):
+        with pytest.raises(Unsupported, match=Capability.PROCESS_FAULTS):
+            build()
+    for ask in (node.pids, node.glusterd_pid, node.start_glusterd, lambda: node.set_version("11.1"),
+                lambda: node.version):
+        with pytest.raises(Unsupported, match=rf"node {node.name} \(K8sNode\) cannot .*capability"):
+            ask()
+    assert fake.requests == before, "a refused fault asked the cluster or ran something in a pod"
+    with pytest.raises(Unsupported, match=f"a-test needs {Capability.GLUSTER_VERSIONS}"):
+        cluster.require(Capability.NODE_PROCESSES, Capability.GLUSTER_VERSIONS, what="a-test")
+    cluster.require(Capability.NODE_PROCESSES, what="a-test")  # has it: no error
+    cluster.down()
