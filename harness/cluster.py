@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Collection, Sequence
 
 from .control import DEFAULT_TIMEOUT_S, Capability, Host  # noqa: F401 (providers take them from here)
@@ -11,6 +12,7 @@ from .gluster import GlusterCLI
 
 if TYPE_CHECKING:
     from .mount import V, FuseMount
+    from .timeline import Timeline
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
@@ -77,6 +79,9 @@ class Cluster(ABC):
     nodes: list[Node]
     clients: list[ClientHost]
     capabilities: frozenset[str]
+    mounts: "list[FuseMount]"  # every mount made through this cluster and not yet unmounted
+    root: Path | None = None  # the run's local folder (fault state files live there), where it has one
+    fault_timeline: "Timeline | None" = None  # where faults record by default (the plugin sets the session's)
 
     def require(self, *needed: str, what: str) -> None:
         """Refuse `what` (Unsupported, before anything changes) when this cluster lacks a capability."""

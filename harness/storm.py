@@ -271,8 +271,7 @@ def run_storm(cluster: "Cluster", plan: StormPlan, progress: Callable[[str], Non
                     t0 = time.monotonic()
                     mount = cluster.mount(volume, client)
                     mount_s = time.monotonic() - t0
-                    unmount = getattr(cluster, "unmount", None)
-                    unmount(mount) if unmount else mount.unmount()
+                    cluster.unmount(mount)
             except Exception as exc:
                 return VolumeTiming(name, False, seconds, phases, error=f"mount: {_short(exc)}")
         return VolumeTiming(name, True, seconds, phases, mount_s)

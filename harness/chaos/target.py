@@ -155,7 +155,7 @@ def target(configuration: Mapping[str, Any] | None) -> Target:
         known = _attached.setdefault(key, Target(cluster, None, []))  # type: ignore[arg-type]
         # Fault events go to the configured file, else beside the cluster (<root>/chaos/timeline.jsonl).
         timeline = Path(_value(configuration, TIMELINE_KEY) or known.state_dir / "timeline.jsonl")
-        current = getattr(known.cluster, "fault_timeline", None)
+        current = known.cluster.fault_timeline
         if current is None or current.path != timeline:
             set_default_timeline(known.cluster, Timeline(timeline))
         name = _volume_name(known.cluster, configuration)

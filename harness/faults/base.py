@@ -39,27 +39,23 @@ if TYPE_CHECKING:
 log = logging.getLogger("harness.faults")
 
 DEFAULT_TIMEOUT_S = 30.0
-DEFAULT_TIMELINE_ATTR = "fault_timeline"
 _sequence = itertools.count(1)
 
 
 def default_timeline(cluster: "Cluster") -> Timeline:
     """The cluster's timeline (the plugin installs the session's; else an in-memory one)."""
-    timeline = getattr(cluster, DEFAULT_TIMELINE_ATTR, None)
-    if timeline is None:
-        timeline = Timeline()
-        setattr(cluster, DEFAULT_TIMELINE_ATTR, timeline)
-    return timeline
+    if cluster.fault_timeline is None:
+        cluster.fault_timeline = Timeline()
+    return cluster.fault_timeline
 
 
 def set_default_timeline(cluster: "Cluster", timeline: Timeline) -> None:
-    setattr(cluster, DEFAULT_TIMELINE_ATTR, timeline)
+    cluster.fault_timeline = timeline
 
 
 def state_dir(cluster: "Cluster") -> Path | None:
     """Where fault state files live: <run root>/faults (None for clusters without a local root)."""
-    root = getattr(cluster, "root", None)
-    return Path(root) / "faults" if root is not None else None
+    return Path(cluster.root) / "faults" if cluster.root is not None else None
 
 
 def resolve_host(cluster: "Cluster", name: str) -> "Host":
@@ -184,7 +180,7 @@ class Fault(ABC):
         """Mounts whose children must be up for a revert to count: given, else the cluster's."""
         if self._mounts is not None:
             return self._mounts
-        return list(getattr(self.cluster, "mounts", []))
+        return list(self.cluster.mounts)
 
     def volumes(self) -> "list[Volume]":
         """Volumes to check after a revert: the mounts' volumes plus any the fault names."""
@@ -259,7 +255,7 @@ def revert_active_faults(cluster: "Cluster") -> list[str]:
     """Revert every fault still active on the cluster's timeline, newest first (the safety net
     the plugin runs after each test and at session end). Returns the ids reverted; a fault whose
     revert fails is logged and left for `python -m harness cleanup`, the others still revert."""
-    timeline = getattr(cluster, DEFAULT_TIMELINE_ATTR, None)
+    timeline = cluster.fault_timeline
     reverted = []
     for fault in timeline.active_faults() if timeline is not None else []:
         log.warning("reverting %s %s left active by the test", fault.kind, fault.fault_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Callable, Collection, Sequence
 
 from ..cluster import DEFAULT_TIMEOUT_S, Capability, ClientHost, Cluster, Node
@@ -129,8 +129,10 @@ class K8sCluster(Cluster):
 
     def __init__(self, api: KubeApi, run_id: str, options: K8sClusterOptions, nodes: Sequence[NodeInfo],
                  clients: Sequence[PodInfo], exec_runner: ExecRunner, node_runtime: object | None = None,
-                 on_down: Callable[[], None] | None = None, on_keep: Callable[[], None] | None = None) -> None:
+                 on_down: Callable[[], None] | None = None, on_keep: Callable[[], None] | None = None,
+                 root: Path | None = None) -> None:
         self.api, self.run_id, self.options = api, run_id, options
+        self.root = root  # the run's folder on this host, where the provider keeps one (k8s-local)
         self.exec = exec_runner
         self.node_runtime = node_runtime
         self.nodes: list[Node] = [K8sNode(n, options.brick_root, self) for n in nodes]

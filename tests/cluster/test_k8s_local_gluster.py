@@ -48,4 +48,4 @@ def test_replica3_volume_mounted_in_a_pod_writes_to_every_nodes_brick():
         assert elapsed < WARM_TARGET_S
     finally:
         cluster.down()
-    assert leftovers(cluster.run_id, cluster.k8s_local.root) == []
+    assert leftovers(cluster.run_id, cluster.root) == []

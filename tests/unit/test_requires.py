@@ -14,9 +14,10 @@ pytestmark = pytest.mark.usefixtures("isolated_reports")
 CONFTEST = """
 import pytest
 
-class Stand:
+class Stand:  # a stand-in for a Cluster: the contract's attributes the plugin reads
     run_id = "stand-in"
     capabilities = frozenset({"process-faults", "host-fuse"})
+    fault_timeline = None
 
 @pytest.fixture(scope="session")
 def gluster_cluster():

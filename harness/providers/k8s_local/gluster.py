@@ -85,8 +85,8 @@ class K8sLocalGlusterProvider:
             brick_root=settings.brick_root, client_namespace=settings.namespace, client_selector=client_selector,
             allow_destructive_faults=True, description=where)
         cluster = K8sCluster(api, kube.run_id, options, nodes, sorted(clients, key=lambda p: p.name), PodExec(api.core),
-                             on_down=lambda: (api.close(), kube.down()), on_keep=lambda: (api.close(), kube.keep()))
-        cluster.k8s_local = kube  # type: ignore[attr-defined]
+                             on_down=lambda: (api.close(), kube.down()), on_keep=lambda: (api.close(), kube.keep()),
+                             root=kube.root)
         first = cluster.nodes[0]
         for node in cluster.nodes[1:]:
             first.gluster.peer_probe(node.name)
