@@ -23,7 +23,7 @@ from . import upgrade_preflight, versions
 from .control import Capability
 from .errors import ConfigError, HarnessError
 from .faults.base import Fault
-from .faults.process import signal_pids
+from .faults.hosted import signal_pids
 from .glusterd_log import GLUSTERD_LOG, running_version
 from .health import wait_volume_whole
 from .proc import procs

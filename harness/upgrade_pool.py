@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .errors import HarnessError
-from .faults.process import signal_pids
+from .faults.hosted import signal_pids
 from .glusterd_log import log_lines
 from .health import run_heal_command
 from .proc import procs

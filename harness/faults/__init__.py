@@ -17,7 +17,9 @@ from .disk import FailingDisk, SlowDisk
 from .latency import Latency, between_zones
 from .network import IsolateNode, NetworkPartition, PacketLoss
 from .node import NodeHang, ZoneOutage
-from .process import KillBrick, KillGlusterd, KillSelfHeal, NodeCrash, RestartPod
+from .crash import NodeCrash, RestartPod
+from .glusterd import KillGlusterd
+from .process import KillBrick, KillSelfHeal
 from .rolling import RollingRestart
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from ..errors import ConfigError, HarnessError
 from ..gluster import GlusterError
 from ..health import run_heal_command, wait_heal
 from .base import Fault
-from .process import (HostedBrick, find_brick, hosted_by, kill, online_in, other_node, started_volumes, status_all,
-                      wait_hosted_back)
+from .hosted import (HostedBrick, find_brick, hosted_by, kill, online_in, other_node, started_volumes, status_all,
+                     wait_hosted_back)
 
 if TYPE_CHECKING:
     from ..cluster import Cluster

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import ConfigError, HarnessError
 from .base import Fault
-from .process import kill
+from .hosted import kill
 
 if TYPE_CHECKING:
     from ..cluster import Cluster

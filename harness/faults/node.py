@@ -1,5 +1,5 @@
 """Node and zone faults: a hung node (every process SIGSTOPped, continued on revert) and a zone
-outage (every node of a zone crashed or cut off). A crashed node is harness.faults.process.NodeCrash.
+outage (every node of a zone crashed or cut off). A crashed node is harness.faults.crash.NodeCrash.
 """
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from ..errors import ConfigError, HarnessError
 from ..proc import Proc, procs
 from .base import Fault
 from .network import IsolateNode
-from .process import NodeCrash, signal_pids
+from .crash import NodeCrash
+from .hosted import signal_pids
 
 if TYPE_CHECKING:
     from ..cluster import Cluster

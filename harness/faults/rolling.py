@@ -10,7 +10,7 @@ from ..control import Capability
 from ..errors import ConfigError
 from ..health import wait_volume_whole
 from .base import Fault
-from .process import RestartPod
+from .crash import RestartPod
 
 if TYPE_CHECKING:
     from ..cluster import Cluster

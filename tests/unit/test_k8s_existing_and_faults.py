@@ -207,7 +207,8 @@ def test_node_process_faults_are_refused_by_the_contract_before_anything_runs(ru
     from harness.control import Capability
     from harness.errors import Unsupported
     from harness.faults.node import NodeHang
-    from harness.faults.process import KillGlusterd, NodeCrash
+    from harness.faults.crash import NodeCrash
+    from harness.faults.glusterd import KillGlusterd
     from harness.faults.rolling import RollingRestart
     from harness.upgrade import RollingUpgrade
 
