@@ -90,6 +90,10 @@ class Cluster(ABC):
             raise Unsupported(f"{what} needs {', '.join(missing)}, which this {type(self).__name__} lacks "
                               f"(it has: {', '.join(sorted(self.capabilities)) or 'none'})")
 
+    def require_destructive(self, what: str) -> None:
+        """Refuse `what` (a fault about to be injected) unless destructive faults are allowed here:
+        always on a cluster the harness made; a user's existing cluster says otherwise."""
+
     def keep(self) -> None:
         """Leave the cluster running after the session (--keep-cluster)."""
         raise Unsupported(f"a {type(self).__name__} cannot be kept after the session")

@@ -29,6 +29,8 @@ class Capability:
     CLIENT_WORKLOADS = "client-workloads"  # fio, loop devices, Swift and locust on client hosts
     CHAOS_TARGET = "chaos-target"  # chaostoolkit finds the cluster in this host's registry
     GLUSTER_VERSIONS = "gluster-versions"  # nodes run chosen GlusterFS versions (mixed, upgraded)
+    POD_FAULTS = "pod-faults"  # delete a gluster pod through the Kubernetes API
+    NODE_CONTAINER_FAULTS = "node-container-faults"  # stop/pause a node (kind: nodes are containers)
 
 
 class Host(ABC):

@@ -1,5 +1,6 @@
 """Faults: pod, node, zone, network, latency, disk, brick and rolling-restart failures that always
-revert, each recorded on the run's Timeline. harness.faults.base states the contract.
+revert, each recorded on the run's Timeline. harness.faults.base states the contract; one KINDS
+registry holds every provider's faults (a fault the cluster cannot serve is refused when built).
 
 Besides the classes, JSON-friendly functions for callers such as a chaostoolkit extension:
 `inject_fault(cluster, {"kind": ..., **params})` returns the fault's description (with its
@@ -16,6 +17,8 @@ from .brick import BrickLoss
 from .disk import FailingDisk, SlowDisk
 from .latency import Latency, between_zones
 from .network import IsolateNode, NetworkPartition, PacketLoss
+from .pod import DeleteGlusterPod, NodeContainerFault
+from .podnet import IptablesPartition
 from .node import NodeHang, ZoneOutage
 from .crash import NodeCrash, RestartPod
 from .glusterd import KillGlusterd
@@ -29,13 +32,14 @@ if TYPE_CHECKING:
 __all__ = [
     "Fault", "KillBrick", "KillGlusterd", "KillSelfHeal", "RestartPod", "NodeCrash", "NodeHang", "ZoneOutage",
     "NetworkPartition", "IsolateNode", "PacketLoss", "Latency", "between_zones", "SlowDisk", "FailingDisk",
-    "BrickLoss", "RollingRestart", "KINDS", "build", "inject_fault", "revert_fault", "discover",
+    "BrickLoss", "RollingRestart", "DeleteGlusterPod", "NodeContainerFault", "IptablesPartition", "KINDS", "build", "inject_fault", "revert_fault", "discover",
     "default_timeline", "set_default_timeline", "attach_volume",
 ]
 
 KINDS: dict[str, type[Fault]] = {cls.kind: cls for cls in (
     KillBrick, KillGlusterd, KillSelfHeal, RestartPod, NodeCrash, NodeHang, ZoneOutage, NetworkPartition,
-    IsolateNode, PacketLoss, Latency, SlowDisk, FailingDisk, BrickLoss, RollingRestart)}
+    IsolateNode, PacketLoss, Latency, SlowDisk, FailingDisk, BrickLoss, RollingRestart, DeleteGlusterPod,
+    NodeContainerFault, IptablesPartition)}
 VOLUME_PARAMS = ("volume", "volumes")
 
 

@@ -126,6 +126,7 @@ class Fault(ABC):
     def inject(self) -> "Fault":
         if self.active:
             raise HarnessError(f"{self.kind} fault {self.fault_id} is already injected; revert it first")
+        self.cluster.require_destructive(f"inject {self.kind} on {', '.join(self.targets())}")
         self._prepare()  # nothing has changed yet: a failure here needs no revert
         self.timeline.record(self.fault_id, self.kind, Phase.START, self.targets(), params=self.params())
         self.timeline.activate(self.fault_id, self)

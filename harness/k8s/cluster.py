@@ -26,16 +26,9 @@ from .podexec import ExecRunner
 log = logging.getLogger("harness.k8s")
 
 
-class K8sCapability:
-    """Capabilities beyond the local ones (Capability) that Kubernetes clusters may have."""
-
-    POD_FAULTS = "pod-faults"  # delete a gluster pod
-    NODE_CONTAINER_FAULTS = "node-container-faults"  # stop/pause a node (kind: nodes are containers)
-
-
 # Every Kubernetes cluster: processes seen and signalled inside the gluster pods, nft in the nodes' host
 # network and in client pods, pods deleted through the API.
-K8S_CAPABILITIES = frozenset({Capability.NODE_PROCESSES, Capability.NETWORK_FAULTS, K8sCapability.POD_FAULTS})
+K8S_CAPABILITIES = frozenset({Capability.NODE_PROCESSES, Capability.NETWORK_FAULTS, Capability.POD_FAULTS})
 
 
 class K8sNode(Node):
@@ -137,7 +130,7 @@ class K8sCluster(Cluster):
         self.node_runtime = node_runtime
         self.nodes: list[Node] = [K8sNode(n, options.brick_root, self) for n in nodes]
         self.clients: list[ClientHost] = [K8sClient(p, self) for p in clients]
-        self.capabilities = K8S_CAPABILITIES | ({K8sCapability.NODE_CONTAINER_FAULTS} if node_runtime else set())
+        self.capabilities = K8S_CAPABILITIES | ({Capability.NODE_CONTAINER_FAULTS} if node_runtime else set())
         self.mounts: list[K8sFuseMount] = []
         self._seq = itertools.count(1)
         self._on_down, self._on_keep = on_down, on_keep

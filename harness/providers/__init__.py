@@ -54,10 +54,11 @@ def provider_capabilities(name: str) -> frozenset[str]:
         from .local import LocalCluster
 
         return LocalCluster.capabilities
-    from ..k8s.cluster import K8S_CAPABILITIES, K8sCapability
+    from ..control import Capability
+    from ..k8s.cluster import K8S_CAPABILITIES
 
     if name == "kind":
-        return K8S_CAPABILITIES | {K8sCapability.NODE_CONTAINER_FAULTS}
+        return K8S_CAPABILITIES | {Capability.NODE_CONTAINER_FAULTS}
     if name in ("existing", "k8s-local"):
         return K8S_CAPABILITIES
     raise ConfigError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}")

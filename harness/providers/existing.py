@@ -18,7 +18,8 @@ from ..k8s import manifests as m
 from ..k8s.client import KubeApi, connect
 from ..k8s.cluster import K8sCluster, K8sClusterOptions
 from ..k8s.discovery import check_selector, gluster_pods_by_node, storage_nodes
-from ..k8s.faults import sweep_partition_rules, wait_pool_whole
+from ..faults.pod import wait_pool_whole
+from ..faults.podnet import sweep_partition_rules
 from ..k8s.options import K8sOptions
 from ..k8s.podexec import ExecRunner, PodExec
 from ..k8s.stack import apply, delete_namespace, wait_replicas_ready

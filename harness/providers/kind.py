@@ -23,7 +23,8 @@ from ..runner import CommandResult, run
 from ..k8s import manifests as m
 from ..k8s.client import KubeApi, connect
 from ..k8s.cluster import K8sCluster, K8sClusterOptions
-from ..k8s.faults import restore_node_containers, sweep_partition_rules
+from ..faults.pod import restore_node_containers
+from ..faults.podnet import sweep_partition_rules
 from ..k8s.discovery import check_selector, equality_labels, gluster_pods_by_node, storage_nodes
 from ..k8s.noderuntime import DockerNodeRuntime
 from ..k8s.options import K8sOptions

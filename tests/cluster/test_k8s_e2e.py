@@ -15,7 +15,8 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.k8s import manifests as m
-from harness.k8s.faults import DeleteGlusterPod, IptablesPartition, NodeContainerFault, peers_seen_from, zone_outage
+from harness.faults.pod import DeleteGlusterPod, NodeContainerFault, peers_seen_from
+from harness.faults.podnet import IptablesPartition, zone_outage
 from harness.k8s.jobs import run_fio_across_pods
 from harness.k8s.options import K8sOptions
 from harness.k8s.stack import apply
@@ -93,7 +94,7 @@ def test_kind_faults_take_effect_and_revert(kind_cluster):
     for mode in ("crash", "hang"):
         with NodeContainerFault(kind_cluster, [c], mode=mode) as fault:
             assert kind_cluster.node_runtime.state(c) == ("exited" if mode == "crash" else "paused")
-        assert not fault.injected
+        assert not fault.active
     with zone_outage(kind_cluster, kind_cluster.node(b).zone):
         assert kind_cluster.node_runtime.state(b) == "exited"
     for node in kind_cluster.nodes:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.k8s.cluster import K8sCapability
-from harness.k8s.faults import (DeleteGlusterPod, IptablesPartition, NodeContainerFault, peers_seen_from,
-                                 sweep_partition_rules, zone_outage)
+from harness.control import Capability
+from harness.faults.pod import DeleteGlusterPod, NodeContainerFault, peers_seen_from
+from harness.faults.podnet import IptablesPartition, sweep_partition_rules, zone_outage
 from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
 from harness.k8s.options import K8sOptions
 from harness.netns import kill_pids
@@ -98,7 +98,7 @@ def k8s(gluster_cluster, tmp_path_factory):
         cluster = ExistingProvider(clients=1, options=options, run_id="glh-k8slocal").up()
         cluster.options.client_mount_root = str(root / "k8s-mnt")
         cluster.node_runtime = LocalNodeRuntime(local, fake)
-        cluster.capabilities = cluster.capabilities | {K8sCapability.NODE_CONTAINER_FAULTS}
+        cluster.capabilities = cluster.capabilities | {Capability.NODE_CONTAINER_FAULTS}
         try:
             yield cluster, fake, local
         finally:
@@ -174,7 +174,7 @@ def test_zone_isolation_cuts_the_zone_from_every_other_host_and_heals(k8s):
         probe = client.run(["timeout", "2", "bash", "-c", f"exec 3<>/dev/tcp/{cluster.nodes[0].address}/24007"],
                            check=False)
         assert probe.returncode != 0
-    assert fault.kind == "zone-outage-isolate"
+    assert fault.kind == "pod-partition" and fault.params()["groups"][0] == [n.name for n in cluster.nodes_in_zone(zone)]
     for node in cluster.nodes:
         assert all(p.connected for p in peers_seen_from(cluster, node.name).values())
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ConfigError
-from harness.k8s.cluster import K8sCapability
-from harness.k8s.faults import DeleteGlusterPod, IptablesPartition, NodeContainerFault, Rule, plan_partition, zone_outage
+from harness.control import Capability
+from harness.faults.pod import DeleteGlusterPod, NodeContainerFault
+from harness.faults.podnet import IptablesPartition, Rule, plan_partition, zone_outage
 from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
 from harness.k8s.options import K8sOptions
 from harness.providers.existing import ExistingProvider
@@ -47,7 +48,7 @@ def test_existing_discovers_nodes_zones_and_pods_and_never_touches_the_stack(run
     cluster = attach(kc, clients=2)
     assert [(n.name, n.address, n.zone) for n in cluster.nodes] == NODES
     assert [c.name for c in cluster.clients] == ["gluster-client-0", "gluster-client-1"]
-    assert K8sCapability.NODE_CONTAINER_FAULTS not in cluster.capabilities
+    assert Capability.NODE_CONTAINER_FAULTS not in cluster.capabilities
     cluster.down()
     touched = mutations(fake)
     assert touched and all("/namespaces/glusterharness-glh-ex1" in p or p.endswith("/namespaces") for _, p in touched)
@@ -134,9 +135,9 @@ def test_zone_outage_takes_every_node_of_the_zone(kind_cluster):
     cluster, runner, pool = kind_cluster
     zone = cluster.nodes[0].zone
     fault = zone_outage(cluster, zone)
-    assert fault.targets == tuple(n.name for n in cluster.nodes if n.zone == zone)
+    assert fault.targets() == tuple(n.name for n in cluster.nodes if n.zone == zone)
     with fault:
-        assert {n for n, s in runner.containers.items() if s == "exited"} == set(fault.targets)
+        assert {n for n, s in runner.containers.items() if s == "exited"} == set(fault.targets())
     assert set(runner.containers.values()) == {"running"}
     with pytest.raises(ConfigError, match="no node in zone 'zone-x'"):
         zone_outage(cluster, "zone-x")
@@ -189,7 +190,7 @@ def test_rule_arguments_carry_the_tag():
 def test_peers_are_matched_by_address_or_by_node_name():
     from harness.gluster.xml import Peer
     from harness.k8s.discovery import NodeInfo
-    from harness.k8s.faults import peer_of
+    from harness.faults.pod import peer_of
 
     class N:  # the fields peer_of reads from a Node
         def __init__(self, info: NodeInfo) -> None:

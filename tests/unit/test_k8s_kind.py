@@ -10,7 +10,7 @@ import yaml
 
 from harness.cluster import ZONE_LABEL
 from harness.errors import ConfigError, MissingPrerequisite, WaitTimeout
-from harness.k8s.cluster import K8sCapability
+from harness.control import Capability
 from harness.k8s.options import K8sOptions
 from harness.providers import make_provider
 from harness.providers.kind import KindProvider, find_kind, kind_config
@@ -66,7 +66,7 @@ def test_creates_the_cluster_deploys_gluster_probes_peers_and_deletes_at_the_end
     probes = [c for c in fake.exec_calls if "probe" in c.argv]
     assert {c.node for c in probes} == {"glh-kind-worker"} and len(probes) == 2
     assert fake.get("daemonsets", "glusterd", "glusterfs") is not None
-    assert K8sCapability.NODE_CONTAINER_FAULTS in cluster.capabilities
+    assert Capability.NODE_CONTAINER_FAULTS in cluster.capabilities
     cluster.down()
     assert runner.calls[-1][1:3] == ("delete", "cluster") and "glh-kind" not in runner.clusters
     assert not (tmp_path / "root/kind/glh-kind").exists()
