@@ -15,7 +15,7 @@ from .runner import run
 from .waiting import wait_for
 
 if TYPE_CHECKING:
-    from .cluster import ClientHost, Cluster
+    from .providers.local import LocalClient, LocalCluster
     from .volume import Volume
 
 
@@ -38,15 +38,16 @@ class VersionedMount(FuseMount):
             kill_pids([client.pid])  # gone already after a clean umount; else it must not linger
 
 
-def mount_version(cluster: "Cluster", volume: "Volume", client: "ClientHost", version: str) -> VersionedMount:
-    """Mount `volume` from `client` with a GlusterFS `version` client (an upgraded client host)."""
+def mount_version(cluster: "LocalCluster", volume: "Volume", client: "LocalClient", version: str) -> VersionedMount:
+    """Mount `volume` from `client` with a GlusterFS `version` client (an upgraded client host of
+    the local provider: Capability.GLUSTER_VERSIONS)."""
     root = versions.require(version)
     if root is None:
         raise ConfigError(f"{version} is the installed version: mount with cluster.mount()")
-    seq = len(list((cluster.root / "mnt" / client.name).glob(f"{volume.name}-v*"))) + 1  # type: ignore[attr-defined]
-    inner = cluster.root / "mnt" / client.name / f"{volume.name}-v{version}-{seq}"  # type: ignore[attr-defined]
+    seq = len(list((cluster.root / "mnt" / client.name).glob(f"{volume.name}-v*"))) + 1
+    inner = cluster.root / "mnt" / client.name / f"{volume.name}-v{version}-{seq}"
     inner.mkdir(parents=True)
-    logs = cluster.root / "clientlogs"  # type: ignore[attr-defined]
+    logs = cluster.root / "clientlogs"
     logs.mkdir(parents=True, exist_ok=True)
     stem = f"{client.name}-{inner.name}"  # one pid file per client process: glusterfs locks it
     pid_file, log_file = logs / f"{stem}.pid", logs / f"{stem}.log"
@@ -54,13 +55,13 @@ def mount_version(cluster: "Cluster", volume: "Volume", client: "ClientHost", ve
     script = (versions.swap_script(None, (version, root), None) + "\n"
               f"exec glusterfs {servers} --volfile-id={volume.name} --log-file={log_file} "
               f"--pid-file={pid_file} {inner}")
-    namespace = client.namespace  # type: ignore[attr-defined]
+    namespace = client.namespace
     run(["nsenter", f"--net=/run/netns/{namespace}", "unshare", "-m", "--propagation", "private", "sh", "-c", script],
         timeout=60, where=client.name)
     pid = wait_for(lambda: daemon_pid(pid_file), timeout=30, interval=0.05,
                    what=f"the {version} client of {volume.name} on {client.name} to write its pid file")
     mount = VersionedMount(client, volume, Path(f"/proc/{pid}/root{inner}"), pid_file, log_file, inner, version)
-    cluster.mounts.append(mount)  # type: ignore[attr-defined]  # unmounted with the cluster
+    cluster.mounts.append(mount)  # unmounted with the cluster
     try:
         mount.wait_children_up()
     except BaseException:
