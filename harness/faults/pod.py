@@ -12,6 +12,7 @@ from ..cluster import HOSTNAME_LABEL, Node
 from ..control import Capability
 from ..errors import ConfigError, HarnessError
 from ..gluster.xml import Peer
+from ..health import wait_peers_connected
 from ..k8s.discovery import running_pod
 from ..waiting import wait_for
 from .base import Fault
@@ -62,13 +63,6 @@ def wait_peers(cluster: "K8sCluster", observer: str, nodes: Iterable[Node], conn
     wait_for(probe, timeout=timeout, what=what, describe=describe, interval=0.5)
 
 
-def wait_pool_whole(cluster: "K8sCluster", timeout: float) -> None:
-    """Every node sees every other node Connected (what the local provider waits for, too)."""
-    for node in cluster.nodes:
-        others = [n for n in cluster.nodes if n is not node]
-        wait_peers(cluster, node.name, others, True, timeout, f"every peer Connected as seen from {node.name}")
-
-
 # -- pod deletion ------------------------------------------------------------------------------------
 class DeleteGlusterPod(Fault):
     """Delete the gluster pod of a node (grace 0); the DaemonSet starts a new one, which is the revert."""
@@ -108,7 +102,7 @@ class DeleteGlusterPod(Fault):
 
     def _confirm_revert(self) -> None:
         self.k8s.wait_node_ready(self.node, self.timeout)
-        wait_pool_whole(self.k8s, self.timeout)
+        wait_peers_connected(self.k8s, self.timeout)
 
 
 # -- node containers (kind) --------------------------------------------------------------------------
@@ -171,7 +165,7 @@ class NodeContainerFault(Fault):
                  what=f"node container(s) {', '.join(self.nodes)} running")
         for name in self.nodes:
             self.k8s.wait_node_ready(name, self.timeout)
-        wait_pool_whole(self.k8s, self.timeout)
+        wait_peers_connected(self.k8s, self.timeout)
 
 
 def restore_node_containers(runtime: Any, nodes: Iterable[str]) -> list[str]:

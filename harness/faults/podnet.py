@@ -13,7 +13,8 @@ from ..control import Capability
 from ..errors import ConfigError, HarnessError
 from .base import Fault
 from .network import validate_groups
-from .pod import K8S_FAULT_TIMEOUT_S, NodeContainerFault, wait_peers, wait_pool_whole
+from ..health import wait_peers_connected
+from .pod import K8S_FAULT_TIMEOUT_S, NodeContainerFault, wait_peers
 
 if TYPE_CHECKING:
     from ..k8s.cluster import K8sCluster
@@ -117,7 +118,7 @@ class IptablesPartition(Fault):
             left = self._tagged(node)
             if left:
                 raise HarnessError(f"partition rules left on {node} after revert: {left}")
-        wait_pool_whole(self.k8s, self.timeout)
+        wait_peers_connected(self.k8s, self.timeout)
 
 
 def remove_tagged_rules(cluster: "K8sCluster", node: str, tag_prefix: str) -> int:

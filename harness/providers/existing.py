@@ -18,7 +18,7 @@ from ..k8s import manifests as m
 from ..k8s.client import KubeApi, connect
 from ..k8s.cluster import K8sCluster, K8sClusterOptions
 from ..k8s.discovery import check_selector, gluster_pods_by_node, storage_nodes
-from ..faults.pod import wait_pool_whole
+from ..health import wait_peers_connected
 from ..faults.podnet import sweep_partition_rules
 from ..k8s.options import K8sOptions
 from ..k8s.podexec import ExecRunner, PodExec
@@ -75,7 +75,7 @@ class ExistingProvider:
                 for note in sweep_partition_rules(cluster):
                     log.warning("removed %s (left by an earlier run)", note)
             # The pool must be whole before any suite runs against it.
-            wait_pool_whole(cluster, POOL_CHECK_TIMEOUT_S)
+            wait_peers_connected(cluster, POOL_CHECK_TIMEOUT_S)
         except BaseException:
             down()
             raise

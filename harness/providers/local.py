@@ -13,6 +13,7 @@ from typing import Callable, Collection, Sequence
 from .. import capacity, glusterd_log, netns, registry, versions
 from ..cluster import HOSTNAME_LABEL, ZONE_LABEL, Capability, Cluster, ClientHost, Node, DEFAULT_TIMEOUT_S
 from ..errors import ConfigError, GlusterdStartFailed, HarnessError, MissingPrerequisite, WaitTimeout
+from ..health import wait_peers_connected
 from ..mount import FuseMount, mount_volume
 from ..netplan import ClusterPlan, HostPlan, plan_cluster
 from ..proc import daemon_pid
@@ -321,21 +322,4 @@ def form_pool(cluster: Cluster) -> None:
     first, others = cluster.nodes[0], cluster.nodes[1:]
     for node in others:
         first.gluster.peer_probe(node.address)
-    wait_pool_connected(cluster)
-
-
-def wait_pool_connected(cluster: Cluster, timeout: float = PEER_TIMEOUT_S, nodes: Sequence[Node] | None = None) -> None:
-    expected = len(cluster.nodes) - 1
-
-    def connected(node: Node) -> bool:
-        try:
-            peers = node.gluster.peer_status()
-        except HarnessError:
-            return False
-        return len(peers) == expected and all(p.connected and p.state == "Peer in Cluster" for p in peers)
-
-    def describe() -> str:
-        return "; ".join(f"{n.name}: {'ok' if connected(n) else 'not all peers connected'}" for n in cluster.nodes)
-
-    wait_for(lambda: all(connected(n) for n in (nodes or cluster.nodes)), timeout=timeout,
-             what="every peer Connected", describe=describe)
+    wait_peers_connected(cluster, PEER_TIMEOUT_S)

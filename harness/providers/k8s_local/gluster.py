@@ -20,7 +20,8 @@ from ...k8s.options import K8sOptions
 from ...k8s.podexec import PodExec
 from ...k8s.stack import apply, wait_pods_ready, wait_replicas_ready
 from ...versions import installed_version
-from ..local import wait_pool_connected
+from ...health import wait_peers_connected
+from ..local import PEER_TIMEOUT_S
 from . import build as k8s_build
 from .cluster import K8sLocalCluster, K8sLocalProvider
 
@@ -90,7 +91,7 @@ class K8sLocalGlusterProvider:
         first = cluster.nodes[0]
         for node in cluster.nodes[1:]:
             first.gluster.peer_probe(node.name)
-        wait_pool_connected(cluster)
+        wait_peers_connected(cluster, PEER_TIMEOUT_S)
         log.info("%s: gluster up on %s", where, ", ".join(f"{n.name}@{n.address}/{n.zone}" for n in cluster.nodes))
         return cluster
 
