@@ -69,13 +69,13 @@ class RollingUpgrade(Fault):
     stopped mid-step back up at the version it ran before, so the pool is whole again."""
 
     kind = "rolling-upgrade"
+    needs = frozenset({Capability.PROCESS_FAULTS, Capability.GLUSTER_VERSIONS})
 
     def __init__(self, cluster: "Cluster", version: str, volumes: "Sequence[Volume]" = (), nodes: Sequence[str] = (),
                  heal_timeout: float = 120.0, workarounds: Sequence[str] = (), allow_offline_types: bool = False,
                  on_step: "Callable[[Node, dict[str, Any]], None] | None" = None, **kw: Any) -> None:
         super().__init__(cluster, **kw)
         self.version = str(version)
-        cluster.require(Capability.PROCESS_FAULTS, Capability.GLUSTER_VERSIONS, what=self.kind)
         self.order = [cluster.node(n) for n in nodes] if nodes else list(cluster.nodes)
         if len({n.name for n in self.order}) != len(self.order):
             raise ConfigError(f"rolling upgrade names a node twice: {[n.name for n in self.order]}")

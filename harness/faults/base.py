@@ -71,11 +71,15 @@ class Fault(ABC):
     params (the JSON-friendly constructor arguments) and targets."""
 
     kind: ClassVar[str]
+    # The capabilities (harness.control.Capability) this kind needs of its cluster: a cluster
+    # without them refuses it when it is built (Unsupported), before anything changes.
+    needs: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, cluster: "Cluster", *, timeline: Timeline | None = None, timeout: float = DEFAULT_TIMEOUT_S,
                  mounts: "Sequence[FuseMount] | None" = None) -> None:
         if timeout <= 0:
             raise ConfigError(f"fault timeout must be positive, got {timeout}")
+        cluster.require(*sorted(self.needs), what=self.kind)
         self.cluster = cluster
         self.timeline = timeline if timeline is not None else default_timeline(cluster)
         self.timeout = float(timeout)

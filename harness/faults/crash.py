@@ -26,10 +26,10 @@ class NodeCrash(Fault):
     glusterd, which starts its bricks and self-heal daemon again."""
 
     kind = "node-crash"
+    needs = frozenset({Capability.PROCESS_FAULTS})
 
     def __init__(self, cluster: "Cluster", node: str, **kw: Any) -> None:
         super().__init__(cluster, **kw)
-        cluster.require(Capability.PROCESS_FAULTS, what=self.kind)
         self.node = cluster.node(node)
         self.observer = other_node(cluster, [self.node]) if len(cluster.nodes) > 1 else None
         self.restarted_at: float | None = None  # when the revert (or a pod restart) started its glusterd

@@ -33,13 +33,13 @@ class KillGlusterd(Fault):
     """
 
     kind = "kill-glusterd"
+    needs = frozenset({Capability.PROCESS_FAULTS})
 
     def __init__(self, cluster: "Cluster", node: str | None = None, nodes: Sequence[str] = (), **kw: Any) -> None:
         super().__init__(cluster, **kw)
         names = ([node] if node else []) + list(nodes)
         if not names or len(set(names)) != len(names):
             raise ConfigError(f"kill-glusterd needs distinct node names, got {names}")
-        cluster.require(Capability.PROCESS_FAULTS, what=self.kind)
         self.nodes = [cluster.node(n) for n in names]
         self.observer = other_node(cluster, self.nodes)
         self.killed: dict[str, NodeProc | None] = {}

@@ -22,10 +22,10 @@ class NodeHang(Fault):
     network.ping-timeout. Revert sends SIGCONT to every stopped process of the node."""
 
     kind = "node-hang"
+    needs = frozenset({Capability.PROCESS_FAULTS})
 
     def __init__(self, cluster: "Cluster", node: str, **kw: Any) -> None:
         super().__init__(cluster, **kw)
-        cluster.require(Capability.PROCESS_FAULTS, what=self.kind)
         self.node = cluster.node(node)
         self.stopped: list[Proc] = []
 

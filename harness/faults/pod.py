@@ -68,10 +68,10 @@ class DeleteGlusterPod(Fault):
     """Delete the gluster pod of a node (grace 0); the DaemonSet starts a new one, which is the revert."""
 
     kind = "pod-delete"
+    needs = frozenset({Capability.POD_FAULTS})
 
     def __init__(self, cluster: "K8sCluster", node: str, timeout: float = K8S_FAULT_TIMEOUT_S, **kw: Any) -> None:
         super().__init__(cluster, timeout=timeout, **kw)
-        cluster.require(Capability.POD_FAULTS, what=self.kind)
         self.k8s = cluster
         self.node = cluster.node(node).name
         self.old_uid: str | None = None
@@ -110,6 +110,7 @@ class NodeContainerFault(Fault):
     """Crash (mode 'crash': container killed) or hang (mode 'hang': container paused) nodes."""
 
     kind = "node-container"
+    needs = frozenset({Capability.NODE_CONTAINER_FAULTS})
     MODES = ("crash", "hang")
 
     def __init__(self, cluster: "K8sCluster", nodes: Sequence[str], mode: str = "crash",
@@ -121,10 +122,6 @@ class NodeContainerFault(Fault):
             raise ConfigError("a node fault needs at least one node")
         self.nodes = [cluster.node(n).name for n in nodes]
         self.mode = mode
-        if Capability.NODE_CONTAINER_FAULTS not in cluster.capabilities:
-            raise ConfigError(
-                f"cannot {mode} node(s) {', '.join(self.nodes)}: this cluster's nodes are not containers the harness "
-                f"controls (only the kind provider's are); use DeleteGlusterPod or PodPartition instead")
         self.k8s = cluster
 
     def params(self) -> dict[str, Any]:

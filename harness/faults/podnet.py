@@ -65,11 +65,11 @@ class IptablesPartition(Fault):
     """Cut groups of hosts from each other with iptables rules in the nodes' gluster pods."""
 
     kind = "pod-partition"
+    needs = frozenset({Capability.POD_FAULTS, Capability.NETWORK_FAULTS})  # the rules live in the gluster pods
 
     def __init__(self, cluster: "K8sCluster", groups: Sequence[Sequence[str]], timeout: float = K8S_FAULT_TIMEOUT_S,
                  **kw: Any) -> None:
         super().__init__(cluster, timeout=timeout, **kw)
-        cluster.require(Capability.NETWORK_FAULTS, what=self.kind)
         self.groups = [list(g) for g in groups]
         addresses = {n.name: n.address for n in cluster.nodes}
         addresses.update({c.name: c.address for c in cluster.clients})

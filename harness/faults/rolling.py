@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 
 class RollingRestart(Fault):
     kind = "rolling-restart"
+    needs = frozenset({Capability.PROCESS_FAULTS})
 
     def __init__(self, cluster: "Cluster", volumes: "Sequence[Volume]" = (), nodes: Sequence[str] = (),
                  heal_timeout: float = 120.0, **kw: Any) -> None:
         super().__init__(cluster, **kw)
-        cluster.require(Capability.PROCESS_FAULTS, what=self.kind)
         self.order = [cluster.node(n) for n in nodes] if nodes else list(cluster.nodes)
         if len({n.name for n in self.order}) != len(self.order):
             raise ConfigError(f"rolling restart names a node twice: {[n.name for n in self.order]}")

@@ -84,7 +84,7 @@ def test_destructive_faults_are_refused_without_the_option_and_nothing_changes(r
     assert mutations(fake) == [] and len(fake.exec_calls) == execs
     assert sorted(p["metadata"]["uid"] for p in fake.list("pods")) == before_pods
     assert timeline.events == []
-    with pytest.raises(ConfigError, match="only the kind provider's are"):
+    with pytest.raises(ConfigError, match="node-container needs node-container-faults"):
         NodeContainerFault(cluster, ["w1"]).inject()
     cluster.down()
 
