@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Collection, Sequence
 
-from .control import DEFAULT_TIMEOUT_S, Capability, Host  # noqa: F401 (providers take them from here)
+from .control import DEFAULT_TIMEOUT_S, Capability, Host, lacking  # noqa: F401 (providers take them from here)
 from .errors import ConfigError, Unsupported
 from .gluster import GlusterCLI
 
@@ -85,10 +85,9 @@ class Cluster(ABC):
 
     def require(self, *needed: str, what: str) -> None:
         """Refuse `what` (Unsupported, before anything changes) when this cluster lacks a capability."""
-        missing = [c for c in needed if c not in self.capabilities]
-        if missing:
-            raise Unsupported(f"{what} needs {', '.join(missing)}, which this {type(self).__name__} lacks "
-                              f"(it has: {', '.join(sorted(self.capabilities)) or 'none'})")
+        reason = lacking(needed, self.capabilities, f"this {type(self).__name__}")
+        if reason:
+            raise Unsupported(f"{what} {reason}")
 
     def require_destructive(self, what: str) -> None:
         """Refuse `what` (a fault about to be injected) unless destructive faults are allowed here:

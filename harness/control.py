@@ -6,7 +6,7 @@ import the Cluster module, which itself imports them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from .runner import CommandResult
 
@@ -31,6 +31,14 @@ class Capability:
     GLUSTER_VERSIONS = "gluster-versions"  # nodes run chosen GlusterFS versions (mixed, upgraded)
     POD_FAULTS = "pod-faults"  # delete a gluster pod through the Kubernetes API
     NODE_CONTAINER_FAULTS = "node-container-faults"  # stop/pause a node (kind: nodes are containers)
+
+
+def lacking(needed: Iterable[str], available: frozenset[str], holder: str) -> str | None:
+    """"needs X, which HOLDER lacks (it has: ...)" when `available` misses some of `needed`; else None."""
+    missing = [c for c in needed if c not in available]
+    if not missing:
+        return None
+    return f"needs {', '.join(missing)}, which {holder} lacks (it has: {', '.join(sorted(available)) or 'none'})"
 
 
 class Host(ABC):

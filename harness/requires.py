@@ -6,6 +6,7 @@ from typing import Iterable
 
 import pytest
 
+from .control import lacking
 from .providers import provider_capabilities
 
 MARKER = "requires(*capabilities): the cluster capabilities (harness.Capability) the test needs; " \
@@ -19,11 +20,7 @@ def required(item: pytest.Item) -> list[str]:
 
 def skip_reason(needed: Iterable[str], available: frozenset[str], provider: str) -> str | None:
     """Why a test needing `needed` cannot run where `available` is what the cluster can do; None if it can."""
-    missing = [c for c in needed if c not in available]
-    if not missing:
-        return None
-    return f"needs {', '.join(missing)}, which the {provider} provider lacks (it has: " \
-           f"{', '.join(sorted(available)) or 'none'})"
+    return lacking(needed, available, f"the {provider} provider")
 
 
 @pytest.fixture(autouse=True)

@@ -60,7 +60,7 @@ def produce(out: Path, cluster: Cluster, profile: Profile) -> Path:
     try:
         _scenario(out, recorder, cluster, volume, mount)
     finally:
-        cluster.unmount(mount)  # type: ignore[attr-defined]
+        cluster.unmount(mount)
         volume.delete()
     (out / COMPLETE).write_text("ok\n")
     return out

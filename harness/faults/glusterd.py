@@ -168,7 +168,6 @@ class KillGlusterd(Fault):
 
     def _restart_for(self, dropped: DroppedVolumes) -> None:
         node = self.cluster.node(dropped.node)
-        self.cluster.require(Capability.PROCESS_FAULTS, what=f"restarting glusterd of {node.name}")
         log.warning("%s %s: %s. %s; restarting glusterd of %s", self.kind, self.fault_id, dropped.describe(),
                     DROPPED_VOLUME_DEFECT, node.name)
         repair = {"node": node.name, "volumes": list(dropped.volumes), "evidence": list(dropped.evidence),

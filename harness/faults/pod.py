@@ -72,7 +72,6 @@ class DeleteGlusterPod(Fault):
 
     def __init__(self, cluster: "K8sCluster", node: str, timeout: float = K8S_FAULT_TIMEOUT_S, **kw: Any) -> None:
         super().__init__(cluster, timeout=timeout, **kw)
-        self.k8s = cluster
         self.node = cluster.node(node).name
         self.old_uid: str | None = None
 
@@ -83,12 +82,12 @@ class DeleteGlusterPod(Fault):
         return (self.node,)
 
     def _apply(self) -> None:
-        pod = self.k8s.gluster_pod(self.node)
+        pod = self.cluster.gluster_pod(self.node)
         self.old_uid = pod.uid
-        self.k8s.api.core.delete_namespaced_pod(pod.name, pod.namespace, grace_period_seconds=0)  # type: ignore[attr-defined]
+        self.cluster.api.core.delete_namespaced_pod(pod.name, pod.namespace, grace_period_seconds=0)  # type: ignore[attr-defined]
 
     def _current_uid(self) -> str | None:
-        pod = running_pod(self.k8s.api.core, self.k8s.options.namespace, self.k8s.options.gluster_pod_selector,
+        pod = running_pod(self.cluster.api.core, self.cluster.options.namespace, self.cluster.options.gluster_pod_selector,
                           self.node)
         return pod.uid if pod else None
 
@@ -101,8 +100,8 @@ class DeleteGlusterPod(Fault):
         pass  # the DaemonSet controller recreates the pod; revert only waits for it
 
     def _confirm_revert(self) -> None:
-        self.k8s.wait_node_ready(self.node, self.timeout)
-        wait_peers_connected(self.k8s, self.timeout)
+        self.cluster.wait_node_ready(self.node, self.timeout)
+        wait_peers_connected(self.cluster, self.timeout)
 
 
 # -- node containers (kind) --------------------------------------------------------------------------
@@ -122,7 +121,6 @@ class NodeContainerFault(Fault):
             raise ConfigError("a node fault needs at least one node")
         self.nodes = [cluster.node(n).name for n in nodes]
         self.mode = mode
-        self.k8s = cluster
 
     def params(self) -> dict[str, Any]:
         return {"nodes": list(self.nodes), "mode": self.mode}
@@ -132,7 +130,7 @@ class NodeContainerFault(Fault):
 
     @property
     def _runtime(self) -> Any:
-        return self.k8s.node_runtime
+        return self.cluster.node_runtime
 
     def _apply(self) -> None:
         for name in self.nodes:
@@ -146,11 +144,11 @@ class NodeContainerFault(Fault):
         wait_for(lambda: all(self._runtime.state(n) == wanted for n in self.nodes), timeout=self.timeout,
                  what=f"node container(s) {', '.join(self.nodes)} {wanted}",
                  describe=lambda: ", ".join(f"{n}={self._runtime.state(n)}" for n in self.nodes))
-        survivors = [n for n in self.k8s.nodes if n.name not in self.nodes]
+        survivors = [n for n in self.cluster.nodes if n.name not in self.nodes]
         if self.mode == "crash" and survivors:
             # A killed node resets its TCP connections: glusterd notices at once.
-            lost = [self.k8s.node(n) for n in self.nodes]
-            wait_peers(self.k8s, survivors[0].name, lost, False, self.timeout,
+            lost = [self.cluster.node(n) for n in self.nodes]
+            wait_peers(self.cluster, survivors[0].name, lost, False, self.timeout,
                        f"{survivors[0].name} to see {', '.join(self.nodes)} disconnected")
         return {"state": wanted}
 
@@ -161,8 +159,8 @@ class NodeContainerFault(Fault):
         wait_for(lambda: all(self._runtime.state(n) == "running" for n in self.nodes), timeout=self.timeout,
                  what=f"node container(s) {', '.join(self.nodes)} running")
         for name in self.nodes:
-            self.k8s.wait_node_ready(name, self.timeout)
-        wait_peers_connected(self.k8s, self.timeout)
+            self.cluster.wait_node_ready(name, self.timeout)
+        wait_peers_connected(self.cluster, self.timeout)
 
 
 def restore_node_containers(runtime: Any, nodes: Iterable[str]) -> list[str]:

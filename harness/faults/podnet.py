@@ -75,7 +75,6 @@ class IptablesPartition(Fault):
         addresses.update({c.name: c.address for c in cluster.clients})
         self.rules = plan_partition(self.groups, addresses, {n.name for n in cluster.nodes})
         self.tag = f"{RULE_TAG_PREFIX}-{self.fault_id}"
-        self.k8s = cluster
 
     def params(self) -> dict[str, Any]:
         return {"groups": [list(g) for g in self.groups]}
@@ -104,21 +103,21 @@ class IptablesPartition(Fault):
             others = [self.cluster.node(h) for j, g in enumerate(self.groups) if j != i for h in g
                       if h in node_names]
             if observers and others:
-                wait_peers(self.k8s, observers[0], others, False, self.timeout,
+                wait_peers(self.cluster, observers[0], others, False, self.timeout,
                            f"{observers[0]} to see the other side of the partition disconnected")
                 break
         return {"rules": len(self.rules)}
 
     def _undo(self) -> None:
         for node in sorted({r.node for r in self.rules}):
-            remove_tagged_rules(self.k8s, node, self.tag)
+            remove_tagged_rules(self.cluster, node, self.tag)
 
     def _confirm_revert(self) -> None:
         for node in sorted({r.node for r in self.rules}):
             left = self._tagged(node)
             if left:
                 raise HarnessError(f"partition rules left on {node} after revert: {left}")
-        wait_peers_connected(self.k8s, self.timeout)
+        wait_peers_connected(self.cluster, self.timeout)
 
 
 def remove_tagged_rules(cluster: "K8sCluster", node: str, tag_prefix: str) -> int:

@@ -123,7 +123,7 @@ def test_parallel_run_matches_serial_merges_once_and_leaves_nothing(tmp_path: Pa
 
 def test_leftover_finder_reports_a_live_cluster(gluster_cluster):
     # Negative control for the cleanup assertion: a running cluster is reported in every respect.
-    root = Path(gluster_cluster.root)  # type: ignore[attr-defined]
+    root = Path(gluster_cluster.root)
     run_id = gluster_cluster.run_id
     found = leftovers_of({run_id}, root.parent)
     assert f"namespace {run_id}-node1" in found and f"namespace {run_id}-sw" in found, found
