@@ -41,13 +41,14 @@ class Node(Host, ABC):
         """Pids (as this host sees them) of every gluster process of the node."""
         raise self._unsupported("list its processes", Capability.PROCESS_FAULTS)
 
+    # Capability.GLUSTERD_CONTROL: glusterd as the node itself sees it (in a pod, the pod's pid).
     def glusterd_pid(self) -> int | None:
-        """This host's pid of the node's running glusterd; None when it is not running."""
-        raise self._unsupported("find its glusterd", Capability.PROCESS_FAULTS)
+        """The node's pid of its running glusterd; None when it is not running."""
+        raise self._unsupported("find its glusterd", Capability.GLUSTERD_CONTROL)
 
     def start_glusterd(self) -> None:
         """Start the node's glusterd and return once it answers (GlusterdStartFailed if it cannot)."""
-        raise self._unsupported("start its glusterd", Capability.PROCESS_FAULTS)
+        raise self._unsupported("start its glusterd", Capability.GLUSTERD_CONTROL)
 
     # Capability.GLUSTER_VERSIONS
     @property
@@ -61,7 +62,7 @@ class Node(Host, ABC):
 
     def _unsupported(self, action: str, capability: str) -> Unsupported:
         return Unsupported(f"node {self.name} ({type(self).__name__}) cannot {action}: that needs the "
-                           f"{capability} capability, which only the local provider has")
+                           f"{capability} capability, which this provider lacks")
 
 
 @dataclass(eq=False)

@@ -22,6 +22,9 @@ class Capability:
     # A node's gluster processes as the node itself sees them (node.run; in a pod, the pod's pids):
     # kill a brick by the pid `volume status` gives, wait for it to be reaped.
     NODE_PROCESSES = "node-processes"
+    # A node's glusterd found, killed and started again inside the node while its bricks keep
+    # running (server quorum, SQ1): in a pod only when glusterd is not the container's main process.
+    GLUSTERD_CONTROL = "glusterd-control"
     PROCESS_STATS = "process-stats"  # memory and count of the nodes' gluster processes, from this host's /proc
     NETWORK_FAULTS = "network-faults"  # nft tables in the network of nodes and clients (partition, loss)
     PACKET_DELAY = "packet-delay"  # NFQUEUE plus the userspace delayer this host starts in a node's network

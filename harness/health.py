@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
+from .cluster import HOSTNAME_LABEL
 from .errors import CommandError, HarnessError, KnownDefectTimeout, WaitTimeout
 from .gfidless import describe_blocked_heal, names_without_gfid
-from .gluster import HealSummary, VolumeStatus
+from .gluster import HealSummary, Peer, VolumeStatus
 from .waiting import wait_for
 
 if TYPE_CHECKING:
@@ -120,6 +121,25 @@ def wait_heal(volume: "Volume", timeout: float, via: "Node | None" = None) -> He
         message = f"{exc}; {entries}"
         raise (KnownDefectTimeout(message, defect, last[0]) if defect else WaitTimeout(message, last[0])) from None
     return HealWait(time.monotonic() - start, tuple(samples))
+
+
+def peer_of(peers: dict[str, Peer], node: "Node") -> Peer | None:
+    """The peer entry (peers keyed by hostname) of `node`: pools probed by address (kind, local) or by
+    node name (k8s-local, heketi-made pools)."""
+    for name in (node.address, node.name, node.labels.get(HOSTNAME_LABEL)):
+        if name and name in peers:
+            return peers[name]
+    return None
+
+
+def peer_disconnected(observer: "Node", target: "Node") -> bool:
+    """Whether glusterd on `observer` lists `target` as a peer and sees it Disconnected."""
+    try:
+        peers = observer.gluster.peer_status()
+    except HarnessError:
+        return False
+    found = peer_of({p.hostname: p for p in peers}, target)
+    return found is not None and not found.connected
 
 
 def peers_connected(cluster: "Cluster", nodes: "Sequence[Node] | None" = None) -> tuple[bool, str]:

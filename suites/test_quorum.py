@@ -82,7 +82,7 @@ def _defaults_result(observed: dict[str, str], expected: dict[str, str]) -> Chec
 
 
 @pytest.mark.slow
-@pytest.mark.requires(Capability.PROCESS_FAULTS)  # KillGlusterd finds glusterd in this host's /proc
+@pytest.mark.requires(Capability.GLUSTERD_CONTROL)  # glusterd killed and restarted inside its node
 def test_server_quorum_kills_the_bricks_of_a_node_that_lost_it(gluster_cluster, volume_factory, mount_factory,
                                                                profile, conform):
     """SQ1: with server quorum on, glusterd on the surviving node stops its own brick when the

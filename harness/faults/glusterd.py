@@ -13,11 +13,11 @@ from ..glusterd_volumes import (
     BRICK_PORT_LOST_DEFECT, DROPPED_VOLUME_DEFECT, DroppedVolumes, attach_state, brick_start_failures,
     dropped_volumes,
 )
-from ..health import peers_connected
+from ..health import peer_disconnected, peers_connected
 from ..proc import NodeProc
 from ..timeline import Phase
 from .base import Fault
-from .hosted import kill, other_node, peer_disconnected
+from .hosted import kill, other_node
 
 if TYPE_CHECKING:
     from ..cluster import Cluster, Node
@@ -33,7 +33,7 @@ class KillGlusterd(Fault):
     """
 
     kind = "kill-glusterd"
-    needs = frozenset({Capability.PROCESS_FAULTS})
+    needs = frozenset({Capability.GLUSTERD_CONTROL})
 
     def __init__(self, cluster: "Cluster", node: str | None = None, nodes: Sequence[str] = (), **kw: Any) -> None:
         super().__init__(cluster, **kw)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ..errors import ConfigError, HarnessError
-from ..gluster import GlusterError, VolumeStatus
+from ..gluster import VolumeStatus
 from ..gluster.xml import parse_volume_clients, parse_volume_status
 from ..health import self_heal_disconnected, self_heal_missing
 from ..proc import NodeProc
@@ -42,14 +42,6 @@ def other_node(cluster: "Cluster", exclude: Sequence["Node"]) -> "Node":
         if n not in exclude:
             return n
     raise ConfigError("every node is a target; no node is left to observe the fault from")
-
-
-def peer_disconnected(observer: "Node", target: "Node") -> bool:
-    try:
-        peers = observer.gluster.peer_status()
-    except GlusterError:
-        return False
-    return any(p.hostname == target.address and not p.connected for p in peers)
 
 
 def find_brick(volume: "Volume", brick: "int | str | Brick") -> "Brick":

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from ..cluster import HOSTNAME_LABEL, Node
+from ..cluster import Node
 from ..control import Capability
 from ..errors import ConfigError, HarnessError
 from ..gluster.xml import Peer
-from ..health import wait_peers_connected
+from ..health import peer_of, wait_peers_connected
 from ..k8s.discovery import running_pod
 from ..waiting import wait_for
 from .base import Fault
@@ -27,14 +27,6 @@ K8S_FAULT_TIMEOUT_S = 120.0  # a pod's restart includes its image's start and th
 def peers_seen_from(cluster: "K8sCluster", observer: str) -> dict[str, Peer]:
     """Peer status as glusterd on `observer` sees it, keyed by peer hostname (a node address)."""
     return {p.hostname: p for p in cluster.node(observer).gluster.peer_status()}
-
-
-def peer_of(peers: dict[str, Peer], node: Node) -> Peer | None:
-    """The peer entry of `node`: pools probed by address (kind, local) or by node name (heketi-made pools)."""
-    for name in (node.address, node.name, node.labels.get(HOSTNAME_LABEL)):
-        if name and name in peers:
-            return peers[name]
-    return None
 
 
 def wait_peers(cluster: "K8sCluster", observer: str, nodes: Iterable[Node], connected: bool, timeout: float,

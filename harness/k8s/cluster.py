@@ -13,14 +13,15 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Collection, Sequence
 
 from ..cluster import DEFAULT_TIMEOUT_S, Capability, ClientHost, Cluster, Node
-from ..errors import ConfigError, HarnessError
+from ..errors import ConfigError, GlusterdStartFailed, HarnessError, WaitTimeout
+from ..glusterd_log import GLUSTERD_LOG, start_ended, start_errors
 from ..mount import FuseMount, leave_out_args
 from ..runner import CommandResult
 from ..volume import Volume
 from ..waiting import wait_for
 from .client import KubeApi
 from .discovery import NodeInfo, PodInfo, running_pod
-from .manifests import CLIENT_MOUNT_ROOT
+from .manifests import CLIENT_MOUNT_ROOT, GLUSTERD_START
 from .podexec import ExecRunner
 
 log = logging.getLogger("harness.k8s")
@@ -47,6 +48,48 @@ class K8sNode(Node):
         pod = self.pod()
         return self.cluster_ref.exec(pod.namespace, pod.name, argv, timeout=timeout, input=input, check=check,
                                      where=f"node {self.name} (pod {pod.name})")
+
+    def glusterd_pid(self) -> int | None:
+        self._require_glusterd_control("find its glusterd")
+        found = self.run(["pgrep", "-x", "glusterd"], timeout=15, check=False).stdout.split()
+        return int(found[0]) if found else None
+
+    def start_glusterd(self) -> None:
+        """Start glusterd in the node's pod as its entrypoint does; return once it answers the CLI.
+        A glusterd that exits at start or never answers raises GlusterdStartFailed quoting its log."""
+        self._require_glusterd_control("start its glusterd")
+        size = self.run(["stat", "-c", "%s", GLUSTERD_LOG], timeout=15, check=False).stdout.strip()
+        offset = int(size) if size.isdigit() else 0
+
+        def logged() -> str:  # what this start has logged so far
+            return self.run(["tail", "-c", f"+{offset + 1}", GLUSTERD_LOG], timeout=15, check=False).stdout
+
+        def answers() -> bool:
+            if self.run(["gluster", "--mode=script", "pool", "list"], timeout=10, check=False).ok:
+                return True
+            if start_ended(logged()):
+                raise self._start_failed("exited at start", logged())
+            return False
+
+        # Daemonized, glusterd's first process exits with its start's status.
+        started = self.run(["sh", "-c", 'exec "$@" </dev/null >/dev/null 2>&1', "glusterd", *GLUSTERD_START],
+                           timeout=60, check=False)
+        if not started.ok:
+            raise self._start_failed(f"exited {started.returncode} at start", logged())
+        try:
+            wait_for(answers, timeout=30, what=f"glusterd on {self.name} to answer")
+        except WaitTimeout as exc:
+            raise self._start_failed(f"did not come up ({exc})", logged()) from None
+
+    def _start_failed(self, reason: str, logged: str) -> GlusterdStartFailed:
+        words = self.run(["glusterd", "--version"], timeout=15, check=False).stdout.split()
+        version = words[1] if len(words) > 1 else "(version unknown)"
+        return GlusterdStartFailed(self.name, version, reason, start_errors(logged),
+                                   f"{GLUSTERD_LOG} in pod {self.pod().name}")
+
+    def _require_glusterd_control(self, action: str) -> None:
+        if Capability.GLUSTERD_CONTROL not in self.cluster_ref.capabilities:
+            raise self._unsupported(action, Capability.GLUSTERD_CONTROL)
 
 
 class K8sClient(ClientHost):
@@ -114,6 +157,9 @@ class K8sClusterOptions:
     client_selector: str
     allow_destructive_faults: bool
     description: str  # e.g. "kind cluster glh-ab12" or "kubeconfig ~/.kube/config (context prod)"
+    # The harness deployed the gluster pods (GLUSTERD_ENTRYPOINT), so glusterd is not their main
+    # process and may be killed and started inside them; a user's pods may run it as PID 1.
+    glusterd_restartable: bool = False
     client_mount_root: str = CLIENT_MOUNT_ROOT
 
 
@@ -130,7 +176,8 @@ class K8sCluster(Cluster):
         self.node_runtime = node_runtime
         self.nodes: list[Node] = [K8sNode(n, options.brick_root, self) for n in nodes]
         self.clients: list[ClientHost] = [K8sClient(p, self) for p in clients]
-        self.capabilities = K8S_CAPABILITIES | ({Capability.NODE_CONTAINER_FAULTS} if node_runtime else set())
+        self.capabilities = (K8S_CAPABILITIES | ({Capability.NODE_CONTAINER_FAULTS} if node_runtime else set())
+                             | ({Capability.GLUSTERD_CONTROL} if options.glusterd_restartable else set()))
         self.mounts: list[K8sFuseMount] = []
         self._seq = itertools.count(1)
         self._on_down, self._on_keep = on_down, on_keep

@@ -214,7 +214,7 @@ class KindProvider:
             namespace=settings.namespace, gluster_pod_selector=self.options.pod_selector,
             brick_root=settings.brick_root, client_namespace=settings.namespace, client_selector=client_selector,
             allow_destructive_faults=True,  # the cluster is the harness's own
-            description=where,
+            description=where, glusterd_restartable=True,
         )
         cluster = K8sCluster(api, self.name, options, nodes, sorted(clients, key=lambda p: p.name),
                              self.exec_runner(api), node_runtime=runtime,

@@ -149,9 +149,9 @@ def live_clusters() -> "list[LocalCluster]":
 
 class LocalCluster(Cluster):
     capabilities = frozenset({
-        Capability.PROCESS_FAULTS, Capability.NODE_PROCESSES, Capability.PROCESS_STATS, Capability.NETWORK_FAULTS,
-        Capability.PACKET_DELAY, Capability.HOST_FUSE, Capability.CLIENT_WORKLOADS, Capability.CHAOS_TARGET,
-        Capability.GLUSTER_VERSIONS,
+        Capability.PROCESS_FAULTS, Capability.NODE_PROCESSES, Capability.GLUSTERD_CONTROL, Capability.PROCESS_STATS,
+        Capability.NETWORK_FAULTS, Capability.PACKET_DELAY, Capability.HOST_FUSE, Capability.CLIENT_WORKLOADS,
+        Capability.CHAOS_TARGET, Capability.GLUSTER_VERSIONS,
     })
     STATE_FILE = "cluster.json"
 

@@ -190,7 +190,7 @@ def test_rule_arguments_carry_the_tag():
 def test_peers_are_matched_by_address_or_by_node_name():
     from harness.gluster.xml import Peer
     from harness.k8s.discovery import NodeInfo
-    from harness.faults.pod import peer_of
+    from harness.health import peer_of
 
     class N:  # the fields peer_of reads from a Node
         def __init__(self, info: NodeInfo) -> None:
@@ -217,11 +217,13 @@ def test_node_process_faults_are_refused_by_the_contract_before_anything_runs(ru
     cluster = attach(kc)
     before = list(fake.requests)  # API calls and pod execs alike
     node = cluster.nodes[0]
-    for build in (lambda: KillGlusterd(cluster, node.name), lambda: NodeCrash(cluster, node.name),
-                  lambda: NodeHang(cluster, node.name), lambda: RollingRestart(cluster),
-                  lambda: RollingUpgrade(cluster, "10.3")):
+    for build in (lambda: NodeCrash(cluster, node.name), lambda: NodeHang(cluster, node.name),
+                  lambda: RollingRestart(cluster), lambda: RollingUpgrade(cluster, "10.3")):
         with pytest.raises(Unsupported, match=Capability.PROCESS_FAULTS):
             build()
+    # A user's gluster pods may run glusterd as their main process: killing it is not offered there.
+    with pytest.raises(Unsupported, match=Capability.GLUSTERD_CONTROL):
+        KillGlusterd(cluster, node.name)
     for ask in (node.pids, node.glusterd_pid, node.start_glusterd, lambda: node.set_version("11.1"),
                 lambda: node.version):
         with pytest.raises(Unsupported, match=rf"node {node.name} \(K8sNode\) cannot .*capability"):

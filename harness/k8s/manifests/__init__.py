@@ -35,6 +35,17 @@ FIO_SERVER_PORT = 8765
 LOCUST_MASTER_PORT = 5557
 S3_PORT = 8080
 STATE_DIR = "/var/lib/glusterharness"  # on the node (a kind extraMount) and at the same path in pods
+GLUSTERD_PID_FILE = "/run/glusterd.pid"
+# How the harness starts glusterd in its pod: daemonized, by the container's entrypoint and again by
+# a fault's revert (K8sNode.start_glusterd); its standard streams closed, so a pod exec returns.
+GLUSTERD_START = ("glusterd", "--log-level=INFO", f"--pid-file={GLUSTERD_PID_FILE}")
+# glusterd is not the container's main process: one killed (server quorum, SQ1) leaves the container
+# and its bricks running, as a killed glusterd leaves its node. The shell passes TERM on to it.
+GLUSTERD_ENTRYPOINT = (
+    f"{' '.join(GLUSTERD_START)} </dev/null >/dev/null 2>&1 || exit 1; "
+    f"trap 'kill -TERM \"$(cat {GLUSTERD_PID_FILE})\" 2>/dev/null; exit 0' TERM INT; "
+    "while :; do sleep 3600 & wait $!; done"
+)
 
 
 @dataclass(frozen=True)
@@ -79,8 +90,9 @@ def glusterd_daemonset(settings: StackSettings) -> Manifest:
 
     Host networking gives each glusterd the node's address (peers and bricks are named by it, as in
     gluster-kubernetes); privileged is needed for the xattrs bricks use and for iptables faults.
-    glusterd runs in the foreground (`-N`) as the container's main process, so a killed glusterd is
-    a restarted container, and state lives on the node so a deleted pod comes back as the same peer.
+    The container's main process is a shell that starts glusterd (GLUSTERD_ENTRYPOINT), so glusterd
+    can be killed and started inside its pod; the liveness probe restarts a container whose glusterd
+    stays down for a minute. State lives on the node, so a deleted pod comes back as the same peer.
     """
     labels = {**settings.labels, **settings.gluster_pod_labels, "app.kubernetes.io/name": "glusterd"}
     probe = {"tcpSocket": {"port": GLUSTERD_PORT}, "periodSeconds": 10, "timeoutSeconds": 3}
@@ -107,10 +119,11 @@ def glusterd_daemonset(settings: StackSettings) -> Manifest:
                     "containers": [{
                         "name": "glusterd",
                         "image": settings.gluster_image,
-                        "command": ["glusterd", "-N", "--log-level=INFO"],
+                        "command": ["sh", "-c", GLUSTERD_ENTRYPOINT],
                         "securityContext": {"privileged": True},
                         "ports": [{"name": "glusterd", "containerPort": GLUSTERD_PORT, "protocol": "TCP"}],
-                        "livenessProbe": {**probe, "initialDelaySeconds": 15, "failureThreshold": 3},
+                        # 60 s: longer than any fault that keeps glusterd down on purpose.
+                        "livenessProbe": {**probe, "initialDelaySeconds": 15, "failureThreshold": 6},
                         "readinessProbe": {**probe, "initialDelaySeconds": 2, "failureThreshold": 3},
                         "volumeMounts": [
                             {"name": "glusterd-state", "mountPath": "/var/lib/glusterd"},

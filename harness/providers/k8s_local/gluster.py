@@ -84,7 +84,7 @@ class K8sLocalGlusterProvider:
         options = K8sClusterOptions(
             namespace=settings.namespace, gluster_pod_selector=self.options.pod_selector,
             brick_root=settings.brick_root, client_namespace=settings.namespace, client_selector=client_selector,
-            allow_destructive_faults=True, description=where)
+            allow_destructive_faults=True, description=where, glusterd_restartable=True)
         cluster = K8sCluster(api, kube.run_id, options, nodes, sorted(clients, key=lambda p: p.name), PodExec(api.core),
                              on_down=lambda: (api.close(), kube.down()), on_keep=lambda: (api.close(), kube.keep()),
                              root=kube.root)
