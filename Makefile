@@ -34,11 +34,11 @@ qualify: setup
 
 # Every conformance suite on k8s-local: a real Kubernetes 1.20.2 (`make k8s`, cached) with the gluster
 # stack deployed through its API, then the report. One cluster, serially. A scenario either runs or is
-# skipped naming the capability the provider lacks (`-rs` lists those reasons).
-# Every suite on a real Kubernetes built here (make k8s, cached); a test the provider cannot serve
-# is skipped naming the capability it lacks.
+# skipped naming the capability the provider lacks (`-rs` lists those reasons). The latest local
+# provider's run (`make qualify`, or `make test`'s cluster lane) is shown beside it, row by row.
+BESIDE ?= $(wildcard reports/latest-local/summary.json)
 qualify-k8s: k8s
-	$(PYTEST) suites --gluster-provider k8s-local -rs
+	$(PYTEST) suites --gluster-provider k8s-local -rs $(if $(BESIDE),--beside $(BESIDE))
 
 bench: setup
 	$(PY) benchmarks/cluster_lifecycle.py

@@ -49,6 +49,8 @@ OPTIONS: dict[str, tuple[str, object, type, str]] = {
     "report_dir": ("GLUSTER_REPORT_DIR", "reports", str, "where run folders reports/<run-id>/ are written"),
     "thresholds": ("GLUSTER_THRESHOLDS", "gates/thresholds.toml", str, "gate limits (TOML) checked at the end of the run"),
     "baseline": ("GLUSTER_BASELINE", None, str, "summary.json of an earlier run: a regression against it fails the run"),
+    "beside": ("GLUSTER_BESIDE", None, str, "summary.json (or run folder) of another provider's run: the report shows "
+               "its conformance matrix beside this run's, a verdict column each"),
     "regression_pct": ("GLUSTER_REGRESSION_PCT", None, float,
                        "with --baseline: worse by more than this percentage fails (default: the thresholds file's)"),
 }
@@ -130,7 +132,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # A session that cannot run a test (--collect-only, --help, --markers, --fixtures) writes nothing:
     # no run folder, reports/latest left pointing at the last real run.
     run_dir = RunDir(reports / run_id, run_id) if no_run else \
-        RunDir.create(reports, run_id, link_latest=workerinput is None)
+        RunDir.create(reports, run_id, link_latest=workerinput is None, provider=str(option(config, "gluster_provider")))
     run = HarnessRun(
         provider=str(option(config, "gluster_provider")),
         nodes=int(option(config, "gluster_nodes")),  # type: ignore[arg-type]
@@ -195,7 +197,8 @@ def harness_run(config: pytest.Config) -> HarnessRun:
 def _load_report_inputs(config: pytest.Config, profile: str) -> dict:
     """Thresholds and baseline, read before anything runs: a bad file is a UsageError naming it."""
     from .report.baseline import load_summary
-    from .report.build import BaselineInput
+    from .report.build import SummaryFile
+    from .report.offline import summary_path
     from .report.gates import DEFAULT_THRESHOLDS, load_thresholds
     from .report.summary import ran_no_tests
 
@@ -207,10 +210,13 @@ def _load_report_inputs(config: pytest.Config, profile: str) -> dict:
         if inputs["regression_pct"] is not None and inputs["regression_pct"] < 0:
             raise pytest.UsageError(f"--regression-pct must be >= 0 (a percentage), got {inputs['regression_pct']}")
         if baseline:
-            inputs["baseline"] = BaselineInput(Path(str(baseline)), load_summary(Path(str(baseline))))
+            inputs["baseline"] = SummaryFile(Path(str(baseline)), load_summary(Path(str(baseline))))
             if ran_no_tests(inputs["baseline"].summary):  # nothing measured: every comparison would be "new"
                 raise pytest.UsageError(f"baseline {baseline} is of a run that ran no test; pass an earlier "
                                         f"run's summary.json that has test results")
+        if beside := option(config, "beside"):
+            file = summary_path(Path(str(beside)))
+            inputs["beside"] = SummaryFile(file, load_summary(file, "--beside"))
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     return inputs
@@ -271,7 +277,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                 run.run_dir.path, run_id=run.run_dir.run_id, provider=run.provider, profile=run.profile.name,
                 started=run.extras["started"], tests=session.config.stash[OUTCOMES_STASH].outcomes(),  # type: ignore[attr-defined]
                 thresholds=run.extras.get("thresholds"), baseline=run.extras.get("baseline"),
-                regression_pct=run.extras.get("regression_pct"))
+                regression_pct=run.extras.get("regression_pct"), beside=run.extras.get("beside"))
         except Exception as exc:  # a report that cannot be built must be seen and must fail the run
             run.extras["report_error"] = f"{type(exc).__name__}: {exc}"
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
@@ -296,6 +302,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     if lines:
         terminalreporter.section("conformance matrix")
         for line in lines:
+            terminalreporter.write_line(line)
+    report = run.extras.get("report")
+    if report is not None and report.summary.get("beside"):
+        from .report.beside import format_beside
+
+        terminalreporter.section(f"beside {report.summary['beside']['runs'][1]['provider']}")
+        for line in format_beside(report.summary["beside"]):
             terminalreporter.write_line(line)
     if run.extras.get("report_error"):
         terminalreporter.write_line(f"report could not be built: {run.extras['report_error']}", red=True)

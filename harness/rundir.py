@@ -20,16 +20,19 @@ class RunDir:
     run_id: str
 
     @classmethod
-    def create(cls, reports: Path, run_id: str | None = None, link_latest: bool = True) -> "RunDir":
+    def create(cls, reports: Path, run_id: str | None = None, link_latest: bool = True,
+               provider: str | None = None) -> "RunDir":
+        """The run's folder; with link_latest, reports/latest (and reports/latest-PROVIDER, which
+        another provider's run can show beside its own: --beside) point at it."""
         run_id = run_id or new_run_id()
         path = reports / run_id
         path.mkdir(parents=True, exist_ok=True)
         if link_latest:
-            latest = reports / "latest"
-            tmp = reports / f".latest-{os.getpid()}"
-            tmp.unlink(missing_ok=True)
-            tmp.symlink_to(run_id)
-            tmp.replace(latest)  # atomic: readers never see a missing link
+            for name in ("latest", *([f"latest-{provider}"] if provider else [])):
+                tmp = reports / f".{name}-{os.getpid()}"
+                tmp.unlink(missing_ok=True)
+                tmp.symlink_to(run_id)
+                tmp.replace(reports / name)  # atomic: readers never see a missing link
         return cls(path, run_id)
 
     def write_json(self, name: str, data: Any) -> Path:

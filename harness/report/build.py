@@ -11,12 +11,15 @@ from pathlib import Path
 from ..rundir import RunDir
 from . import html, plots
 from .baseline import DEFAULT_REGRESSION_PCT, Row, baseline_report, compare
+from .beside import beside_section
 from .gates import GateResult, Thresholds, evaluate, gate_report
 from .summary import NO_TESTS, NO_TESTS_REASON, SUMMARY_FILE, attach_verdict, build_summary, validate_summary
 
 
 @dataclass(frozen=True)
-class BaselineInput:
+class SummaryFile:
+    """An earlier run's summary.json (a baseline, or another provider's run shown beside this one)."""
+
     file: Path
     summary: dict  # already loaded and validated (baseline.load_summary)
 
@@ -63,12 +66,15 @@ def build_run_report(
     started: float | None,
     tests: list[dict],
     thresholds: Thresholds | None,
-    baseline: BaselineInput | None = None,
+    baseline: SummaryFile | None = None,
     regression_pct: float | None = None,
     cluster: dict | None = None,
+    beside: SummaryFile | None = None,
 ) -> RunReport:
     summary = build_summary(run_path, run_id=run_id, provider=provider, profile=profile, started=started,
                             tests=tests, cluster=cluster)
+    if beside is not None:
+        summary["beside"] = beside_section(summary, beside.summary, str(beside.file))
     violations: list[GateResult] = []
     gates_section = None
     if thresholds is not None:

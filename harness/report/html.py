@@ -65,6 +65,8 @@ def render(summary: dict, plots: Iterable[Plot]) -> str:
         "<h2>Conformance matrix</h2>",
         _matrix(summary["scenarios"]),
     ]
+    if summary.get("beside"):
+        parts.append(_beside(summary["beside"]))
     scenarios = sorted(set(summary["metrics"]) | {p.scenario for p in plots})
     if scenarios:
         parts.append("<h2>Scenarios</h2>")
@@ -135,6 +137,14 @@ def _matrix(rows: list[dict]) -> str:
     return _table(("scenario", "volume", "options", "fault", "expected", "observed", "verdict"), body,
                   table_id="matrix", widths=(8, 8, 14, 13, 23, 26, 8),
                   empty="no conformance scenario recorded in this run")
+
+
+def _beside(b: dict) -> str:
+    runs = [f"{r['provider']} ({r['run_id']})" for r in b["runs"]]
+    body = [(r["scenario"], r["volume_type"], r["fault"], *((v, f"v-{v.replace(' ', '-')}") for v in r["verdicts"])) for r in b["rows"]]
+    return (f"<h2>Beside {escape(runs[1])}</h2><p class='muted'>The same rows from {escape(b['source'])}; "
+            f"{b['differing']} row(s) differ where both ran. \"not run\": skipped or not selected there.</p>"
+            + _table(("scenario", "volume", "fault", *runs), body, empty="no rows in either run"))
 
 
 def _scenario(s: dict, scenario: str, plots: list[Plot]) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .baseline import compare, format_table, load_summary
-from .build import BaselineInput, build_run_report, regression_settings
+from .build import SummaryFile, build_run_report, regression_settings
 from .gates import load_thresholds
 from .junit import outcomes_from_junit
 from .summary import SUMMARY_FILE, ran_no_tests
@@ -53,7 +53,7 @@ def report_command(run_dir: Path, thresholds: Path | None, profile: str | None, 
     else:
         tests = []
     profile = profile or (previous or {}).get("profile") or "fast"
-    base = BaselineInput(baseline, load_summary(summary_path(baseline))) if baseline else None
+    base = SummaryFile(baseline, load_summary(summary_path(baseline))) if baseline else None
     report = build_run_report(
         run_dir, run_id=run_dir.name, provider=(previous or {}).get("provider", "unknown"), profile=profile,
         started=(previous or {}).get("started"), tests=tests, thresholds=load_thresholds(thresholds, profile),
