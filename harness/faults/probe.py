@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..cluster import Host
 
-SCRIPT = Path(__file__).resolve()
 GLUSTERD_PORT = 24007
 
 
@@ -77,8 +76,9 @@ class ProbeResult:
 
 def probe_connect(source: "Host", address: str, port: int = GLUSTERD_PORT, count: int = 1,
                   timeout: float = 0.3) -> ProbeResult:
-    """TCP connects from inside `source` to address:port; measured in source's namespace."""
-    out = source.run([sys.executable, str(SCRIPT), "connect", address, str(port), str(count), str(timeout)],
+    """TCP connects from inside `source` to address:port; measured in source's namespace. The script
+    goes along as text (`python3 -c`): a pod has neither this file nor this interpreter."""
+    out = source.run(["python3", "-c", Path(__file__).read_text(), "connect", address, str(port), str(count), str(timeout)],
                      timeout=count * timeout + 30).stdout
     data = json.loads(out)
     return ProbeResult(source.name, f"{address}:{port}", tuple(data["ms"]), int(data["timeouts"]))

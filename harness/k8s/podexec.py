@@ -15,7 +15,10 @@ from ..errors import CommandError, HarnessError
 from ..runner import CommandResult
 
 STDOUT, STDERR, ERROR = 1, 2, 3
-STDIN = 0
+# Exec over the v4 protocol (Kubernetes < 1.29) cannot close stdin, so a command reading it would wait
+# for ever: input goes in as an argument instead, piped to the command by a shell in the pod.
+STDIN_FROM_ARGUMENT = 'input=$1; shift; printf "%s" "$input" | "$@"'
+MAX_INPUT_BYTES = 100_000  # one argument may hold 128 KiB (MAX_ARG_STRLEN)
 
 
 class ExecRunner(Protocol):
@@ -63,7 +66,13 @@ class PodExec:
         argv = tuple(str(a) for a in argv)
         where = where or f"pod {namespace}/{pod}"
         start = time.monotonic()
-        kwargs = {"command": list(argv), "stdin": input is not None, "stdout": True, "stderr": True, "tty": False,
+        command = list(argv)
+        if input is not None:
+            if len(input.encode()) > MAX_INPUT_BYTES:
+                raise HarnessError(f"input for {' '.join(argv)} in {where} is {len(input.encode())} bytes; a pod exec "
+                                   f"takes at most {MAX_INPUT_BYTES}: write it to a file in the pod instead")
+            command = ["sh", "-c", STDIN_FROM_ARGUMENT, "sh", input, *argv]
+        kwargs = {"command": command, "stdin": False, "stdout": True, "stderr": True, "tty": False,
                   "_preload_content": False, "_request_timeout": timeout}
         if container:
             kwargs["container"] = container
@@ -80,9 +89,6 @@ class PodExec:
                 f"(command: {' '.join(argv)})"
             ) from None
         try:
-            if input is not None:
-                ws.write_stdin(input)
-                ws.close_channel(STDIN)  # v5 protocol: EOF on stdin; v4 servers cannot signal it
             deadline = start + timeout
             stdout, stderr = [], []
             timed_out = False

@@ -9,7 +9,7 @@ import yaml
 from harness.errors import CommandError, ConfigError, HarnessError
 from harness.k8s.client import connect, resolve_kubeconfig
 from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
-from harness.k8s.podexec import PodExec, exit_code_from_status
+from harness.k8s.podexec import STDIN_FROM_ARGUMENT, PodExec, exit_code_from_status
 from harness.k8s.stack import apply
 from tests.fake_kube_api import ExecReply, FakeKubeApi, seed_gluster_nodes
 
@@ -66,13 +66,16 @@ def test_unreadable_kubeconfig_is_a_config_error(tmp_path):
         connect(kc, None)
 
 
-def test_exec_returns_stdout_stderr_exit_code_and_delivers_stdin(fake, pod):
+def test_exec_returns_stdout_stderr_exit_code_and_passes_input_as_an_argument(fake, pod):
     api, name = pod
-    fake.exec_handler = lambda c: ExecReply(0 if c.argv[0] == "cat" else 3, c.stdin or b"out", b"warn")
+    fake.exec_handler = lambda c: ExecReply(0 if c.argv[-1] == "cat" else 3, c.argv[-2].encode(), b"warn")
     runner = PodExec(api.core)
     result = runner("glusterfs", name, ["cat"], timeout=10, input="hello\n")
-    assert (result.returncode, result.stdout, result.stderr) == (0, "hello\n", "warn")
-    assert fake.exec_calls[-1].argv == ("cat",) and fake.exec_calls[-1].node == "w1"
+    assert (result.returncode, result.stdout, result.stderr, result.argv) == (0, "hello\n", "warn", ("cat",))
+    # No stdin stream: a v4 exec cannot close it, and `cat` would wait for ever.
+    assert fake.exec_calls[-1].argv == ("sh", "-c", STDIN_FROM_ARGUMENT, "sh", "hello\n", "cat")
+    assert fake.exec_calls[-1].stdin is None and fake.exec_calls[-1].node == "w1"
+    fake.exec_handler = lambda c: ExecReply(3, b"out", b"warn")
     failed = runner("glusterfs", name, ["false", "--flag"], timeout=10, check=False)
     assert failed.returncode == 3 and failed.argv == ("false", "--flag")
     with pytest.raises(CommandError, match=r"on node w1: false exited 3"):
