@@ -61,6 +61,13 @@ def test_glusterd_daemonset_is_host_network_privileged_on_storage_nodes_with_liv
     # the selector matches the template's labels, or the API server would refuse the DaemonSet
     labels = ds["spec"]["template"]["metadata"]["labels"]
     assert all(labels[k] == v for k, v in ds["spec"]["selector"]["matchLabels"].items())
+    # glusterd is not the container's main process: killed, it leaves the container and bricks running
+    assert container["command"][:2] == ["sh", "-c"] and "glusterd" in container["command"][2]
+
+
+def test_namespace_admits_privileged_pods_where_pod_security_is_enforced():
+    labels = m.namespace(SETTINGS)["metadata"]["labels"]
+    assert {labels[f"pod-security.kubernetes.io/{mode}"] for mode in ("enforce", "audit", "warn")} == {"privileged"}
 
 
 def test_persistent_volume_uses_kadalu_csi_external_mode_not_the_removed_in_tree_plugin():

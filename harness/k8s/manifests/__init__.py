@@ -81,8 +81,14 @@ def _host_path(name: str, path: str, kind: str = "DirectoryOrCreate") -> dict:
     return {"name": name, "hostPath": {"path": path, "type": kind}}
 
 
+# Pod Security admission (Kubernetes >= 1.23 enforces it): glusterd and FUSE clients are privileged pods
+# with host networking and host paths, which only the "privileged" level admits.
+POD_SECURITY = {f"pod-security.kubernetes.io/{mode}": "privileged" for mode in ("enforce", "audit", "warn")}
+
+
 def namespace(settings: StackSettings, name: str | None = None) -> Manifest:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(name or settings.namespace, settings, False)}
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": _meta(name or settings.namespace, settings, False, extra=POD_SECURITY)}
 
 
 def glusterd_daemonset(settings: StackSettings) -> Manifest:
