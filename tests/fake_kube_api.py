@@ -583,6 +583,7 @@ class FakeGlusterPool:
         self.fake = fake
         self.pooled: set[str] = set()
         self.down: set[str] = set()  # addresses whose glusterd is unreachable
+        self.probed_as: dict[str, str] = {}  # address -> the host name a probe gave
 
     def _address(self, node: str) -> str:
         obj = self.fake.get("nodes", node)
@@ -595,11 +596,14 @@ class FakeGlusterPool:
         if argv[:1] != ["gluster"]:
             return ExecReply(127, b"", f"fake pod: {call.argv[0]}: not faked\n".encode())
         if argv[1:3] == ["peer", "probe"]:
-            self.pooled |= {me, argv[3]}
+            address = self._address(argv[3]) if self.fake.get("nodes", argv[3]) else argv[3]
+            self.pooled |= {me, address}
+            self.probed_as[address] = argv[3]  # glusterd lists a peer by the name it was probed with
             return ExecReply(0, b'<?xml version="1.0"?><cliOutput><opRet>0</opRet><opErrno>0</opErrno>'
                                 b"<opErrstr/><output>success</output></cliOutput>")
         if argv[1:3] == ["peer", "status"]:
-            peers = [(a, a not in self.down and me not in self.down) for a in sorted(self.pooled) if a != me]
+            peers = [(self.probed_as.get(a, a), a not in self.down and me not in self.down)
+                     for a in sorted(self.pooled) if a != me]
             return ExecReply(0, peer_status_xml(peers).encode())
         if argv[1:3] == ["pool", "list"]:
             return ExecReply(0 if me not in self.down else 1, b"UUID Hostname State\n")

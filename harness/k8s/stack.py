@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ..errors import HarnessError
+from ..health import wait_peers_connected
 from ..waiting import wait_for
 from .client import KubeApi
 from .discovery import NodeInfo, pods
 
+if TYPE_CHECKING:
+    from .cluster import K8sCluster
+
 log = logging.getLogger("harness.k8s")
+POOL_TIMEOUT_S = 30.0  # as the local provider waits for its pool
 
 
 def _methods(api: KubeApi, kind: str) -> tuple[object, str, bool]:
@@ -98,3 +103,12 @@ def delete_namespace(api: KubeApi, namespace: str, timeout: float) -> None:
         return False
 
     wait_for(gone, timeout=timeout, what=f"namespace {namespace} to be deleted", interval=0.5)
+
+
+def form_pool_by_name(cluster: "K8sCluster", timeout: float = POOL_TIMEOUT_S) -> None:
+    """Probe every storage node from the first by its node name, which each glusterd pod resolves
+    through the DaemonSet's host aliases: a peer keeps its name when its pod or address changes."""
+    first = cluster.nodes[0]
+    for node in cluster.nodes[1:]:
+        first.gluster.peer_probe(node.name)
+    wait_peers_connected(cluster, timeout)

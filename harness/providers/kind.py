@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,7 +30,7 @@ from ..k8s.discovery import check_selector, equality_labels, gluster_pods_by_nod
 from ..k8s.noderuntime import DockerNodeRuntime
 from ..k8s.options import K8sOptions
 from ..k8s.podexec import ExecRunner, PodExec
-from ..k8s.stack import apply, wait_pods_ready, wait_replicas_ready
+from ..k8s.stack import apply, form_pool_by_name, wait_pods_ready, wait_replicas_ready
 
 log = logging.getLogger("harness.kind")
 
@@ -185,13 +186,7 @@ class KindProvider:
         )
 
     def build(self, kind: KindCli, reused: bool = False) -> K8sCluster:
-        from .local import form_pool
-
         api = connect(self.kubeconfig, f"kind-{self.name}")
-        settings = self.settings()
-        apply(api, m.stack(settings))
-        if self.clients:
-            apply(api, m.client_statefulset(settings, self.clients))
         where = f"kind cluster {self.name}"
         nodes = storage_nodes(api.core, self.options.node_selector, self.options.zone_label, where)
         if len(nodes) != self.nodes:
@@ -199,6 +194,10 @@ class KindProvider:
                 f"{where} has {len(nodes)} storage node(s), {self.nodes} wanted; it was made with another "
                 f"--gluster-nodes: delete it (kind delete cluster --name {self.name}) or use that count"
             )
+        settings = replace(self.settings(), host_aliases={n.name: n.address for n in nodes})
+        apply(api, m.stack(settings))
+        if self.clients:
+            apply(api, m.client_statefulset(settings, self.clients))
         runtime = DockerNodeRuntime(self.engine, self.runner)
         if reused:  # a crashed run may have left node containers stopped or paused
             for note in restore_node_containers(runtime, [n.name for n in nodes]):
@@ -222,6 +221,6 @@ class KindProvider:
         if reused:
             for note in sweep_partition_rules(cluster):
                 log.warning("removed %s (left by an earlier run)", note)
-        form_pool(cluster)
+        form_pool_by_name(cluster)
         log.info("kind cluster %s up: %s", self.name, ", ".join(f"{n.name}@{n.address}/{n.zone}" for n in nodes))
         return cluster

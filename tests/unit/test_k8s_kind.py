@@ -65,6 +65,10 @@ def test_creates_the_cluster_deploys_gluster_probes_peers_and_deletes_at_the_end
     assert pool.pooled == {n.address for n in cluster.nodes}  # peer probe went through pod exec
     probes = [c for c in fake.exec_calls if "probe" in c.argv]
     assert {c.node for c in probes} == {"glh-kind-worker"} and len(probes) == 2
+    # Peers by stable node names, which every glusterd pod resolves through the DaemonSet's host aliases.
+    assert sorted(c.argv[c.argv.index("probe") + 1] for c in probes) == ["glh-kind-worker2", "glh-kind-worker3"]
+    aliases = fake.get("daemonsets", "glusterd", "glusterfs")["spec"]["template"]["spec"]["hostAliases"]
+    assert {a["hostnames"][0]: a["ip"] for a in aliases} == {n.name: n.address for n in cluster.nodes}
     assert fake.get("daemonsets", "glusterd", "glusterfs") is not None
     assert Capability.NODE_CONTAINER_FAULTS in cluster.capabilities
     cluster.down()
