@@ -83,6 +83,9 @@ class Cluster(ABC):
     mounts: "list[FuseMount]"  # every mount made through this cluster and not yet unmounted
     root: Path | None = None  # the run's local folder (fault state files live there), where it has one
     fault_timeline: "Timeline | None" = None  # where faults record by default (the plugin sets the session's)
+    # Names of the volumes made here start with it: where runs share one gluster pool (kind, an
+    # existing cluster; xdist workers) no two create the same volume.
+    volume_prefix: str = ""
 
     def require(self, *needed: str, what: str) -> None:
         """Refuse `what` (Unsupported, before anything changes) when this cluster lacks a capability."""

@@ -69,9 +69,11 @@ def profile(harness_settings: HarnessRun) -> Profile:
 def gluster_cluster(harness_settings: HarnessRun) -> Iterator[Cluster]:
     """A cluster for the whole session (one per xdist worker), torn down at the end."""
     s = harness_settings
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    k8s = s.extras.get("k8s")
     try:
         provider = make_provider(s.provider, nodes=s.nodes, zones=s.zones, clients=s.clients, root=s.root,
-                                 k8s=s.extras.get("k8s"), versions=s.extras.get("versions"))
+                                 k8s=k8s.for_worker(worker) if k8s else None, versions=s.extras.get("versions"))
         cluster = provider.up()
     except HarnessError as exc:
         pytest.exit(f"cannot start the {s.provider} cluster: {exc}", returncode=3)
@@ -80,7 +82,6 @@ def gluster_cluster(harness_settings: HarnessRun) -> Iterator[Cluster]:
     from .timeline import Timeline
 
     # Faults record on one timeline per session (per xdist worker), mirrored to the run folder.
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
     set_default_timeline(cluster, Timeline(s.run_dir.path / (f"timeline-{worker}.jsonl" if worker else "timeline.jsonl")))
     from .report.summary import describe_cluster
 

@@ -120,7 +120,7 @@ def create_volume(
     stored in it, so a caller (the provisioning storm) can tell where the time goes.
     """
     clock = _PhaseClock(phases)
-    name = name or f"v{next(_names)}"
+    name = name or f"{cluster.volume_prefix}v{next(_names)}"
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ConfigError(f"volume name {name!r} may hold only letters, digits, '-' and '_'")
     placement = place_bricks([(n.name, n.zone) for n in cluster.nodes], spec)

@@ -172,6 +172,7 @@ class K8sCluster(Cluster):
                  root: Path | None = None) -> None:
         self.api, self.run_id, self.options = api, run_id, options
         self.root = root  # the run's folder on this host, where the provider keeps one (k8s-local)
+        self.volume_prefix = f"{run_id}-"
         self.exec = exec_runner
         self.node_runtime = node_runtime
         self.nodes: list[Node] = [K8sNode(n, options.brick_root, self) for n in nodes]

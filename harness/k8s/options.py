@@ -1,7 +1,7 @@
 """Settings of the Kubernetes providers (kind, existing), as the plugin and CLI pass them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from ..cluster import ZONE_LABEL
@@ -28,6 +28,10 @@ class K8sOptions:
     brick_root: str = f"{STATE_DIR}/bricks"
     allow_destructive_faults: bool = False
     ready_timeout_s: float = 600.0  # image pulls on a first kind run take minutes
+
+    def for_worker(self, worker: str | None) -> "K8sOptions":
+        """The options of one pytest-xdist worker: its own kind cluster, never its neighbour's."""
+        return replace(self, kind_cluster_name=f"{self.kind_cluster_name}-{worker}") if worker else self
 
 
 # Command-line options of the Kubernetes providers, in the plugin's OPTIONS format:

@@ -27,6 +27,7 @@ def cluster():
 
 def test_partition_of_a_node_and_a_client_pod_cuts_them_off_and_heals(cluster):
     volume = create_volume(cluster, VolumeSpec(VolumeType.REPLICA3))
+    assert volume.name.startswith(f"{cluster.run_id}-")  # never a neighbour's name on a shared pool
     majority_client, minority_client = cluster.clients[:2]
     mounts = [cluster.mount(volume, majority_client), cluster.mount(volume, minority_client)]
     node1, _, node3 = cluster.nodes

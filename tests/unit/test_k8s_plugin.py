@@ -50,3 +50,11 @@ def test_bad_kubernetes_input_stops_the_session_with_one_clear_line(pytester, ar
     result = pytester.runpytest(*args)
     result.stdout.fnmatch_lines([message])
     assert result.ret != 0
+
+
+def test_xdist_workers_get_their_own_kind_cluster():
+    from harness.k8s.options import K8sOptions
+
+    options = K8sOptions(kind_cluster_name="ci")
+    assert options.for_worker(None) is options
+    assert [options.for_worker(w).kind_cluster_name for w in ("gw0", "gw1")] == ["ci-gw0", "ci-gw1"]
