@@ -4,8 +4,7 @@ It exists because no real API server can run on the build machines. The official
 Python client talks to it over HTTP exactly as to a real one (same URLs, JSON bodies, label and
 field selectors, Status errors, and pod exec over a websocket with the v4/v5 channel protocols).
 
-It holds namespaces, nodes, pods, services, configmaps, PVs, PVCs, CSI drivers, daemonsets,
-statefulsets, deployments and jobs in memory, and plays two controllers: a DaemonSet puts one
+It holds namespaces, nodes, pods, services, daemonsets and statefulsets in memory, and plays two controllers: a DaemonSet puts one
 Ready pod on each node matching its nodeSelector, a StatefulSet runs name-0..N-1; a deleted pod
 of either comes back (a new pod, new uid) after `recreate_delay_s`. What a pod does when exec'd
 is decided by `exec_handler` (set by the test): it may answer from a table, or run the command
@@ -36,16 +35,10 @@ import yaml
 RESOURCES: dict[str, tuple[str, str, bool]] = {
     "namespaces": ("v1", "Namespace", False),
     "nodes": ("v1", "Node", False),
-    "persistentvolumes": ("v1", "PersistentVolume", False),
     "pods": ("v1", "Pod", True),
     "services": ("v1", "Service", True),
-    "configmaps": ("v1", "ConfigMap", True),
-    "persistentvolumeclaims": ("v1", "PersistentVolumeClaim", True),
     "daemonsets": ("apps/v1", "DaemonSet", True),
     "statefulsets": ("apps/v1", "StatefulSet", True),
-    "deployments": ("apps/v1", "Deployment", True),
-    "jobs": ("batch/v1", "Job", True),
-    "csidrivers": ("storage.k8s.io/v1", "CSIDriver", False),
 }
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455
 
@@ -150,9 +143,6 @@ class FakeKubeApi:
         self._thread: threading.Thread | None = None
         self.ws_protocols = ("v5.channel.k8s.io", "v4.channel.k8s.io")  # in preference order
         self.pod_ips: dict[str, str] = {}  # pod name -> IP to give it (else a made-up 10.244.x.y)
-        # job name -> (succeeded, log) the fake Job's pod "ends" with; absent: the Job keeps running
-        self.job_results: dict[str, tuple[bool, str]] = {}
-        self.pod_logs: dict[tuple[str, str], str] = {}  # (namespace, pod) -> log text
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> str:
@@ -291,12 +281,6 @@ class FakeKubeApi:
                     labels = node["metadata"].get("labels", {})
                     if all(labels.get(k) == v for k, v in selector.items()) and node["metadata"]["name"] not in have:
                         self._make_pod("DaemonSet", owner, f"{owner['metadata']['name']}-{secrets.token_hex(3)}", node)
-            elif r == "jobs" and not self._pods_of("Job", owner):
-                job = owner["metadata"]["name"]
-                owner["spec"]["template"].setdefault("metadata", {}).setdefault("labels", {})["job-name"] = job
-                nodes = [n for n in self._nodes() if "node-role.kubernetes.io/control-plane" not in n["metadata"]["labels"]]
-                if nodes:
-                    self._make_pod("Job", owner, f"{job}-{secrets.token_hex(3)}", nodes[0])
             elif r == "statefulsets":
                 have = {p["metadata"]["name"] for p in self._pods_of("StatefulSet", owner)}
                 nodes = [n for n in self._nodes() if "node-role.kubernetes.io/control-plane" not in n["metadata"]["labels"]]
@@ -304,18 +288,6 @@ class FakeKubeApi:
                     name = f"{owner['metadata']['name']}-{i}"
                     if name not in have and nodes:
                         self._make_pod("StatefulSet", owner, name, nodes[i % len(nodes)])
-
-    def _settle_job(self, job: dict) -> None:
-        """A Job whose outcome the test set finishes: its pod ends, its log is the given text."""
-        name, ns = job["metadata"]["name"], job["metadata"].get("namespace", "")
-        if name not in self.job_results:
-            job["status"] = {"active": 1}
-            return
-        ok, text = self.job_results[name]
-        for pod in self._pods_of("Job", job):
-            pod["status"]["phase"] = "Succeeded" if ok else "Failed"
-            self.pod_logs[(ns, pod["metadata"]["name"])] = text
-        job["status"] = {"succeeded": 1} if ok else {"failed": 1}
 
     def _schedule_reconcile(self) -> None:
         def later() -> None:
@@ -383,10 +355,6 @@ class FakeKubeApi:
             obj = self._store.get(key)
             if obj is None:
                 return 404, _status(404, "NotFound", f'{resource} "{name}" not found')
-            if method == "GET" and resource == "pods" and sub == "log":
-                return 200, {"__text__": self.pod_logs.get((namespace, name), "")}
-            if method == "GET" and resource == "jobs":
-                self._settle_job(obj)
             if method == "GET":
                 return 200, copy.deepcopy(obj)
             if method == "PUT":
@@ -419,10 +387,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _reply(self, code: int, payload: dict) -> None:
-        text = "__text__" in payload
-        data = payload["__text__"].encode() if text else json.dumps(payload).encode()
+        data = json.dumps(payload).encode()
         self.send_response(code)
-        self.send_header("Content-Type", "text/plain" if text else "application/json")
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -81,16 +81,13 @@ class KubeApi:
     api_client: object
     core: object
     apps: object
-    batch: object
-    storage: object
     target: KubeTarget
 
     @classmethod
     def from_api_client(cls, api_client: object, target: KubeTarget) -> "KubeApi":
         from kubernetes import client
 
-        return cls(api_client, client.CoreV1Api(api_client), client.AppsV1Api(api_client),
-                   client.BatchV1Api(api_client), client.StorageV1Api(api_client), target)
+        return cls(api_client, client.CoreV1Api(api_client), client.AppsV1Api(api_client), target)
 
     def close(self) -> None:
         close = getattr(self.api_client, "close", None)

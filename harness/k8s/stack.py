@@ -21,15 +21,10 @@ def _methods(api: KubeApi, kind: str) -> tuple[object, str, bool]:
     """(API object, method suffix, namespaced) for a manifest kind."""
     table = {
         "Namespace": (api.core, "namespace", False),
-        "PersistentVolume": (api.core, "persistent_volume", False),
         "Service": (api.core, "namespaced_service", True),
-        "ConfigMap": (api.core, "namespaced_config_map", True),
-        "PersistentVolumeClaim": (api.core, "namespaced_persistent_volume_claim", True),
         "Pod": (api.core, "namespaced_pod", True),
         "DaemonSet": (api.apps, "namespaced_daemon_set", True),
         "StatefulSet": (api.apps, "namespaced_stateful_set", True),
-        "Deployment": (api.apps, "namespaced_deployment", True),
-        "Job": (api.batch, "namespaced_job", True),
     }
     try:
         return table[kind]

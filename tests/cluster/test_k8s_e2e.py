@@ -17,10 +17,7 @@ from harness.errors import ConfigError
 from harness.k8s import manifests as m
 from harness.faults.pod import DeleteGlusterPod, NodeContainerFault, peers_seen_from
 from harness.faults.podnet import IptablesPartition, zone_outage
-from harness.k8s.jobs import run_fio_across_pods
 from harness.k8s.options import K8sOptions
-from harness.k8s.stack import apply
-from harness.k8s.validate import validate_manifests
 from harness.providers.existing import ExistingProvider
 from harness.providers.kind import KindProvider
 from harness.runner import run
@@ -99,34 +96,6 @@ def test_kind_faults_take_effect_and_revert(kind_cluster):
         assert kind_cluster.node_runtime.state(b) == "exited"
     for node in kind_cluster.nodes:
         assert all(p.connected for p in peers_seen_from(kind_cluster, node.name).values())
-
-
-@needs_kind
-@pytest.mark.slow
-def test_kind_pv_through_kadalu_csi_when_installed(kind_cluster):
-    drivers = [d.metadata.name for d in kind_cluster.api.storage.list_csi_driver().items]
-    if m.CSI_DRIVER not in drivers:
-        pytest.skip(f"CSI driver {m.CSI_DRIVER!r} is not installed in the kind cluster (install kadalu's CSI "
-                    f"node plugin to exercise PVs); drivers: {drivers}")
-    volume = create_volume(kind_cluster, VolumeSpec(VolumeType.REPLICA3))
-    settings = m.StackSettings(run_id=kind_cluster.run_id, namespace=kind_cluster.options.namespace)
-    objects = [m.gluster_persistent_volume(settings, volume.name, [n.address for n in kind_cluster.nodes]),
-               m.gluster_persistent_volume_claim(settings, volume.name)]
-    assert validate_manifests(objects) == []
-    try:
-        apply(kind_cluster.api, objects)
-        from harness.waiting import wait_for
-
-        wait_for(lambda: kind_cluster.api.core.read_namespaced_persistent_volume_claim(
-            volume.name, settings.namespace).status.phase == "Bound", timeout=120, what=f"PVC {volume.name} Bound")
-        # load from several pods at once: fio servers on the PVC, one client Job driving them all
-        job = "[global]\ndirectory=/data\nsize=16m\nruntime=10\ntime_based=1\n[randrw]\nrw=randrw\nbs=4k\n"
-        report = run_fio_across_pods(kind_cluster.api, settings, volume.name, job, servers=2, timeout=600)
-        assert len(report["client_stats"]) >= 2
-    finally:
-        kind_cluster.api.core.delete_namespaced_persistent_volume_claim(volume.name, settings.namespace)
-        kind_cluster.api.core.delete_persistent_volume(f"{settings.run_id}-{volume.name}")
-        volume.delete()
 
 
 @needs_existing

@@ -31,8 +31,7 @@ def test_rendered_manifests_validate_strictly(group, version):
 
 def test_catalog_covers_every_kind_the_harness_renders():
     kinds = {x["kind"] for group in CATALOG.values() for x in group}
-    assert kinds == {"Namespace", "DaemonSet", "Service", "StatefulSet", "PersistentVolume", "PersistentVolumeClaim",
-                     "ConfigMap", "Deployment", "Job"}
+    assert kinds == {"Namespace", "DaemonSet", "Service", "StatefulSet"}
 
 
 def test_negative_control_a_misspelt_field_and_a_wrong_type_are_reported():
@@ -68,40 +67,6 @@ def test_glusterd_daemonset_is_host_network_privileged_on_storage_nodes_with_liv
 def test_namespace_admits_privileged_pods_where_pod_security_is_enforced():
     labels = m.namespace(SETTINGS)["metadata"]["labels"]
     assert {labels[f"pod-security.kubernetes.io/{mode}"] for mode in ("enforce", "audit", "warn")} == {"privileged"}
-
-
-def test_persistent_volume_uses_kadalu_csi_external_mode_not_the_removed_in_tree_plugin():
-    pv = m.gluster_persistent_volume(SETTINGS, "v7", ["198.18.0.11", "198.18.0.12"], mount_options=["log-level=INFO"])
-    assert "glusterfs" not in pv["spec"]
-    csi = pv["spec"]["csi"]
-    assert csi["driver"] == "kadalu"
-    assert csi["volumeAttributes"] == {"type": "External", "gserver": "198.18.0.11,198.18.0.12", "gvolname": "v7",
-                                       "options": "log-level=INFO", "path": ""}
-    pvc = m.gluster_persistent_volume_claim(SETTINGS, "v7")
-    assert pvc["spec"]["volumeName"] == pv["metadata"]["name"]
-    assert pv["spec"]["claimRef"] == {"namespace": "glusterfs", "name": "v7"}
-    with pytest.raises(ValueError):
-        m.gluster_persistent_volume(SETTINGS, "v7", [])
-
-
-def test_fio_client_job_drives_every_server_pod():
-    job = m.fio_client_job(SETTINGS, "fio-a", "[x]\n", servers=3)[1]
-    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
-    clients = [c for c in command if c.startswith("--client=")]
-    assert clients == [f"--client=fio-server-{i}.fio-server.glusterfs.svc" for i in range(3)]
-    servers = m.fio_servers(SETTINGS, "v1", 3)
-    assert servers[1]["spec"]["replicas"] == 3 and servers[0]["spec"]["clusterIP"] == "None"
-
-
-def test_locust_master_waits_for_its_workers_and_workers_find_the_master_service():
-    cm, svc, master, workers = m.locust(SETTINGS, "x", workers=4, users=20, spawn_rate=2, run_time="1m",
-                                        host="http://s3-gateway:8080")
-    args = master["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert "--master" in args and "--expect-workers=4" in args and "--headless" in args
-    assert workers["spec"]["replicas"] == 4
-    wargs = workers["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert f"--master-host={svc['metadata']['name']}" in wargs
-    assert svc["spec"]["selector"].items() <= master["spec"]["template"]["metadata"]["labels"].items()
 
 
 def test_clients_spread_over_zones_and_have_fuse():
