@@ -111,8 +111,11 @@ class K8sLocalNodeRuntime:
     def after_crash(self, node: str) -> None:
         """Clear what a reboot would have cleared (see STALE_MOUNT_PREFIXES)."""
         holder = self._holder(node)
-        for point in stale_mounts(Path(f"/proc/{holder}/mountinfo").read_text()):
+        stale = stale_mounts(Path(f"/proc/{holder}/mountinfo").read_text())
+        for point in stale:
             in_host(holder, ["umount", "-l", point], timeout=15, check=False)
+        log.info("%s: node %s: %d mounts of dead containers unmounted, /run/containerd cleared", self.cluster.run_id,
+                 node, len(stale))
         in_host(holder, ["sh", "-c", STALE_RUN_FILES], timeout=30)
         left = stale_mounts(Path(f"/proc/{holder}/mountinfo").read_text())
         if left:
