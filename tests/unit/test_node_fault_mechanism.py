@@ -132,3 +132,36 @@ def test_stale_mounts_are_the_dead_containers_deepest_first_never_the_hosts_netn
     depths = [p.count("/") for p in found]
     assert depths == sorted(depths, reverse=True)
     assert stale_mounts(MOUNTINFO.splitlines()[0]) == []  # negative control: nothing of a container's
+
+
+@pytest.fixture
+def kind_cluster(tmp_path):
+    """kind's provider logic on the FAKE API server and a fake docker (the same faults run against a
+    real k8s-local cluster in tests/cluster/test_k8s_local_node_faults.py)."""
+    from harness.k8s.options import K8sOptions
+    from harness.providers.kind import KindProvider
+    from tests.fake_kube_api import FakeGlusterPool, FakeKindAndDocker, FakeKubeApi
+
+    with FakeKubeApi() as fake:
+        pool = FakeGlusterPool(fake)
+        fake.exec_handler = pool
+        runner = FakeKindAndDocker(fake, pool)
+        kind = tmp_path / "kind"
+        kind.write_text("")
+        kind.chmod(0o755)
+        opts = K8sOptions(kind_binary=str(kind), kind_cluster_name="glh-m", ready_timeout_s=10)
+        cluster = KindProvider(nodes=3, zones=3, clients=0, root=tmp_path / "root", options=opts, runner=runner).up()
+        yield cluster, runner, pool
+        cluster.down()
+
+
+@pytest.mark.parametrize("fault, verb, state", [(NodeCrash, "kill", "exited"), (NodeHang, "pause", "paused")])
+def test_node_faults_on_kind_stop_or_pause_the_node_container_and_restore_it(kind_cluster, fault, verb, state):
+    cluster, runner, pool = kind_cluster
+    node = cluster.nodes[2]
+    with fault(cluster, node.name, timeline=Timeline(), timeout=10) as f:
+        assert f.mechanism == CONT
+        assert runner.containers[node.name] == state and node.address in pool.down
+    assert runner.containers[node.name] == "running" and pool.down == set()
+    docker = [c[1:] for c in runner.calls if c[0] == "docker" and c[1] in ("kill", "start", "pause", "unpause")]
+    assert docker == [(verb, node.name), ("start" if verb == "kill" else "unpause", node.name)]
