@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -106,7 +107,7 @@ class K8sLocalNodeRuntime:
                 raise HarnessError(f"processes {sorted(pids)} of node {node} survived SIGKILL for {KILL_TIMEOUT_S} s")
             for pid in pids:
                 try:
-                    os.kill(pid, 9)
+                    os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
             time.sleep(0.05)
@@ -118,12 +119,13 @@ class K8sLocalNodeRuntime:
         stale = stale_mounts(Path(f"/proc/{holder}/mountinfo").read_text())
         for point in stale:
             in_host(holder, ["umount", "-l", point], timeout=15, check=False)
-        log.info("%s: node %s: %d mounts of dead containers unmounted, /run/containerd cleared", self.cluster.run_id,
-                 node, len(stale))
         in_host(holder, ["sh", "-c", STALE_RUN_FILES], timeout=30)
         left = stale_mounts(Path(f"/proc/{holder}/mountinfo").read_text())
         if left:
-            raise HarnessError(f"node {node}: mounts of its dead containers remain after umount: {', '.join(left)}")
+            raise HarnessError(f"node {node}: mounts of its dead containers remain after umount -l: {', '.join(left)}; "
+                               f"the node cannot boot clean (`python -m harness down` or `cleanup` removes the run)")
+        log.info("%s: node %s: %d mounts of dead containers unmounted, /run/containerd cleared", self.cluster.run_id,
+                 node, len(stale))
 
     def start(self, node: str) -> None:
         """Start a crashed node's containerd and kubelet as its first start did."""
