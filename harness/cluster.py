@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Collection, Sequence
 
-from .control import DEFAULT_TIMEOUT_S, Capability, Host, lacking  # noqa: F401 (providers take them from here)
+from .control import DEFAULT_TIMEOUT_S, Capability, Host, NodeRuntime, first_served, lacking  # noqa: F401 (providers take them from here)
 from .errors import ConfigError, Unsupported
 from .gluster import GlusterCLI
 
@@ -86,12 +86,28 @@ class Cluster(ABC):
     # Names of the volumes made here start with it: where runs share one gluster pool (kind, an
     # existing cluster; xdist workers) no two create the same volume.
     volume_prefix: str = ""
+    node_runtime: NodeRuntime | None = None  # stops and freezes whole nodes (Capability.NODE_CONTAINER_FAULTS)
 
     def require(self, *needed: str, what: str) -> None:
         """Refuse `what` (Unsupported, before anything changes) when this cluster lacks a capability."""
         reason = lacking(needed, self.capabilities, f"this {type(self).__name__}")
         if reason:
             raise Unsupported(f"{what} {reason}")
+
+    def require_one_of(self, *alternatives: str, what: str) -> str:
+        """The first of `alternatives` this cluster has (how `what` will be done); Unsupported, before
+        anything changes, when it has none of them."""
+        found = first_served(alternatives, self.capabilities)
+        if found is None:
+            raise Unsupported(f"{what} needs one of {', '.join(alternatives)}, which this {type(self).__name__} "
+                              f"lacks (it has: {', '.join(sorted(self.capabilities)) or 'none'})")
+        return found
+
+    def wait_node_ready(self, node: str, timeout: float) -> None:
+        """Return once a node the node runtime restarted or thawed serves again (Kubernetes: node Ready,
+        its gluster pod Ready, glusterd answering)."""
+        raise Unsupported(f"a {type(self).__name__} has no node runtime to wait for "
+                          f"({Capability.NODE_CONTAINER_FAULTS})")
 
     def require_destructive(self, what: str) -> None:
         """Refuse `what` (a fault about to be injected) unless destructive faults are allowed here:

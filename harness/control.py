@@ -6,7 +6,7 @@ import the Cluster module, which itself imports them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 
 from .runner import CommandResult
 
@@ -33,7 +33,9 @@ class Capability:
     CHAOS_TARGET = "chaos-target"  # chaostoolkit finds the cluster in this host's registry
     GLUSTER_VERSIONS = "gluster-versions"  # nodes run chosen GlusterFS versions (mixed, upgraded)
     POD_FAULTS = "pod-faults"  # delete a gluster pod through the Kubernetes API
-    NODE_CONTAINER_FAULTS = "node-container-faults"  # stop/pause a node (kind: nodes are containers)
+    # Stop/start and pause/unpause a whole node, kubelet and pods included, through the cluster's
+    # node runtime (kind: node containers; k8s-local: the node's cgroup tree).
+    NODE_CONTAINER_FAULTS = "node-container-faults"
 
 
 def lacking(needed: Iterable[str], available: frozenset[str], holder: str) -> str | None:
@@ -42,6 +44,27 @@ def lacking(needed: Iterable[str], available: frozenset[str], holder: str) -> st
     if not missing:
         return None
     return f"needs {', '.join(missing)}, which {holder} lacks (it has: {', '.join(sorted(available)) or 'none'})"
+
+
+def first_served(alternatives: Sequence[str], available: frozenset[str]) -> str | None:
+    """The first of `alternatives` (in order of preference) that `available` has; None if none."""
+    return next((c for c in alternatives if c in available), None)
+
+
+class NodeRuntime(Protocol):
+    """What holds a cluster's nodes (docker for kind's node containers, cgroups for k8s-local's nodes).
+    A stopped node is crashed (no graceful shutdown); start boots it again."""
+
+    def state(self, node: str) -> str:
+        """running | paused | exited (docker's words; kind may say more)."""
+
+    def stop(self, node: str) -> None: ...
+
+    def start(self, node: str) -> None: ...
+
+    def pause(self, node: str) -> None: ...
+
+    def unpause(self, node: str) -> None: ...
 
 
 class Host(ABC):

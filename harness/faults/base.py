@@ -74,12 +74,16 @@ class Fault(ABC):
     # The capabilities (harness.control.Capability) this kind needs of its cluster: a cluster
     # without them refuses it when it is built (Unsupported), before anything changes.
     needs: ClassVar[frozenset[str]] = frozenset()
+    # Ways to do it, in order of preference: the cluster must have one of them, and the first it has
+    # is how this fault acts (self.mechanism; None when the kind has a single way).
+    needs_one_of: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cluster: "Cluster", *, timeline: Timeline | None = None, timeout: float = DEFAULT_TIMEOUT_S,
                  mounts: "Sequence[FuseMount] | None" = None) -> None:
         if timeout <= 0:
             raise ConfigError(f"fault timeout must be positive, got {timeout}")
         cluster.require(*sorted(self.needs), what=self.kind)
+        self.mechanism = cluster.require_one_of(*self.needs_one_of, what=self.kind) if self.needs_one_of else None
         self.cluster = cluster
         self.timeline = timeline if timeline is not None else default_timeline(cluster)
         self.timeout = float(timeout)

@@ -13,6 +13,7 @@ from ..proc import Proc, procs
 from ..timeline import Phase
 from .base import Fault
 from .hosted import HostedBrick, other_node, signal_pids, wait_hosted_back
+from .wholenode import WholeNodes
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -23,14 +24,20 @@ log = logging.getLogger("harness.faults")
 
 class NodeCrash(Fault):
     """Every process of a node SIGKILLed (a crashed node / deleted pod); revert starts the node's
-    glusterd, which starts its bricks and self-heal daemon again."""
+    glusterd, which starts its bricks and self-heal daemon again.
+
+    Where this host sees the node's processes (process-faults) they are killed from here and the
+    harness starts glusterd again; elsewhere (node-container-faults: kind, k8s-local) the node runtime
+    crashes the whole node, kubelet and pods included, and the revert boots it again."""
 
     kind = "node-crash"
-    needs = frozenset({Capability.PROCESS_FAULTS})
+    needs_one_of = (Capability.PROCESS_FAULTS, Capability.NODE_CONTAINER_FAULTS)
 
     def __init__(self, cluster: "Cluster", node: str, **kw: Any) -> None:
         super().__init__(cluster, **kw)
         self.node = cluster.node(node)
+        self.whole = (WholeNodes(cluster, [self.node], self.wait, self.timeout)
+                      if self.mechanism == Capability.NODE_CONTAINER_FAULTS else None)
         self.observer = other_node(cluster, [self.node]) if len(cluster.nodes) > 1 else None
         self.restarted_at: float | None = None  # when the revert (or a pod restart) started its glusterd
         self.daemon_repairs: set[str] = set()  # volumes whose self-heal daemon the revert had to restart
@@ -50,9 +57,13 @@ class NodeCrash(Fault):
         return killed
 
     def _apply(self) -> None:
+        if self.whole:
+            return self.whole.crash()
         self.killed = self._kill_all()
 
     def _confirm_effect(self) -> dict[str, Any]:
+        if self.whole:
+            return self.whole.confirm_crashed()
         self.wait(lambda: not any(p.alive() for p in self.killed), f"every process of {self.node.name} to die")
         if self.observer is not None:
             self.wait(lambda: peer_disconnected(self.observer, self.node),  # type: ignore[arg-type]
@@ -60,6 +71,9 @@ class NodeCrash(Fault):
         return {"killed": len(self.killed)}
 
     def _undo(self) -> None:
+        if self.whole:
+            self.whole.restore()
+            return
         killed = getattr(self, "killed", [])
         self.wait(lambda: all(p.reaped() for p in killed), f"killed processes of {self.node.name} reaped",
                   describe=lambda: "not reaped: " + ", ".join(f"{p.pid}={p.state()}" for p in killed if not p.reaped()))
@@ -69,6 +83,11 @@ class NodeCrash(Fault):
 
     def _confirm_revert(self) -> None:
         nested = any(f is not self for f in self.timeline.active_faults())
+        if self.whole:
+            # The node's own return (Ready, gluster pod Ready, glusterd answering), then the volumes
+            # whole: its bricks come back only once glusterd starts in the recreated pod.
+            self.whole.confirm_restored(peers=not nested)
+            return self.confirm_whole()
         self.confirm_whole()  # the given volumes and every mount's: bricks, peers, client children
         if nested or self.observer is None:
             return  # the outermost fault's revert checks the volumes (see confirm_whole)
@@ -104,6 +123,8 @@ class RestartPod(NodeCrash):
     returns once the new glusterd answers and the node's bricks are online again."""
 
     kind = "restart-pod"
+    needs = frozenset({Capability.PROCESS_FAULTS})  # glusterd started again by this host, on its own
+    needs_one_of = ()
 
     def __init__(self, cluster: "Cluster", node: str, volumes: "Sequence[Volume]" = (), **kw: Any) -> None:
         super().__init__(cluster, node, **kw)

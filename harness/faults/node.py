@@ -12,6 +12,7 @@ from .base import Fault
 from .network import IsolateNode
 from .crash import NodeCrash
 from .hosted import signal_pids
+from .wholenode import WholeNodes
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -19,15 +20,20 @@ if TYPE_CHECKING:
 
 class NodeHang(Fault):
     """Every process of a node stopped with SIGSTOP (a hung node): clients stall until
-    network.ping-timeout. Revert sends SIGCONT to every stopped process of the node."""
+    network.ping-timeout. Revert sends SIGCONT to every stopped process of the node.
+
+    Where this host cannot signal the node's processes (node-container-faults: kind, k8s-local) the
+    node runtime freezes the whole node instead, kubelet and pods included, and thaws it on revert."""
 
     kind = "node-hang"
-    needs = frozenset({Capability.PROCESS_FAULTS})
+    needs_one_of = (Capability.PROCESS_FAULTS, Capability.NODE_CONTAINER_FAULTS)
 
     def __init__(self, cluster: "Cluster", node: str, **kw: Any) -> None:
         super().__init__(cluster, **kw)
         self.node = cluster.node(node)
         self.stopped: list[Proc] = []
+        self.whole = (WholeNodes(cluster, [self.node], self.wait, self.timeout)
+                      if self.mechanism == Capability.NODE_CONTAINER_FAULTS else None)
 
     def params(self) -> dict[str, Any]:
         return {"node": self.node.name}
@@ -36,6 +42,8 @@ class NodeHang(Fault):
         return (self.node.name,)
 
     def _apply(self) -> None:
+        if self.whole:
+            return self.whole.freeze()
         pids = self.node.pids()
         self.stopped = procs(pids)
         if not self.stopped:
@@ -44,6 +52,9 @@ class NodeHang(Fault):
         signal_pids(self.node, pids, "STOP")
 
     def _confirm_effect(self) -> dict[str, Any]:
+        if self.whole:
+            return self.whole.confirm_frozen()
+
         def all_stopped() -> bool:
             return all(p.state() in ("T", None) for p in self.stopped)
 
@@ -52,11 +63,18 @@ class NodeHang(Fault):
         return {"stopped": len(self.stopped)}
 
     def _undo(self) -> None:
+        if self.whole:
+            self.whole.restore()
+            return
         stopped_now = {p.pid for p in procs(self.node.pids()) if p.state() == "T"}
         signal_pids(self.node, sorted({p.pid for p in self.stopped if not p.reaped()} | stopped_now), "CONT")
 
     def _confirm_revert(self) -> None:
-        self.wait(lambda: not any(p.state() == "T" for p in self.stopped), f"no process of {self.node.name} stopped")
+        if self.whole:
+            nested = any(f is not self for f in self.timeline.active_faults())
+            self.whole.confirm_restored(peers=not nested)
+        else:
+            self.wait(lambda: not any(p.state() == "T" for p in self.stopped), f"no process of {self.node.name} stopped")
         self.confirm_whole()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from ..cluster import Node
+from ..cluster import Cluster, Node
 from ..control import Capability
 from ..errors import ConfigError, HarnessError
 from ..gluster.xml import Peer
@@ -24,12 +24,12 @@ K8S_FAULT_TIMEOUT_S = 120.0  # a pod's restart includes its image's start and th
 
 
 # -- peers as a node's glusterd sees them ------------------------------------------------------------
-def peers_seen_from(cluster: "K8sCluster", observer: str) -> dict[str, Peer]:
+def peers_seen_from(cluster: Cluster, observer: str) -> dict[str, Peer]:
     """Peer status as glusterd on `observer` sees it, keyed by peer hostname (a node address)."""
     return {p.hostname: p for p in cluster.node(observer).gluster.peer_status()}
 
 
-def wait_peers(cluster: "K8sCluster", observer: str, nodes: Iterable[Node], connected: bool, timeout: float,
+def wait_peers(cluster: Cluster, observer: str, nodes: Iterable[Node], connected: bool, timeout: float,
                what: str) -> None:
     nodes = list(nodes)
 

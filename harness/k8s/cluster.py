@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Collection, Sequence
 
-from ..cluster import DEFAULT_TIMEOUT_S, Capability, ClientHost, Cluster, Node
+from ..cluster import DEFAULT_TIMEOUT_S, Capability, ClientHost, Cluster, Node, NodeRuntime
 from ..errors import ConfigError, GlusterdStartFailed, HarnessError, WaitTimeout
 from ..glusterd_log import GLUSTERD_LOG, start_ended, start_errors
 from ..mount import FuseMount, leave_out_args
@@ -167,7 +167,7 @@ class K8sCluster(Cluster):
     """Nodes, clients and mounts of a Kubernetes cluster running gluster pods."""
 
     def __init__(self, api: KubeApi, run_id: str, options: K8sClusterOptions, nodes: Sequence[NodeInfo],
-                 clients: Sequence[PodInfo], exec_runner: ExecRunner, node_runtime: object | None = None,
+                 clients: Sequence[PodInfo], exec_runner: ExecRunner, node_runtime: NodeRuntime | None = None,
                  on_down: Callable[[], None] | None = None, on_keep: Callable[[], None] | None = None,
                  root: Path | None = None) -> None:
         self.api, self.run_id, self.options = api, run_id, options
@@ -238,8 +238,11 @@ class K8sCluster(Cluster):
             pod = running_pod(self.api.core, self.options.namespace, self.options.gluster_pod_selector, node)
             if pod is None or not pod.ready:
                 return False
-            return self.exec(pod.namespace, pod.name, ["gluster", "--mode=script", "pool", "list"], timeout=10,
-                             check=False).ok
+            try:
+                return self.exec(pod.namespace, pod.name, ["gluster", "--mode=script", "pool", "list"], timeout=10,
+                                 check=False).ok
+            except HarnessError:  # a restarting kubelet refuses the exec: not ready yet
+                return False
 
         wait_for(ready, timeout=timeout, what=f"node {node} Ready with its gluster pod answering", interval=0.5)
 

@@ -99,8 +99,8 @@ def test_a_failed_start_removes_what_it_made(monkeypatch):
     before = host_snapshot()
     made = {}
 
-    def fail_on_node(self, p, node, root, built):
-        made["run_id"], made["root"] = p.run_id, root
+    def fail_on_node(self, cluster, node, built):
+        made["run_id"], made["root"] = cluster.run_id, cluster.root
         raise RuntimeError("node start failed on purpose")
 
     monkeypatch.setattr(K8sLocalProvider, "_start_node", fail_on_node)

@@ -48,6 +48,9 @@ class StackSettings:
     state_dir: str = STATE_DIR
     # name -> address in every glusterd pod's /etc/hosts: peers probed by node name resolve without DNS
     host_aliases: Mapping[str, str] = field(default_factory=dict)
+    # Labels of the nodes client pods must run on (k8s-local: a node of their own, so no node or zone
+    # fault takes a client with it); empty: wherever the scheduler puts them (kind, existing).
+    client_node_selector: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def brick_root(self) -> str:
@@ -166,6 +169,7 @@ def client_statefulset(settings: StackSettings, replicas: int, namespace_name: s
                     "metadata": {"labels": labels},
                     "spec": {
                         "terminationGracePeriodSeconds": 5,
+                        **({"nodeSelector": dict(settings.client_node_selector)} if settings.client_node_selector else {}),
                         "topologySpreadConstraints": [{
                             "maxSkew": 1, "topologyKey": ZONE_LABEL, "whenUnsatisfiable": "ScheduleAnyway",
                             "labelSelector": {"matchLabels": {"app.kubernetes.io/name": CLIENT_NAME}},

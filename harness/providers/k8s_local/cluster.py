@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -52,6 +52,8 @@ CNI_BIN = "/usr/lib/cni"
 SYSTEM_BINARIES = ("etcd", "containerd", "containerd-shim-runc-v2", "runc", "ctr", "nsenter", "unshare", "setsid", "ip")
 START_TIMEOUT_S = 120.0
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
+# The label of client nodes (the client StatefulSet's nodeSelector): a zone fault never takes the clients.
+CLIENT_NODE_LABEL, CLIENT_NODE_ROLE = "glusterharness/role", "clients"
 
 
 @dataclass(frozen=True)
@@ -70,27 +72,49 @@ class Plan:
     subnet: str
     service_cidr: str
     control_plane: Host
-    nodes: tuple[Host, ...]
+    nodes: tuple[Host, ...]  # storage nodes, in zones
+    clients: tuple[Host, ...] = ()  # nodes of their own for client pods: no zone, no storage label
 
     @property
     def switch(self) -> str:
         return f"{self.run_id}-sw"
 
+    @property
+    def kubelets(self) -> tuple[Host, ...]:
+        """Every host that runs a kubelet: storage nodes and client nodes."""
+        return self.nodes + self.clients
 
-def plan(index: int, nodes: int, zones: int) -> Plan:
+    def kubelet_host(self, name: str) -> Host:
+        for host in self.kubelets:
+            if host.name == name:
+                return host
+        raise ConfigError(f"k8s-local cluster {self.run_id} has no node {name!r}; "
+                          f"nodes are {', '.join(h.name for h in self.kubelets)}")
+
+
+def client_node_name(i: int) -> str:
+    return "clients" if i == 0 else f"clients{i + 1}"
+
+
+def plan(index: int, nodes: int, zones: int, client_nodes: int = 0) -> Plan:
     """Cluster `index` uses the index-th /24 of 198.18.0.0/15 (as the local provider would)."""
     if not 1 <= nodes <= MAX_NODES:
         raise ConfigError(f"k8s-local runs 1 to {MAX_NODES} nodes, got {nodes}")
     if not 1 <= zones <= nodes:
         raise ConfigError(f"k8s-local needs 1 to {nodes} zones for {nodes} nodes, got {zones}")
+    if client_nodes < 0 or nodes + client_nodes > MAX_NODES:
+        raise ConfigError(f"k8s-local runs at most {MAX_NODES} nodes in all; {nodes} storage nodes leave room for "
+                          f"{MAX_NODES - nodes} client node(s), got {client_nodes}")
     net = ipaddress.ip_network((int(TEST_RANGE.network_address) + index * 256, 24))
     base = net.network_address
     run_id = f"{NAMESPACE_PREFIX}{index}"
     zone_list = zone_names(zones)
     hosts = tuple(Host(f"node{i + 1}", f"{run_id}-node{i + 1}", str(base + NODE_OFFSET + i), zone_list[i % zones],
                        f"{base + 128 + 16 * i}/28") for i in range(nodes))
+    clients = tuple(Host(client_node_name(i), f"{run_id}-{client_node_name(i)}", str(base + NODE_OFFSET + j), "",
+                         f"{base + 128 + 16 * j}/28") for i, j in enumerate(range(nodes, nodes + client_nodes)))
     return Plan(index, run_id, str(net), f"{base + 64}/26",
-                Host("cp", f"{run_id}-cp", str(base + CP_OFFSET)), hosts)
+                Host("cp", f"{run_id}-cp", str(base + CP_OFFSET)), hosts, clients)
 
 
 # --- hosts: holder processes and daemons ----------------------------------------------------------
@@ -155,6 +179,7 @@ class K8sLocalCluster:
     plan: Plan
     holders: dict[str, int]
     api_port: int
+    node_labels: dict[str, str] = field(default_factory=dict)  # beyond the zone, on every storage node
 
     @property
     def run_id(self) -> str:
@@ -174,13 +199,15 @@ class K8sLocalCluster:
 
     def save_state(self) -> None:
         state = {"index": self.plan.index, "nodes": len(self.plan.nodes),
-                 "zones": len({n.zone for n in self.plan.nodes}), "holders": self.holders, "api_port": self.api_port}
+                 "zones": len({n.zone for n in self.plan.nodes}), "client_nodes": len(self.plan.clients),
+                 "holders": self.holders, "api_port": self.api_port, "node_labels": self.node_labels}
         (self.root / STATE_FILE).write_text(json.dumps(state, indent=2))
 
     @classmethod
     def attach(cls, entry: registry.Entry) -> "K8sLocalCluster":
         state = json.loads((Path(entry.root) / STATE_FILE).read_text())
-        return cls(entry, plan(state["index"], state["nodes"], state["zones"]), state["holders"], state["api_port"])
+        return cls(entry, plan(state["index"], state["nodes"], state["zones"], state.get("client_nodes", 0)),
+                   state["holders"], state["api_port"], state.get("node_labels", {}))
 
     def keep(self) -> None:
         self.entry.persistent = True
@@ -228,13 +255,13 @@ class K8sLocalProvider:
     """Starts a K8sLocalCluster; anything half made is removed when the start fails."""
 
     def __init__(self, nodes: int = 3, zones: int = 3, root: Path = DEFAULT_ROOT,
-                 images: Sequence[Path] = (), node_labels: dict[str, str] | None = None) -> None:
-        self.nodes, self.zones, self.root = nodes, zones, Path(root)
+                 images: Sequence[Path] = (), node_labels: dict[str, str] | None = None, client_nodes: int = 0) -> None:
+        self.nodes, self.zones, self.root, self.client_nodes = nodes, zones, Path(root), client_nodes
         self.images = tuple(images)  # docker-archive tars each node imports besides the pause image
         self.node_labels = dict(node_labels or {})
 
     def up(self) -> K8sLocalCluster:
-        plan(0, self.nodes, self.zones)  # bad input is refused before anything changes
+        plan(0, self.nodes, self.zones, self.client_nodes)  # bad input is refused before anything changes
         built = check_prerequisites()
         for image in self.images:
             if not Path(image).is_file():
@@ -251,43 +278,43 @@ class K8sLocalProvider:
 
     def _start(self, entry: registry.Entry, built: k8s_build.Build) -> K8sLocalCluster:
         start = time.monotonic()
-        p = plan(entry.index, self.nodes, self.zones)
+        p = plan(entry.index, self.nodes, self.zones, self.client_nodes)
         root = Path(entry.root)
         root.mkdir(parents=True)
         (root / STATE_FILE).write_text("{}")  # marks the run as k8s-local before anything else exists
         netns.create_switch(p.switch)
-        for host in (p.control_plane, *p.nodes):
+        for host in (p.control_plane, *p.kubelets):
             netns.add_host(p.switch, host.namespace, host.name, host.address)
             make_cgroup(f"{cgroup_top(p.run_id)}/{host.name}")
-        for node in p.nodes:
+        for node in p.kubelets:
             run(["ip", "netns", "exec", node.namespace, "sysctl", "-qw", "net.ipv4.ip_forward=1"], timeout=15)
-            for other in p.nodes:
+            for other in p.kubelets:
                 if other != node:
                     run(["ip", "-n", node.namespace, "route", "add", other.pod_cidr, "via", other.address], timeout=15)
-        for other in p.nodes:
+        for other in p.kubelets:
             run(["ip", "-n", p.control_plane.namespace, "route", "add", other.pod_cidr, "via", other.address],
                 timeout=15)
         pki = self._certificates(p, root, built)
         holders = {p.control_plane.name: self._start_control_plane(p, root, built, pki)}
         port = self._start_forwarder(p, root)
         (root / "kubeconfig").write_text(kubeconfig_for(root / "admin.conf", f"https://127.0.0.1:{port}"))
-        cluster = K8sLocalCluster(entry, p, holders, port)
+        cluster = K8sLocalCluster(entry, p, holders, port, self.node_labels)
         cluster.save_state()
         wait_for(lambda: cluster.kubectl("get", "--raw", "/readyz", timeout=10, check=False).ok,
                  timeout=START_TIMEOUT_S, interval=0.2, what=f"the API server of {p.run_id}")
         log.info("%s: control plane up in %.1f s", p.run_id, time.monotonic() - start)
-        with ThreadPoolExecutor(max_workers=len(p.nodes)) as pool:
-            for node, pid in zip(p.nodes, pool.map(lambda n: self._start_node(p, n, root, built), p.nodes)):
+        with ThreadPoolExecutor(max_workers=len(p.kubelets)) as pool:
+            for node, pid in zip(p.kubelets, pool.map(lambda n: self._start_node(cluster, n, built), p.kubelets)):
                 holders[node.name] = pid
         cluster.save_state()
 
         def ready() -> bool:
             status = cluster.node_status()
-            return len(status) == len(p.nodes) and all(n["ready"] for n in status)
+            return len(status) == len(p.kubelets) and all(n["ready"] for n in status)
 
         wait_for(ready, timeout=START_TIMEOUT_S, interval=0.5, what=f"every node of {p.run_id} Ready",
                  describe=lambda: str(cluster.node_status()))
-        log.info("%s: %d nodes Ready in %.1f s (kubeconfig %s)", p.run_id, len(p.nodes), time.monotonic() - start,
+        log.info("%s: %d nodes Ready in %.1f s (kubeconfig %s)", p.run_id, len(p.kubelets), time.monotonic() - start,
                  cluster.kubeconfig)
         return cluster
 
@@ -344,29 +371,46 @@ class K8sLocalProvider:
         return int(wait_for(lambda: port_file.exists() and port_file.read_text(), timeout=15, interval=0.01,
                             what="the API forwarder to listen"))
 
-    def _start_node(self, p: Plan, node: Host, root: Path, built: k8s_build.Build) -> int:
-        node_dir = root / node.name
-        holder = start_holder(node, node_dir, f"{cgroup_top(p.run_id)}/{node.name}")
+    def _start_node(self, cluster: K8sLocalCluster, node: Host, built: k8s_build.Build) -> int:
+        node_dir = cluster.root / node.name
+        holder = start_holder(node, node_dir, f"{cgroup_top(cluster.run_id)}/{node.name}")
         (node_dir / "cni").mkdir()
-        (node_dir / "cni" / "10-k8s-local.conflist").write_text(json.dumps(cni_config(p.subnet, node.pod_cidr)))
+        (node_dir / "cni" / "10-k8s-local.conflist").write_text(json.dumps(cni_config(cluster.plan.subnet, node.pod_cidr)))
         (node_dir / "containerd.toml").write_text(containerd_config(node_dir))
-        spawn(node_dir, "containerd", ["containerd", f"--config={node_dir / 'containerd.toml'}"])
-        ctr = ["ctr", f"--address={CONTAINERD_SOCKET}", "--namespace=k8s.io"]
-        wait_for(lambda: in_host(holder, [*ctr, "version"], timeout=10, check=False).ok, timeout=60, interval=0.1,
-                 what=f"containerd on {node.name}")
-        for image in (built.image("pause"), *self.images):
-            in_host(holder, [*ctr, "images", "import", image], timeout=300)
-        internal = root / "admin.conf"
-        spawn(node_dir, "kubelet", [
-            built.bin / "kubelet", f"--kubeconfig={internal}", "--container-runtime=remote",
-            f"--container-runtime-endpoint=unix://{CONTAINERD_SOCKET}", "--cgroup-driver=cgroupfs",
-            f"--cgroup-root=/{cgroup_top(p.run_id)}/{node.name}", "--fail-swap-on=false",
-            f"--hostname-override={node.name}", f"--node-ip={node.address}", f"--address={node.address}",
-            "--node-labels=" + ",".join(f"{k}={v}" for k, v in {ZONE_LABEL: node.zone, **self.node_labels}.items()), f"--pod-infra-container-image={k8s_build.PAUSE_TAG}",
-            f"--volume-plugin-dir={node_dir}/flex", "--read-only-port=0", "--resolv-conf=",
-            # Images exist only as imported: never collect them, and evict nothing on a busy disk.
-            "--image-gc-high-threshold=100", "--eviction-hard=", "--serialize-image-pulls=false"])
+        start_node_daemons(cluster, node, holder, built, images=(built.image("pause"), *self.images))
         return holder
+
+
+def node_labels(cluster: K8sLocalCluster, node: Host) -> dict[str, str]:
+    """A storage node's zone and the provider's labels; a client node only its role (it is no storage
+    node, so neither the DaemonSet nor Cluster.nodes finds it)."""
+    if node in cluster.plan.clients:
+        return {CLIENT_NODE_LABEL: CLIENT_NODE_ROLE}
+    return {ZONE_LABEL: node.zone, **cluster.node_labels}
+
+
+def start_node_daemons(cluster: K8sLocalCluster, node: Host, holder: int, built: k8s_build.Build,
+                       images: Sequence[Path] = ()) -> None:
+    """containerd, then `images` imported, then kubelet: the node's first start and its restart after a
+    crash (harness.providers.k8s_local.noderuntime) are the same start. Images need importing once:
+    they live under the node's /var/lib/containerd, which a crash keeps."""
+    node_dir = cluster.root / node.name
+    spawn(node_dir, "containerd", ["containerd", f"--config={node_dir / 'containerd.toml'}"])
+    ctr = ["ctr", f"--address={CONTAINERD_SOCKET}", "--namespace=k8s.io"]
+    wait_for(lambda: in_host(holder, [*ctr, "version"], timeout=10, check=False).ok, timeout=60, interval=0.1,
+             what=f"containerd on {node.name}")
+    for image in images:
+        in_host(holder, [*ctr, "images", "import", image], timeout=300)
+    spawn(node_dir, "kubelet", [
+        built.bin / "kubelet", f"--kubeconfig={cluster.root / 'admin.conf'}", "--container-runtime=remote",
+        f"--container-runtime-endpoint=unix://{CONTAINERD_SOCKET}", "--cgroup-driver=cgroupfs",
+        f"--cgroup-root=/{cgroup_top(cluster.run_id)}/{node.name}", "--fail-swap-on=false",
+        f"--hostname-override={node.name}", f"--node-ip={node.address}", f"--address={node.address}",
+        "--node-labels=" + ",".join(f"{k}={v}" for k, v in node_labels(cluster, node).items()),
+        f"--pod-infra-container-image={k8s_build.PAUSE_TAG}",
+        f"--volume-plugin-dir={node_dir}/flex", "--read-only-port=0", "--resolv-conf=",
+        # Images exist only as imported: never collect them, and evict nothing on a busy disk.
+        "--image-gc-high-threshold=100", "--eviction-hard=", "--serialize-image-pulls=false"])
 
 
 def kubeconfig_for(source: Path, server: str) -> str:

@@ -23,7 +23,8 @@ from ...versions import installed_version
 from ...health import wait_peers_connected
 from ..local import PEER_TIMEOUT_S
 from . import build as k8s_build
-from .cluster import K8sLocalCluster, K8sLocalProvider
+from .cluster import CLIENT_NODE_LABEL, CLIENT_NODE_ROLE, K8sLocalCluster, K8sLocalProvider
+from .noderuntime import K8sLocalNodeRuntime
 
 log = logging.getLogger("harness.k8s_local")
 
@@ -56,7 +57,9 @@ class K8sLocalGlusterProvider:
     def up(self) -> K8sCluster:
         tag, archive = image_archive(self.options.gluster_image, k8s_build.require())
         labels = equality_labels(self.options.node_selector, "--gluster-node-selector")
-        kube = K8sLocalProvider(self.nodes, self.zones, self.root, images=(archive,), node_labels=labels).up()
+        # Clients get a node of their own: a crashed node or zone never takes a client with it.
+        kube = K8sLocalProvider(self.nodes, self.zones, self.root, images=(archive,), node_labels=labels,
+                                client_nodes=1 if self.clients else 0).up()
         try:
             return self.deploy(kube, tag)
         except BaseException:
@@ -69,7 +72,8 @@ class K8sLocalGlusterProvider:
             run_id=kube.run_id, namespace=self.options.gluster_namespace, gluster_image=image,
             storage_selector=equality_labels(self.options.node_selector, "--gluster-node-selector"),
             gluster_pod_labels=equality_labels(self.options.pod_selector, "--gluster-pod-selector"),
-            host_aliases={n.name: n.address for n in kube.plan.nodes})
+            host_aliases={n.name: n.address for n in kube.plan.nodes},
+            client_node_selector={CLIENT_NODE_LABEL: CLIENT_NODE_ROLE} if kube.plan.clients else {})
         apply(api, m.stack(settings))
         if self.clients:
             apply(api, m.client_statefulset(settings, self.clients))
@@ -86,6 +90,7 @@ class K8sLocalGlusterProvider:
             brick_root=settings.brick_root, client_namespace=settings.namespace, client_selector=client_selector,
             allow_destructive_faults=True, description=where, glusterd_restartable=True)
         cluster = K8sCluster(api, kube.run_id, options, nodes, sorted(clients, key=lambda p: p.name), PodExec(api.core),
+                             node_runtime=K8sLocalNodeRuntime(kube),
                              on_down=lambda: (api.close(), kube.down()), on_keep=lambda: (api.close(), kube.keep()),
                              root=kube.root)
         first = cluster.nodes[0]
