@@ -36,11 +36,25 @@ class Capability:
     # Stop/start and pause/unpause a whole node, kubelet and pods included, through the cluster's
     # node runtime (kind: node containers; k8s-local: the node's cgroup tree).
     NODE_CONTAINER_FAULTS = "node-container-faults"
+    # Alternatives, any one of which crashes or freezes a whole node (in order of preference: faults
+    # use the first their cluster has). A `requires` mark or a fault's needs may name such a tuple.
+    WHOLE_NODE_FAULTS = (PROCESS_FAULTS, NODE_CONTAINER_FAULTS)
 
 
-def lacking(needed: Iterable[str], available: frozenset[str], holder: str) -> str | None:
+Need = str | tuple[str, ...]  # a capability, or alternatives of which one suffices
+
+
+def _served(need: Need, available: frozenset[str]) -> bool:
+    return need in available if isinstance(need, str) else any(c in available for c in need)
+
+
+def _named(need: Need) -> str:
+    return need if isinstance(need, str) else f"one of ({' or '.join(need)})"
+
+
+def lacking(needed: Iterable[Need], available: frozenset[str], holder: str) -> str | None:
     """"needs X, which HOLDER lacks (it has: ...)" when `available` misses some of `needed`; else None."""
-    missing = [c for c in needed if c not in available]
+    missing = [_named(c) for c in needed if not _served(c, available)]
     if not missing:
         return None
     return f"needs {', '.join(missing)}, which {holder} lacks (it has: {', '.join(sorted(available)) or 'none'})"

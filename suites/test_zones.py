@@ -45,7 +45,7 @@ def finish(probe, volume, profile, record_heal, scenario: str) -> tuple[CheckRes
     return all_passed([heal, settled]), probe.phase_stats()
 
 
-@pytest.mark.requires(Capability.PROCESS_FAULTS)
+@pytest.mark.requires(Capability.WHOLE_NODE_FAULTS)
 @pytest.mark.parametrize("kind", [VolumeType.REPLICA3, VolumeType.ARBITER], ids=lambda k: k.value)
 def test_z1_zone_outage_is_transparent(kind, gluster_cluster, volume_factory, mount_factory, profile, conform,
                                        recorder, run_dir, request, record_heal):
@@ -103,7 +103,7 @@ def test_z2_five_ms_between_zones_slows_writes_but_io_continues(gluster_cluster,
     conform("Z2", volume, f"{rtt_ms:g} ms RTT between zones (client in {home})", all_passed([io, slower, heal]))
 
 
-@pytest.mark.requires(Capability.PROCESS_FAULTS)
+@pytest.mark.requires(Capability.WHOLE_NODE_FAULTS)
 def test_n1_hung_node_stalls_io_until_ping_timeout(gluster_cluster, volume_factory, mount_factory, profile, conform,
                                                    recorder, run_dir, request, record_heal):
     volume = volume_factory(VolumeType.REPLICA3, AUTO)

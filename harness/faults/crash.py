@@ -31,7 +31,7 @@ class NodeCrash(Fault):
     crashes the whole node, kubelet and pods included, and the revert boots it again."""
 
     kind = "node-crash"
-    needs_one_of = (Capability.PROCESS_FAULTS, Capability.NODE_CONTAINER_FAULTS)
+    needs_one_of = Capability.WHOLE_NODE_FAULTS
 
     def __init__(self, cluster: "Cluster", node: str, **kw: Any) -> None:
         super().__init__(cluster, **kw)

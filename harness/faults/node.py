@@ -26,7 +26,7 @@ class NodeHang(Fault):
     node runtime freezes the whole node instead, kubelet and pods included, and thaws it on revert."""
 
     kind = "node-hang"
-    needs_one_of = (Capability.PROCESS_FAULTS, Capability.NODE_CONTAINER_FAULTS)
+    needs_one_of = Capability.WHOLE_NODE_FAULTS
 
     def __init__(self, cluster: "Cluster", node: str, **kw: Any) -> None:
         super().__init__(cluster, **kw)

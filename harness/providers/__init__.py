@@ -57,8 +57,9 @@ def provider_capabilities(name: str) -> frozenset[str]:
     from ..control import Capability
     from ..k8s.cluster import K8S_CAPABILITIES
 
-    if name in ("kind", "k8s-local"):  # node containers (kind) or node cgroups (k8s-local) stop and freeze
-        return K8S_CAPABILITIES | {Capability.NODE_CONTAINER_FAULTS}
+    if name in ("kind", "k8s-local"):  # node containers (kind) or node cgroups (k8s-local) stop and freeze;
+        # the harness deployed the gluster pods, so their glusterd may be killed and started again
+        return K8S_CAPABILITIES | {Capability.NODE_CONTAINER_FAULTS, Capability.GLUSTERD_CONTROL}
     if name == "existing":
         return K8S_CAPABILITIES
     raise ConfigError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}")

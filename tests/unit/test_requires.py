@@ -112,6 +112,9 @@ def test_a_test_without_the_session_cluster_is_judged_by_its_provider(pytester):
     (("a",), frozenset({"a", "b"}), None),
     (("a", "c", "d"), frozenset({"a"}), "needs c, d, which the kind provider lacks (it has: a)"),
     (("a",), frozenset(), "needs a, which the kind provider lacks (it has: none)"),
+    # Alternatives: one suffices (whole-node faults by this host's signals or by a node runtime).
+    ((("a", "b"),), frozenset({"b"}), None),
+    ((("a", "b"), "c"), frozenset({"c"}), "needs one of (a or b), which the kind provider lacks (it has: c)"),
 ])
 def test_skip_reason(needed, available, expected):
     assert skip_reason(needed, available, "kind") == expected

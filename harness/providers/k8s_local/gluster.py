@@ -18,10 +18,8 @@ from ...k8s.cluster import K8sCluster, K8sClusterOptions
 from ...k8s.discovery import equality_labels, gluster_pods_by_node, storage_nodes
 from ...k8s.options import K8sOptions
 from ...k8s.podexec import PodExec
-from ...k8s.stack import apply, wait_pods_ready, wait_replicas_ready
+from ...k8s.stack import apply, form_pool_by_name, wait_pods_ready, wait_replicas_ready
 from ...versions import installed_version
-from ...health import wait_peers_connected
-from ..local import PEER_TIMEOUT_S
 from . import build as k8s_build
 from .cluster import CLIENT_NODE_LABEL, CLIENT_NODE_ROLE, K8sLocalCluster, K8sLocalProvider
 from .noderuntime import K8sLocalNodeRuntime
@@ -93,10 +91,7 @@ class K8sLocalGlusterProvider:
                              node_runtime=K8sLocalNodeRuntime(kube),
                              on_down=lambda: (api.close(), kube.down()), on_keep=lambda: (api.close(), kube.keep()),
                              root=kube.root)
-        first = cluster.nodes[0]
-        for node in cluster.nodes[1:]:
-            first.gluster.peer_probe(node.name)
-        wait_peers_connected(cluster, PEER_TIMEOUT_S)
+        form_pool_by_name(cluster)
         log.info("%s: gluster up on %s", where, ", ".join(f"{n.name}@{n.address}/{n.zone}" for n in cluster.nodes))
         return cluster
 
