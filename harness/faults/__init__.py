@@ -18,7 +18,6 @@ from .disk import FailingDisk, SlowDisk
 from .latency import Latency, between_zones
 from .network import IsolateNode, NetworkPartition, PacketLoss
 from .pod import DeleteGlusterPod, NodeContainerFault
-from .podnet import IptablesPartition
 from .node import NodeHang, ZoneOutage
 from .crash import NodeCrash, RestartPod
 from .glusterd import KillGlusterd
@@ -32,14 +31,15 @@ if TYPE_CHECKING:
 __all__ = [
     "Fault", "KillBrick", "KillGlusterd", "KillSelfHeal", "RestartPod", "NodeCrash", "NodeHang", "ZoneOutage",
     "NetworkPartition", "IsolateNode", "PacketLoss", "Latency", "between_zones", "SlowDisk", "FailingDisk",
-    "BrickLoss", "RollingRestart", "DeleteGlusterPod", "NodeContainerFault", "IptablesPartition", "KINDS", "build", "inject_fault", "revert_fault", "discover",
+    "BrickLoss", "RollingRestart", "DeleteGlusterPod", "NodeContainerFault", "KINDS", "build", "inject_fault",
+    "revert_fault", "discover",
     "default_timeline", "set_default_timeline", "attach_volume",
 ]
 
 KINDS: dict[str, type[Fault]] = {cls.kind: cls for cls in (
     KillBrick, KillGlusterd, KillSelfHeal, RestartPod, NodeCrash, NodeHang, ZoneOutage, NetworkPartition,
     IsolateNode, PacketLoss, Latency, SlowDisk, FailingDisk, BrickLoss, RollingRestart, DeleteGlusterPod,
-    NodeContainerFault, IptablesPartition)}
+    NodeContainerFault)}
 VOLUME_PARAMS = ("volume", "volumes")
 
 

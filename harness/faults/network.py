@@ -3,11 +3,14 @@ node, packet loss. The plan (which host drops what) is a pure function, tested w
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import combinations
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from ..control import Capability
 from ..errors import ConfigError, HarnessError
+from ..proc import process_start_time
 from . import netfilter
 from .base import Fault, resolve_host
 from .probe import probe_connect
@@ -76,6 +79,8 @@ def probe_pairs(groups: Sequence[Sequence[str]], listeners: set[str], one_way: b
 
 class NftFault(Fault):
     """A fault made of one nft table per affected host."""
+
+    needs = frozenset({Capability.NETWORK_FAULTS})
 
     def _rules(self) -> dict[str, HostRules]:
         raise NotImplementedError
@@ -224,3 +229,23 @@ class PacketLoss(NftFault):
         self.wait(self._rules_gone, f"nft table {self.table} to be gone")
         self.confirm_whole()
 
+
+def sweep_dead_tables(cluster: "Cluster", run_ids: str) -> list[str]:
+    """Delete the nft tables crashed runs left on the cluster's nodes and clients; returns what was done.
+
+    A fault's table is named after its id, <run id>_f<owner pid>_<n> (netfilter.table_name): `run_ids`
+    (a regular expression) says whose runs count, and a table whose owner is no process on this
+    machine is a crashed run's. A live run's tables are never touched. A host without nft holds none."""
+    owned = re.compile(rf"^(?:{run_ids})_f(\d+)_\d+$")
+    undone = []
+    for host in [*cluster.nodes, *cluster.clients]:
+        try:
+            tables = netfilter.list_tables(host)
+        except HarnessError:
+            continue
+        dead = [t for t in tables if (m := owned.match(t)) and process_start_time(int(m.group(1))) is None]
+        for table in dead:
+            netfilter.delete_table(host, table)
+        if dead:
+            undone.append(f"{len(dead)} nft table(s) on {host.name}")
+    return undone

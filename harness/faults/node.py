@@ -79,11 +79,11 @@ class NodeHang(Fault):
 
 
 class ZoneOutage(Fault):
-    """Every node of a zone crashed (mode="crash") or cut off from every other host
-    (mode="isolate"). Revert restarts (or reconnects) them all and confirms a whole volume."""
+    """Every node of a zone crashed (mode="crash"), hung (mode="hang") or cut off from every other
+    host (mode="isolate"). Revert restarts (thaws, reconnects) them all and confirms a whole volume."""
 
     kind = "zone-outage"
-    MODES = ("crash", "isolate")
+    MODES = ("crash", "hang", "isolate")
 
     def __init__(self, cluster: "Cluster", zone: str, mode: str = "crash", **kw: Any) -> None:
         super().__init__(cluster, **kw)
@@ -94,10 +94,9 @@ class ZoneOutage(Fault):
         if len(self.nodes) == len(cluster.nodes):
             raise ConfigError(f"zone {zone} holds every node; an outage would leave nothing to observe it from")
         sub_kw = {"timeline": self.timeline, "timeout": self.timeout, "mounts": self._mounts}
-        self.parts: list[Fault] = (
-            [NodeCrash(cluster, n.name, **sub_kw) for n in self.nodes] if mode == "crash"
-            else [IsolateNode(cluster, zone=zone, **sub_kw)]
-        )
+        whole_node = {"crash": NodeCrash, "hang": NodeHang}.get(mode)
+        self.parts: list[Fault] = ([whole_node(cluster, n.name, **sub_kw) for n in self.nodes] if whole_node
+                                   else [IsolateNode(cluster, zone=zone, **sub_kw)])
 
     def params(self) -> dict[str, Any]:
         return {"zone": self.zone, "mode": self.mode}

@@ -2,7 +2,8 @@
 through the API, crash or hang node containers (one node or a whole zone). Faults like any other
 (harness.faults.base): targets checked when built, the effect and the revert confirmed (nodes Ready,
 gluster pods Ready, every peer Connected), refused before any change on a cluster that does not
-allow destructive faults. Partitions by iptables in the node pods: harness.faults.podnet.
+allow destructive faults. Partitions and zone outages are the same faults as on every provider
+(harness.faults.network, harness.faults.node).
 """
 from __future__ import annotations
 

@@ -19,10 +19,15 @@ from ..k8s.client import KubeApi, connect
 from ..k8s.cluster import K8sCluster, K8sClusterOptions
 from ..k8s.discovery import check_selector, gluster_pods_by_node, storage_nodes
 from ..health import wait_peers_connected
-from ..faults.podnet import sweep_partition_rules
+from ..faults.netfilter import table_name
+from ..faults.network import sweep_dead_tables
 from ..k8s.options import K8sOptions
 from ..k8s.podexec import ExecRunner, PodExec
 from ..k8s.stack import apply, delete_namespace, wait_replicas_ready
+
+RUN_PREFIX = "glh-"
+# The nft tables of any existing-provider run (glh-<6 hex digits>): runs share this cluster.
+EXISTING_RUN_TABLES = table_name(RUN_PREFIX) + "[0-9a-f]{6}"
 
 log = logging.getLogger("harness.existing")
 POOL_CHECK_TIMEOUT_S = 30.0
@@ -35,7 +40,7 @@ class ExistingProvider:
                  exec_runner: Callable[[KubeApi], ExecRunner] | None = None, run_id: str | None = None) -> None:
         self.clients, self.options = clients, options
         self.exec_runner = exec_runner or (lambda api: PodExec(api.core))
-        self.run_id = run_id or f"glh-{secrets.token_hex(3)}"
+        self.run_id = run_id or f"{RUN_PREFIX}{secrets.token_hex(3)}"
 
     @property
     def client_namespace(self) -> str:
@@ -71,8 +76,8 @@ class ExistingProvider:
             clients = self._deploy_clients(api, owned)
             cluster = K8sCluster(api, self.run_id, options, nodes, clients, self.exec_runner(api),
                                  node_runtime=None, on_down=down, on_keep=api.close)
-            if self.options.allow_destructive_faults:  # our own rules from a crashed run with the option
-                for note in sweep_partition_rules(cluster):
+            if self.options.allow_destructive_faults:  # tables a crashed run (with the option) left
+                for note in sweep_dead_tables(cluster, EXISTING_RUN_TABLES):
                     log.warning("removed %s (left by an earlier run)", note)
             # The pool must be whole before any suite runs against it.
             wait_peers_connected(cluster, POOL_CHECK_TIMEOUT_S)

@@ -25,7 +25,8 @@ from ..k8s import manifests as m
 from ..k8s.client import KubeApi, connect
 from ..k8s.cluster import K8sCluster, K8sClusterOptions
 from ..faults.pod import restore_node_containers
-from ..faults.podnet import sweep_partition_rules
+from ..faults.netfilter import table_name
+from ..faults.network import sweep_dead_tables
 from ..k8s.discovery import check_selector, equality_labels, gluster_pods_by_node, storage_nodes
 from ..k8s.noderuntime import DockerNodeRuntime
 from ..k8s.options import K8sOptions
@@ -219,7 +220,7 @@ class KindProvider:
                              self.exec_runner(api), node_runtime=runtime,
                              on_down=lambda: (api.close(), self.delete(kind)), on_keep=api.close)
         if reused:
-            for note in sweep_partition_rules(cluster):
+            for note in sweep_dead_tables(cluster, re.escape(table_name(self.name))):
                 log.warning("removed %s (left by an earlier run)", note)
         form_pool_by_name(cluster)
         log.info("kind cluster %s up: %s", self.name, ", ".join(f"{n.name}@{n.address}/{n.zone}" for n in nodes))

@@ -16,7 +16,8 @@ import pytest
 from harness.errors import ConfigError
 from harness.k8s import manifests as m
 from harness.faults.pod import DeleteGlusterPod, NodeContainerFault, peers_seen_from
-from harness.faults.podnet import IptablesPartition, zone_outage
+from harness.faults.network import NetworkPartition
+from harness.faults.node import ZoneOutage
 from harness.k8s.options import K8sOptions
 from harness.providers.existing import ExistingProvider
 from harness.providers.kind import KindProvider
@@ -84,15 +85,15 @@ def test_kind_volume_mount_and_io_from_a_client_pod(kind_cluster):
 @pytest.mark.slow
 def test_kind_faults_take_effect_and_revert(kind_cluster):
     a, b, c = (n.name for n in kind_cluster.nodes)
-    with IptablesPartition(kind_cluster, [[a], [b, c]]):
-        assert not peers_seen_from(kind_cluster, b)[kind_cluster.node(a).address].connected
+    with NetworkPartition(kind_cluster, [[a], [b, c]]) as fault:
+        assert fault.effect["probes_blocked"]
     with DeleteGlusterPod(kind_cluster, a):
         pass
     for mode in ("crash", "hang"):
         with NodeContainerFault(kind_cluster, [c], mode=mode) as fault:
             assert kind_cluster.node_runtime.state(c) == ("exited" if mode == "crash" else "paused")
         assert not fault.active
-    with zone_outage(kind_cluster, kind_cluster.node(b).zone):
+    with ZoneOutage(kind_cluster, kind_cluster.node(b).zone):
         assert kind_cluster.node_runtime.state(b) == "exited"
     for node in kind_cluster.nodes:
         assert all(p.connected for p in peers_seen_from(kind_cluster, node.name).values())

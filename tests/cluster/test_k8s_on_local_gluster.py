@@ -2,7 +2,7 @@
 and client hosts of this session's local cluster.
 
 Only the Kubernetes API is fake here (tests/fake_kube_api.py). Every gluster command a pod runs
-is run by real glusterd in a local node's namespaces; iptables rules land in the node's real
+is run by real glusterd in a local node's namespaces; nft tables land in the node's real
 network namespace; FUSE mounts are real. The kind node container engine is stood in for by
 LocalNodeRuntime, which crashes (SIGKILL) or hangs (SIGSTOP) the local node's real processes.
 """
@@ -16,11 +16,13 @@ import pytest
 
 from harness.control import Capability
 from harness.faults.pod import DeleteGlusterPod, NodeContainerFault, peers_seen_from
-from harness.faults.podnet import IptablesPartition, sweep_partition_rules, zone_outage
+from harness.faults import netfilter
+from harness.faults.network import NetworkPartition, sweep_dead_tables
+from harness.faults.node import ZoneOutage
 from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
 from harness.k8s.options import K8sOptions
 from harness.netns import kill_pids
-from harness.providers.existing import ExistingProvider
+from harness.providers.existing import EXISTING_RUN_TABLES, ExistingProvider
 from harness.volume import VolumeSpec, VolumeType, create_volume
 from tests.fake_kube_api import ExecCall, ExecReply, FakeKubeApi
 
@@ -124,16 +126,15 @@ def test_volume_create_mount_write_through_pod_exec_lands_on_real_bricks(k8s):
     assert any(c.argv[:3] == ("gluster", "--mode=script", "volume") for c in fake.exec_calls)
 
 
-def test_iptables_partition_in_node_pods_cuts_real_peers_and_reverts(k8s):
+def test_partition_in_node_pods_cuts_real_peers_and_reverts(k8s):
     cluster, fake, local = k8s
     a, b, c = (n.name for n in cluster.nodes)
-    with IptablesPartition(cluster, [[a], [b, c]]) as fault:
-        seen = peers_seen_from(cluster, b)
-        assert not seen[cluster.node(a).address].connected and seen[cluster.node(c).address].connected
-        rules = local.node(a).run(["iptables", "-S"]).stdout  # observed outside the fault code
-        assert rules.count(fault.tag) == 4
+    with NetworkPartition(cluster, [[a], [b, c]]) as fault:
+        assert fault.effect["probes_blocked"]  # connects measured inside the pods timed out
+        tables = local.node(a).run(["nft", "list", "tables"]).stdout  # observed outside the fault code
+        assert fault.table in tables
     for node in cluster.nodes:
-        assert fault.tag not in node.run(["iptables", "-S"]).stdout
+        assert fault.table not in local.node(node.name).run(["nft", "list", "tables"]).stdout
         assert all(p.connected for p in peers_seen_from(cluster, node.name).values())
 
 
@@ -165,33 +166,30 @@ def test_pod_delete_confirms_new_pod_and_a_whole_real_pool(k8s):
 def test_zone_isolation_cuts_the_zone_from_every_other_host_and_heals(k8s):
     cluster, fake, local = k8s
     zone = cluster.nodes[0].zone
-    fault = zone_outage(cluster, zone, "isolate")
+    fault = ZoneOutage(cluster, zone, "isolate")
     with fault:
-        others = [n for n in cluster.nodes if n.zone != zone]
-        seen = peers_seen_from(cluster, others[0].name)
-        assert not seen[cluster.nodes[0].address].connected
         client = local.clients[0]  # a client host cannot reach the isolated node's glusterd
         probe = client.run(["timeout", "2", "bash", "-c", f"exec 3<>/dev/tcp/{cluster.nodes[0].address}/24007"],
                            check=False)
         assert probe.returncode != 0
-    assert fault.kind == "pod-partition" and fault.params()["groups"][0] == [n.name for n in cluster.nodes_in_zone(zone)]
+    assert [p.kind for p in fault.parts] == ["isolate-node"] and fault.targets()[1:] == (cluster.nodes[0].name,)
     for node in cluster.nodes:
         assert all(p.connected for p in peers_seen_from(cluster, node.name).values())
 
 
-def test_sweep_removes_rules_a_crashed_run_left_and_only_those(k8s):
+def test_sweep_removes_tables_a_crashed_run_left_and_only_those(k8s):
     cluster, fake, local = k8s
-    node = cluster.nodes[1]
-    # TEST-NET-1 source: the rules match no traffic of this cluster
-    node.run(["iptables", "-w", "-I", "INPUT", "1", "-s", "192.0.2.1/32", "-m", "comment", "--comment",
-              "glusterharness-crashed-run-partition-9", "-j", "DROP"])
-    node.run(["iptables", "-w", "-I", "INPUT", "1", "-s", "192.0.2.2/32", "-m", "comment", "--comment",
-              "someone-else", "-j", "DROP"])
+    node = local.node(cluster.nodes[1].name)
+    # Tables named as faults name theirs: an existing run's whose owner is no process here (pid_max is
+    # 32768), one whose owner is this live process, and one of someone else's.
+    crashed, live, foreign = "glh_00dead_f99999999_1", f"glh_00beef_f{os.getpid()}_1", "someone_else"
+    for table in (crashed, live, foreign):
+        node.run(["nft", "add", "table", netfilter.FAMILY, table])
     try:
-        assert sweep_partition_rules(cluster) == [f"1 partition rule(s) on {node.name}"]
-        rules = node.run(["iptables", "-S", "INPUT"]).stdout
-        assert "glusterharness-crashed-run" not in rules and "someone-else" in rules
-        assert sweep_partition_rules(cluster) == []
+        assert sweep_dead_tables(cluster, EXISTING_RUN_TABLES) == [f"1 nft table(s) on {node.name}"]
+        left = node.run(["nft", "list", "tables"]).stdout
+        assert crashed not in left and live in left and foreign in left
+        assert sweep_dead_tables(cluster, EXISTING_RUN_TABLES) == []
     finally:
-        node.run(["iptables", "-w", "-D", "INPUT", "-s", "192.0.2.2/32", "-m", "comment", "--comment",
-                  "someone-else", "-j", "DROP"], check=False)
+        for table in (live, foreign):
+            node.run(["nft", "delete", "table", netfilter.FAMILY, table], check=False)

@@ -10,7 +10,8 @@ import pytest
 from harness.errors import ConfigError
 from harness.control import Capability
 from harness.faults.pod import DeleteGlusterPod, NodeContainerFault
-from harness.faults.podnet import IptablesPartition, Rule, plan_partition, zone_outage
+from harness.faults.network import NetworkPartition
+from harness.faults.node import ZoneOutage
 from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
 from harness.k8s.options import K8sOptions
 from harness.providers.existing import ExistingProvider
@@ -77,7 +78,7 @@ def test_destructive_faults_are_refused_without_the_option_and_nothing_changes(r
     execs = len(fake.exec_calls)
     timeline = Timeline()
     for fault in (DeleteGlusterPod(cluster, "w1", timeline=timeline),
-                  IptablesPartition(cluster, [["w1"], ["w2", "w3"]], timeline=timeline)):
+                  NetworkPartition(cluster, [["w1"], ["w2", "w3"]], timeline=timeline)):
         with pytest.raises(ConfigError, match=r"refusing to .* destructive faults are off.*--allow-destructive-faults"):
             with fault:
                 pytest.fail("the body of a refused fault must not run")
@@ -134,13 +135,13 @@ def test_node_container_fault_stops_or_pauses_and_restores(kind_cluster, mode, s
 def test_zone_outage_takes_every_node_of_the_zone(kind_cluster):
     cluster, runner, pool = kind_cluster
     zone = cluster.nodes[0].zone
-    fault = zone_outage(cluster, zone)
-    assert fault.targets() == tuple(n.name for n in cluster.nodes if n.zone == zone)
+    fault = ZoneOutage(cluster, zone)
+    assert fault.targets() == (zone, *(n.name for n in cluster.nodes if n.zone == zone))
     with fault:
-        assert {n for n, s in runner.containers.items() if s == "exited"} == set(fault.targets())
+        assert {n for n, s in runner.containers.items() if s == "exited"} == set(fault.targets()[1:])
     assert set(runner.containers.values()) == {"running"}
     with pytest.raises(ConfigError, match="no node in zone 'zone-x'"):
-        zone_outage(cluster, "zone-x")
+        ZoneOutage(cluster, "zone-x")
 
 
 def test_node_fault_bad_targets_change_nothing(kind_cluster):
@@ -151,40 +152,6 @@ def test_node_fault_bad_targets_change_nothing(kind_cluster):
     with pytest.raises(ConfigError, match="mode 'melt' is unknown"):
         NodeContainerFault(cluster, [cluster.nodes[0].name], mode="melt").inject()
     assert len(runner.calls) == calls
-
-
-ADDR = {"n1": "10.0.0.1", "n2": "10.0.0.2", "n3": "10.0.0.3", "c1": "10.1.0.1", "c2": "10.1.0.2"}
-NODE_NAMES = {"n1", "n2", "n3"}
-
-
-@pytest.mark.parametrize("groups, expected", [
-    ([["n1"], ["n2"]], {("n1", "INPUT", "10.0.0.2"), ("n1", "OUTPUT", "10.0.0.2"),
-                         ("n2", "INPUT", "10.0.0.1"), ("n2", "OUTPUT", "10.0.0.1")}),
-    ([["n1", "c1"], ["n2", "n3"]], {(n, c, a) for n, a in (("n1", "10.0.0.2"), ("n1", "10.0.0.3"),
-                                                            ("n2", "10.0.0.1"), ("n3", "10.0.0.1"),
-                                                            ("n2", "10.1.0.1"), ("n3", "10.1.0.1"))
-                                    for c in ("INPUT", "OUTPUT")}),
-])
-def test_partition_plan_cuts_every_pair_across_groups_on_the_node_side(groups, expected):
-    assert {(r.node, r.chain, r.peer) for r in plan_partition(groups, ADDR, NODE_NAMES)} == expected
-
-
-@pytest.mark.parametrize("groups, message", [
-    ([["n1"]], "at least 2 groups"),
-    ([["n1"], []], "group 1 is empty"),
-    ([["n1"], ["n1", "n2"]], "'n1' is in partition groups 0 and 1"),
-    ([["n1"], ["zz"]], "unknown host 'zz'"),
-    ([["n1", "c1"], ["c2"]], "cannot cut c1 from c2: neither is a storage node"),
-])
-def test_partition_plan_rejects_bad_groups(groups, message):
-    with pytest.raises(ConfigError, match=message):
-        plan_partition(groups, ADDR, NODE_NAMES)
-
-
-def test_rule_arguments_carry_the_tag():
-    assert Rule("n1", "INPUT", "10.0.0.2").args("t1") == ["-s", "10.0.0.2/32", "-m", "comment", "--comment", "t1",
-                                                          "-j", "DROP"]
-    assert Rule("n1", "OUTPUT", "10.0.0.2").args("t1")[:2] == ["-d", "10.0.0.2/32"]
 
 
 def test_peers_are_matched_by_address_or_by_node_name():
