@@ -119,10 +119,11 @@ class MountFiles:
         then set its mtime (and atime) if given."""
         self._one({"op": "write", "path": rel, "fsync": fsync, "mtime": mtime, **payload(data)})
 
-    def write_many(self, files: Mapping[str, bytes]) -> tuple[int, dict | None]:
+    def write_many(self, files: Mapping[str, bytes], *, fsync: bool = True) -> tuple[int, dict | None]:
         """Write each file (name -> content) in turn in one exec, stopping at the first failure:
         (files written, the failed outcome or None)."""
-        outcomes = self.call([{"op": "write", "path": n, **payload(d)} for n, d in files.items()], stop_on_error=True)
+        outcomes = self.call([{"op": "write", "path": n, "fsync": fsync, **payload(d)} for n, d in files.items()],
+                             stop_on_error=True)
         written = sum(1 for o in outcomes if o["ok"])
         failed = next((o for o in outcomes if not o["ok"]), None)
         return written, failed
