@@ -141,8 +141,12 @@ class LatencyProbe:
         and read its last lines. Idempotent."""
         if not self._stopped:
             request = json.dumps({"op": "stop", "pid": self._log.pid or self._read().pid or 0, "grace": timeout})
-            self.client.run(["python3", "-c", SCRIPT, request], timeout=timeout + 60, check=False)
+            result = self.client.run(["python3", "-c", SCRIPT, request], timeout=timeout + 60, check=False)
             self.end = time.time()
+            try:  # "term", "kill", "gone" (ended before), "still running"
+                self.stopped_by: str | None = json.loads(result.stdout)["stopped"]
+            except (ValueError, KeyError, TypeError):
+                self.stopped_by = None  # the stop program gave no answer (the client host unreachable?)
             self._read().close(self.end)
             self._stopped = True
         return self.series()

@@ -97,6 +97,7 @@ def test_mark_gives_up_on_a_write_blocked_past_its_settle_time_and_stop_kills_it
         assert not probe.points, "the write is still blocked, yet a point was recorded"
         pid = probe._log.pid
         probe.stop(timeout=0.5)
+        assert probe.stopped_by == "kill"
     assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z"
     killed, = probe.points
     assert not killed.ok and killed.t < probe.marks[-1][1], "the blocked write counts in the phase it began in"
@@ -109,4 +110,5 @@ def test_a_probe_on_what_is_not_a_mount_records_failures(tmp_path):
     with probe:
         wait_for(lambda: probe.failures() >= 3, timeout=10, what="failed writes")
     assert probe.failures() == len(probe.points) and "is not a mount point" in probe.errors[0]
+    assert probe.stopped_by == "term"
     assert not (tmp_path / ".harness-latency").exists()
