@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import errno
 import fcntl
+import hashlib
 import json
 import mmap
 import os
@@ -175,6 +176,14 @@ def read_cached(path: str) -> bytes:
         return fh.read()
 
 
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def stat_file(path: str) -> dict:
     st = os.stat(path)
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "mode": st.st_mode, "is_dir": os.path.isdir(path)}
@@ -190,6 +199,7 @@ def file_action(call: dict) -> Callable[[], object]:
         "mkdir": lambda: os.makedirs(path, exist_ok=True) if call.get("exist_ok", True) else os.mkdir(path),
         "listdir": lambda: sorted(os.listdir(path)),
         "stat": lambda: stat_file(path),
+        "sha256": lambda: sha256_file(path),
         "utime": lambda: os.utime(path, (call["mtime"], call["mtime"])),
         "unlink": lambda: os.unlink(path),
     }

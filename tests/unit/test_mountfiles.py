@@ -4,6 +4,7 @@ as data raised here with their errno class and the client and path named, and ev
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 
@@ -52,6 +53,8 @@ def test_every_op_through_the_client_program(tmp_path):
     files.sub("d").put("k", b"v1")
     assert (tmp_path / "d/k").read_bytes() == b"v1"
     assert files.listdir("d") == ["a", "f0", "f1", "k"] and files.stat("d")["is_dir"]
+    sha, missing = files.call([{"op": "sha256", "path": "d/a"}, {"op": "sha256", "path": "d/nope"}])
+    assert sha["value"] == hashlib.sha256(b"hello").hexdigest() and missing["errno"] == errno.ENOENT
     files.unlink("d/f1")
     assert files.listdir("d") == ["a", "f0", "k"]
 
