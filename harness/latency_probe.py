@@ -93,6 +93,7 @@ class LatencyProbe:
         self._log = ProbeLog()
         self._reading = threading.Lock()  # the suite's threads may ask for points at once
         self._stopped = False
+        self.stopped_by: str | None = None  # after stop: "term", "kill", "gone" (ended before), "still running"
 
     def __enter__(self) -> "LatencyProbe":
         request = json.dumps({"op": "latency", "root": str(self.mount.path), "dir": str(self.directory),
@@ -102,6 +103,7 @@ class LatencyProbe:
         self.marks.append(("before", time.time()))
         self.client.run(["sh", "-c", command, SCRIPT, request], timeout=START_TIMEOUT_S)
         if not self._read_until(lambda log: log.pid is not None, START_TIMEOUT_S):
+            self._stopped = True
             raise HarnessError(f"the latency probe did not start in client {self.client.name} within "
                                f"{START_TIMEOUT_S:.0f} s (its log {self.log_path} is empty)")
         return self
@@ -143,10 +145,10 @@ class LatencyProbe:
             request = json.dumps({"op": "stop", "pid": self._log.pid or self._read().pid or 0, "grace": timeout})
             result = self.client.run(["python3", "-c", SCRIPT, request], timeout=timeout + 60, check=False)
             self.end = time.time()
-            try:  # "term", "kill", "gone" (ended before), "still running"
-                self.stopped_by: str | None = json.loads(result.stdout)["stopped"]
+            try:
+                self.stopped_by = json.loads(result.stdout)["stopped"]
             except (ValueError, KeyError, TypeError):
-                self.stopped_by = None  # the stop program gave no answer (the client host unreachable?)
+                pass  # the stop program gave no answer (the client host unreachable?): stays None
             self._read().close(self.end)
             self._stopped = True
         return self.series()
