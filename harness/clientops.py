@@ -104,7 +104,10 @@ def attempt(probe: str, ops: list[str], tag: str, timeout: float) -> list[dict]:
     is data; after a timeout nothing more is tried (the worker is stuck in the kernel, later ops would
     only queue behind it)."""
     actions = operations(probe, tag)
-    return timed([(op, actions[op]) for op in ops], timeout)
+    outcomes = timed([(op, actions[op]) for op in ops], timeout)
+    for outcome in outcomes:
+        outcome["value"] = None  # what an op gave (read's bytes) is not the probe's answer, nor JSON
+    return outcomes
 
 
 def timed(actions: list[tuple[str, Callable[[], object]]], timeout: float, stop_on_error: bool = False) -> list[dict]:

@@ -31,7 +31,7 @@ def test_every_op_succeeds_on_a_writable_directory(tmp_path):
     mount = Directory(tmp_path)
     probe = prepare_access_probe(mount)
     assert os.path.getsize(probe / "existing") == 1 << 20
-    ops = ["write", "create", "mkdir", "flock", "link", "symlink", "setxattr"]
+    ops = ["read", "write", "create", "mkdir", "flock", "link", "symlink", "setxattr"]
     report = probe_access(mount, ops)
     assert report.labels() == dict.fromkeys(ops, "ok")
     assert report.client == "here" and all(o.seconds >= 0 for o in report.outcomes)
