@@ -1,17 +1,24 @@
-"""File operations on a FUSE mount, judged by whether the volume answers them.
+"""File operations on a FUSE mount, run inside the mount's client host.
 
 Standard library only, so that the same code runs in this process and inside a client host (a
-client network namespace or a client pod) as `python3 -c SCRIPT REQUEST`: the access probe sends
-this whole file there, so the operations and their timeouts mean the same on every provider.
+client network namespace or a client pod) as `python3 -c SCRIPT REQUEST`: the access probe, the
+file API of a mount (harness.mountfiles) and the latency probe send this whole file there, so the
+operations and their timeouts mean the same on every provider. REQUEST's "op" picks the program:
+"probe" (the default: the access probe), "files" (a list of calls), "latency" (a write loop that
+logs one JSON line per write until SIGTERM) and "stop" (end such a loop, killing it if it hangs).
 """
 from __future__ import annotations
 
+import base64
 import errno
 import fcntl
+import hashlib
 import json
 import mmap
 import os
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -97,32 +104,218 @@ def attempt(probe: str, ops: list[str], tag: str, timeout: float) -> list[dict]:
     is data; after a timeout nothing more is tried (the worker is stuck in the kernel, later ops would
     only queue behind it)."""
     actions = operations(probe, tag)
+    outcomes = timed([(op, actions[op]) for op in ops], timeout)
+    for outcome in outcomes:
+        outcome["value"] = None  # what an op gave (read's bytes) is not the probe's answer, nor JSON
+    return outcomes
+
+
+def timed(actions: list[tuple[str, Callable[[], object]]], timeout: float, stop_on_error: bool = False) -> list[dict]:
+    """Run each action in turn: {op, ok, errno, error, value, seconds}; see attempt. With stop_on_error,
+    nothing more is tried after a failure either."""
     outcomes = []
     # A hung mount blocks the calling thread until ping-timeout; a worker thread lets us give up.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="access-probe")
-    for op in ops:
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="client-op")
+    for op, action in actions:
         start = time.monotonic()
-        future = pool.submit(actions[op])
+        future = pool.submit(action)
         try:
-            future.result(timeout=timeout)
-            outcomes.append({"op": op, "ok": True, "errno": None, "error": None})
+            value = future.result(timeout=timeout)
+            outcomes.append({"op": op, "ok": True, "errno": None, "error": None, "value": value})
         except FutureTimeout:
-            outcomes.append({"op": op, "ok": None, "errno": None, "error": f"no answer in {timeout} s"})
+            outcomes.append({"op": op, "ok": None, "errno": None, "error": f"no answer in {timeout} s", "value": None})
         except OSError as exc:
-            outcomes.append({"op": op, "ok": False, "errno": exc.errno,
+            outcomes.append({"op": op, "ok": False, "errno": exc.errno, "value": getattr(exc, "stage", None),
                              "error": exc.strerror or errno.errorcode.get(exc.errno or 0)})
         outcomes[-1]["seconds"] = time.monotonic() - start
-        if outcomes[-1]["ok"] is None:
+        if outcomes[-1]["ok"] is None or (stop_on_error and not outcomes[-1]["ok"]):
             break
     pool.shutdown(wait=False)
     return outcomes
 
 
+def _payload(call: dict) -> bytes:
+    """A call's bytes: base64 "data", or "fill" [byte, size] (big repetitive files fit no argv as data)."""
+    if "fill" in call:
+        byte, size = call["fill"]
+        return bytes([byte]) * size
+    return base64.b64decode(call.get("data", ""))
+
+
+def write_file(path: str, data: bytes, fsync: bool = True, mtime: float | None = None) -> int:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        if fsync:
+            os.fsync(fh.fileno())  # write-behind may ack the write; fsync waits for the bricks
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return len(data)
+
+
+def put(path: str, data: bytes, tag: str) -> None:
+    """Atomic replace: a temporary file, fsync, rename onto path, so readers see the whole value or
+    none. A failure says at which stage ("stage" on the OSError): before the rename the key was not
+    touched; a failed rename may have happened."""
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{tag}.tmp")
+    stage = "create"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        stage = "write"
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        stage = "rename"
+        os.rename(tmp, path)
+    except OSError as exc:
+        exc.stage = stage  # type: ignore[attr-defined]
+        raise
+
+
+def read_cached(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def stat_file(path: str) -> dict:
+    st = os.stat(path)
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "mode": st.st_mode, "is_dir": os.path.isdir(path)}
+
+
+def file_action(call: dict) -> Callable[[], object]:
+    """One call of a "files" request as an action; its value must be JSON (bytes go as base64)."""
+    op, path = call["op"], call["path"]
+    actions: dict[str, Callable[[], object]] = {
+        "write": lambda: write_file(path, _payload(call), call.get("fsync", True), call.get("mtime")),
+        "put": lambda: put(path, _payload(call), call["tag"]),
+        "read": lambda: base64.b64encode(read_uncached(path) if call.get("uncached", True) else read_cached(path)).decode(),
+        "mkdir": lambda: os.makedirs(path, exist_ok=True) if call.get("exist_ok", True) else os.mkdir(path),
+        "listdir": lambda: sorted(os.listdir(path)),
+        "stat": lambda: stat_file(path),
+        "sha256": lambda: sha256_file(path),
+        "utime": lambda: os.utime(path, (call["mtime"], call["mtime"])),
+        "unlink": lambda: os.unlink(path),
+    }
+    if op not in actions:
+        raise ValueError(f"unknown file op {op!r}; known: {', '.join(actions)}")
+    return actions[op]
+
+
+def serve_files(request: dict) -> list[dict]:
+    actions = [(c["op"], file_action(c)) for c in request["calls"]]
+    return timed(actions, request["timeout"], request.get("stop_on_error", False))
+
+
+def overwrite(path: str, block: bytes) -> None:
+    """The probe's timed op: overwrite the start of the file (no truncate: one op less) and fsync."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, block)
+        os.fsync(fd)  # write-behind may ack the write; fsync waits for the bricks: no cache answers it
+    finally:
+        os.close(fd)
+
+
+def latency_loop(request: dict, out=sys.stdout) -> None:
+    """Write `block` bytes + fsync to one of 16 files every `interval` s until SIGTERM, logging a start
+    line {"n", "t"} before each write and an end line {"n", "t", "ms", "ok", "error"} after it, so the
+    harness can tell a write in flight (a stall) from no write. Nothing on an unmounted root is
+    touched: each write then fails "not a mount point" (the probe records failures, never silence)."""
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+
+    def emit(record: dict) -> None:
+        out.write(json.dumps(record) + "\n")
+        out.flush()
+
+    emit({"pid": os.getpid()})
+    mounted = is_mount_point(request["root"])
+    directory, block = request["dir"], b"\0" * request.get("block", 4096)
+    if mounted:
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError:
+            pass  # each write then fails and says why
+    n = 0
+    while not stopping.is_set():
+        t, start = time.time(), time.monotonic()
+        emit({"n": n, "t": t})
+        error = None
+        try:
+            if not mounted:
+                raise OSError(errno.ENOTCONN, f"{request['root']} is not a mount point")
+            overwrite(os.path.join(directory, f"p{n % 16}"), block)
+        except OSError as exc:
+            error = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc.errno))
+        emit({"n": n, "t": t, "ms": (time.monotonic() - start) * 1000.0, "ok": error is None, "error": error})
+        n += 1
+        stopping.wait(request["interval"])
+
+
+def is_mount_point(path: str) -> bool:
+    """Listed in this host's mount table (os.path.ismount misses a bind mount within one filesystem)."""
+    target = os.path.abspath(path)
+    with open("/proc/self/mounts") as fh:
+        return any(line.split()[1] == target for line in fh)
+
+
+def _state(pid: int) -> str | None:
+    """The process's state letter (Z: a zombie, done), None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def stop_loop(request: dict) -> dict:
+    """SIGTERM the loop (it ends after the write in flight), SIGKILL it if it has not ended within
+    `grace` s (a write hung on the mount; a fatal signal ends even a FUSE wait). Only a latency loop of
+    this program is signalled, never a process that reused its pid."""
+    pid = request["pid"]
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            if json.loads(fh.read().rstrip(b"\0").rsplit(b"\0", 1)[-1]).get("op") != "latency":
+                return {"stopped": "gone"}
+    except (OSError, ValueError, AttributeError):
+        return {"stopped": "gone"}
+    for sig, wait_s in ((signal.SIGTERM, request["grace"]), (signal.SIGKILL, 10.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return {"stopped": "gone"}
+        deadline = time.monotonic() + wait_s
+        while _state(pid) not in (None, "Z") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if _state(pid) in (None, "Z"):
+            return {"stopped": "term" if sig == signal.SIGTERM else "kill"}
+    return {"stopped": "still running"}
+
+
 def main(argv: list[str]) -> None:
-    """argv[1]: JSON {probe, ops, tag, timeout}; prints the outcomes as one JSON list."""
+    """argv[1]: a JSON request (see the module's doc); prints the answer as one JSON value."""
     request = json.loads(argv[1])
-    outcomes = attempt(request["probe"], request["ops"], request["tag"], request["timeout"])
-    sys.stdout.write(json.dumps(outcomes) + "\n")
+    op = request.get("op", "probe")
+    if op == "latency":
+        latency_loop(request)
+        return
+    if op == "stop":
+        answer: object = stop_loop(request)
+    elif op == "files":
+        answer = serve_files(request)
+    else:
+        answer = attempt(request["probe"], request["ops"], request["tag"], request["timeout"])
+    sys.stdout.write(json.dumps(answer) + "\n")
     sys.stdout.flush()
     # A worker stuck on a hung mount would keep a normal exit waiting; exiting the process ends it.
     os._exit(0)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Collection, Generic, Protocol, TypeVar
 
+from .mountfiles import MountFiles
 from .netns import kill_pids
 from .proc import Proc, daemon_pid
 from .runner import run
@@ -47,7 +48,18 @@ class FuseMount(Generic[V]):
         return str(self.path)
 
     def __truediv__(self, other: str) -> Path:
+        """A path of this host: only where the mount is visible here (host-fuse); `files` works everywhere."""
         return self.path / other
+
+    @property
+    def files(self) -> MountFiles:
+        """File operations run inside the client host, on every provider (harness.mountfiles)."""
+        return MountFiles.of(self.client, self.path)
+
+    @property
+    def state_dir(self) -> str:
+        """A directory of the client host outside the mount, for what runs there (the latency probe's log)."""
+        return str(self.log_file.parent)
 
     @property
     def pid(self) -> int | None:

@@ -3,7 +3,6 @@ or by favorite-child, and avoided by quorum under a network partition with no ac
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from harness.history import FileStore, check_history, run_clients
 from harness.results import CheckResult, all_passed
 from harness.volume import VolumeType
 
-pytestmark = [pytest.mark.splitbrain, pytest.mark.requires(Capability.HOST_FUSE)]
+pytestmark = [pytest.mark.splitbrain]
 
 FILE = "sb"
 NO_HEALS = {"cluster.quorum-type": "none", "cluster.self-heal-daemon": "off", "cluster.data-self-heal": "off",
@@ -57,7 +56,7 @@ def make_split_brain(cluster, volume, mount, timeout: float,
     """S1's fault pattern (other copies may be given, written in the same way). Returns whether each write
     succeeded (it must: quorum is off), and the copies."""
     writes = {}
-    (mount / FILE).write_text("before")
+    mount.files.write(FILE, b"before")
     copies = copies or s1_copies(int(time.time()))
     # S1's own copies get explicit mtimes a minute apart, so no clock resolution can tie them. KillBrick's
     # revert waits for the client's child_up, so the second write reaches brick 0.
@@ -71,9 +70,7 @@ def make_split_brain(cluster, volume, mount, timeout: float,
 
 def _write(mount, copy: Written) -> str:
     try:
-        (mount / FILE).write_bytes(copy.content)
-        if copy.mtime is not None:
-            os.utime(mount / FILE, (copy.mtime, copy.mtime))
+        mount.files.write(FILE, copy.content, mtime=copy.mtime)
         return "ok"
     except OSError as exc:
         return exc.strerror or str(exc)
@@ -178,7 +175,7 @@ def test_s4_partition_of_one_node_loses_no_acknowledged_write(kind, gluster_clus
     minority_node = gluster_cluster.nodes[-1]
     prepare_access_probe(majority)
     for m in (majority, minority):
-        (m / "history").mkdir(exist_ok=True)
+        m.files.mkdir("history")
     groups = [[minority_node.name, minority_client.name],
               [n.name for n in gluster_cluster.nodes[:-1]] + [majority_client.name]]
     sides: dict[str, CheckResult] = {}
@@ -196,8 +193,9 @@ def test_s4_partition_of_one_node_loses_no_acknowledged_write(kind, gluster_clus
             sides["majority"] = check_access(probes["majority"], {"write": "ok"}, "majority side write")
 
     history_file = run_dir.path / f"history-S4-{kind.value}-{volume.name}.jsonl"
-    run = run_clients({"majority": FileStore(majority / "history"), "minority": FileStore(minority / "history")},
-                      duration_s=0, path=history_file, final_store=FileStore(majority / "history"),
+    run = run_clients({"majority": FileStore(majority.files.sub("history")),
+                       "minority": FileStore(minority.files.sub("history"))},
+                      duration_s=0, path=history_file, final_store=FileStore(majority.files.sub("history")),
                       think_s=S4_HISTORY_THINK_S, during=under_partition)
     # The partition may be shorter than the self-heal daemons' ping-timeout, so they may never have
     # seen a brick go away (no reconnect, no index crawl until cluster.heal-timeout, 600 s). The

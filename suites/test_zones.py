@@ -17,7 +17,7 @@ from harness.results import CheckResult, all_passed
 from harness.volume import VolumeType
 from harness.waiting import wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.requires(Capability.HOST_FUSE)]  # LatencyProbe works on the mount here
+pytestmark = [pytest.mark.slow]
 
 AUTO = {"cluster.quorum-type": "auto"}
 MIN_OPS_DURING_FAULT = 50

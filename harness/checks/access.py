@@ -11,19 +11,17 @@ import itertools
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Mapping, Sequence
 
-from .. import clientops
 from ..clientops import ALL_OPS, EXISTING
 from ..errors import HarnessError
 from ..mount import FuseMount
+from ..mountfiles import SCRIPT, START_MARGIN_S
 from ..results import CheckResult
 
 PROBE_DIR = ".harness-probe"
 OP_TIMEOUT_S = 20.0
-START_MARGIN_S = 30.0  # python3 start-up in the client host, plus the exec round trip of a pod
-SCRIPT = Path(clientops.__file__).read_text()
 _seq = itertools.count(1)
 
 __all__ = ["ALL_OPS", "EXISTING", "PROBE_DIR", "AccessReport", "OpOutcome", "check_access", "prepare_access_probe",

@@ -97,7 +97,7 @@ def check_client_quorum(mount: "FuseMount", expect_met: bool, paths: Sequence[st
                            {"mount": str(mount.path)})
     states = []
     for i, (child_up, bricks) in enumerate(zip(sets, volume.replica_sets())):
-        text = (mount.path / ".meta/graphs/active" / f"{volume.name}-replicate-{i}" / "private").read_text()
+        text = mount.files.read(f".meta/graphs/active/{volume.name}-replicate-{i}/private", uncached=False).decode()
         match = QUORUM_TYPE_RE.search(text)
         quorum_type = match.group(1) if match else "none"
         state = {"set": i, "child_up": child_up, "quorum_type": quorum_type}

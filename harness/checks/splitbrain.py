@@ -9,7 +9,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
-from ..clientops import read_uncached
 from ..results import CheckResult
 from ..waiting import read_until
 
@@ -52,7 +51,7 @@ def eio_reads(mount: "FuseMount", paths: Sequence[str]) -> list[str]:
     failing = []
     for rel in paths:
         try:
-            read_uncached(mount.path / rel)  # a cached copy would hide the EIO
+            mount.files.read(rel)  # uncached, in the client host: a cached copy would hide the EIO
         except OSError as exc:
             if exc.errno == errno.EIO:
                 failing.append(rel)
@@ -199,7 +198,7 @@ def check_split_brain_resolved(volume: "Volume", mount: "FuseMount", rel: str, w
         return f"{known[sha]}, not the winner's" if sha in known else f"content of neither copy (sha256 {sha[:12]}…)"
 
     try:
-        read = hashlib.sha256(read_uncached(mount.path / rel.lstrip("/"))).hexdigest()
+        read = hashlib.sha256(mount.files.read(rel.lstrip("/"))).hexdigest()
         read_error = None
     except OSError as exc:
         read, read_error = None, exc.strerror or str(exc)

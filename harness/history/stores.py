@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import errno as errno_mod
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..clientops import read_uncached
+from ..mountfiles import MountFiles
 
 
 class Outcome(Exception):
@@ -35,40 +33,35 @@ def _errno_name(exc: OSError) -> str:
 
 @dataclass
 class FileStore:
-    """Keys are files in a directory of a mounted volume; the directory must exist."""
+    """Keys are files in a directory of a mounted volume; the directory must exist.
 
-    directory: Path
+    `directory` is the mount's client-side files (`mount.files.sub("history")`: every op runs inside
+    the client host, on any provider) or a path of this host (run in this process by the same code)."""
+
+    directory: MountFiles | Path
     name: str = "file"
 
     def __post_init__(self) -> None:
-        self.directory = Path(self.directory)
+        if not isinstance(self.directory, MountFiles):
+            self.directory = MountFiles.here(Path(self.directory))
+        self.files: MountFiles = self.directory
 
     def write(self, key: str, value: str) -> None:
-        """Write a temporary file, fsync, rename onto the key: readers see the whole value or none
-        (an in-place write would let them see an empty file between create and write)."""
-        tmp = self.directory / f".{key}.{secrets.token_hex(4)}.tmp"
+        """Write a temporary file, fsync, rename onto the key (clientops.put): readers see the whole
+        value or none (an in-place write would let them see an empty file between create and write)."""
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            self.files.put(key, value.encode())
+        except TimeoutError as exc:
+            raise Outcome("timeout", definite=False) from exc  # no answer: any stage may have happened
         except OSError as exc:
-            raise Outcome(_errno_name(exc), definite=True) from None  # the key was not touched
-        try:
-            try:
-                os.write(fd, value.encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise Outcome(_errno_name(exc), definite=True) from None  # the key was still not touched
-        try:
-            os.rename(tmp, self.directory / key)
-        except OSError as exc:
-            raise Outcome(_errno_name(exc), definite=False) from None  # the rename may have happened
+            # Before the rename the key was not touched; a failed rename may have happened.
+            raise Outcome(_errno_name(exc), definite=getattr(exc, "stage", None) != "rename") from None
 
     def read(self, key: str) -> str | None:
         """Uncached: a writer's own page cache would answer its reads, and the final read-back, with
         a value the bricks may have lost."""
         try:
-            return read_uncached(self.directory / key).decode(errors="replace")
+            return self.files.read(key).decode(errors="replace")
         except FileNotFoundError:
             return None
         except OSError as exc:

@@ -8,6 +8,7 @@ so the gluster CLI and every caller above it work unchanged on a pod.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Protocol, Sequence
 
@@ -57,6 +58,22 @@ class PodExec:
 
     def __init__(self, core_api: object) -> None:
         self.core = core_api
+        self._per_thread = threading.local()
+
+    def _exec_api(self) -> object:
+        """This thread's own CoreV1Api for exec. `stream` swaps its ApiClient's `request` for a websocket
+        call while it runs and puts back what it found: on the shared client, concurrent execs (a history
+        client per thread, a probe beside a fault) left the websocket call in place, and every REST call
+        after it (listing pods) failed "Handshake status 200 OK"."""
+        api = getattr(self._per_thread, "api", None)
+        if api is None:
+            shared = getattr(self.core, "api_client", None)
+            if shared is None:
+                return self.core  # a stand-in without an ApiClient: nothing shared to protect
+            from kubernetes import client
+
+            api = self._per_thread.api = client.CoreV1Api(client.ApiClient(shared.configuration))
+        return api
 
     def __call__(self, namespace: str, pod: str, argv: Sequence[str], *, timeout: float, input: str | None = None,
                  check: bool = True, container: str | None = None, where: str = "") -> CommandResult:
@@ -77,7 +94,7 @@ class PodExec:
         if container:
             kwargs["container"] = container
         try:
-            ws = stream(self.core.connect_get_namespaced_pod_exec, pod, namespace, **kwargs)  # type: ignore[attr-defined]
+            ws = stream(self._exec_api().connect_get_namespaced_pod_exec, pod, namespace, **kwargs)  # type: ignore[attr-defined]
         except (ApiException, AttributeError, OSError) as exc:
             # A refused websocket handshake (404: no such pod) surfaces from the client as an
             # ApiException, or in some client versions as an AttributeError while it decodes the

@@ -9,24 +9,14 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import pytest
 
 from harness.checks.access import PROBE_DIR, prepare_access_probe, probe_access
 from harness.control import Host
 from harness.errors import HarnessError
-from harness.runner import CommandResult, run
 
-
-class ThisHost(Host):
-    """Runs commands here, as a local client host runs them in its network namespace."""
-
-    name = "here"
-
-    def run(self, argv: Sequence[str], *, timeout: float = 60.0, input: str | None = None,
-            check: bool = True) -> CommandResult:
-        return run(argv, timeout=timeout, input=input, check=check, where="this host")
+from .thishost import ThisHost
 
 
 @dataclass
@@ -41,7 +31,7 @@ def test_every_op_succeeds_on_a_writable_directory(tmp_path):
     mount = Directory(tmp_path)
     probe = prepare_access_probe(mount)
     assert os.path.getsize(probe / "existing") == 1 << 20
-    ops = ["write", "create", "mkdir", "flock", "link", "symlink", "setxattr"]
+    ops = ["read", "write", "create", "mkdir", "flock", "link", "symlink", "setxattr"]
     report = probe_access(mount, ops)
     assert report.labels() == dict.fromkeys(ops, "ok")
     assert report.client == "here" and all(o.seconds >= 0 for o in report.outcomes)

@@ -1,6 +1,7 @@
 """Kubeconfig/context handling and pod exec, against the FAKE Kubernetes API server."""
 from __future__ import annotations
 
+import functools
 import threading
 
 import pytest
@@ -64,6 +65,18 @@ def test_unreadable_kubeconfig_is_a_config_error(tmp_path):
     kc.write_text("just: [a, list\n")
     with pytest.raises(ConfigError, match="cannot be read"):
         connect(kc, None)
+
+
+def test_exec_leaves_the_shared_api_client_alone(fake, pod):
+    """`stream` swaps its client's request method while an exec runs: on the shared client, a REST call
+    of another thread meanwhile (and every one after concurrent execs) went through the websocket."""
+    api, name = pod
+    during = []
+    fake.exec_handler = lambda c: during.append(isinstance(api.core.api_client.request, functools.partial)) or \
+        ExecReply(0, b"", b"")
+    PodExec(api.core)("glusterfs", name, ["true"], timeout=10)
+    assert during == [False]
+    assert api.core.list_namespaced_pod("glusterfs").items
 
 
 def test_exec_returns_stdout_stderr_exit_code_and_passes_input_as_an_argument(fake, pod):
