@@ -1,7 +1,7 @@
 """A chaostoolkit extension for GlusterFS clusters of this harness.
 
-`harness.chaos.actions` injects and reverts every fault kind of harness.faults and drives a
-background workload; `harness.chaos.probes` reads the steady state (volume healthy, pending heal
+`harness.chaos.actions` injects and reverts every fault kind of harness.faults;
+`harness.chaos.workload` drives a background workload and waits for the volume to be whole; `harness.chaos.probes` reads the steady state (volume healthy, pending heal
 0, no split brain, a client writes and reads, write p99 under a bound). Activities find their
 cluster from the state `python -m harness up` leaves (see harness.chaos.target for the
 configuration keys). `harness.chaos.experiment` runs experiment files through chaoslib and
@@ -21,5 +21,6 @@ def discover(discover_system: bool = True) -> dict[str, Any]:
 
     discovery = initialize_discovery_result("gluster-conformance-harness", __version__, "glusterharness")
     discovery["activities"].extend(discover_actions("harness.chaos.actions"))
+    discovery["activities"].extend(discover_actions("harness.chaos.workload"))
     discovery["activities"].extend(discover_probes("harness.chaos.probes"))
     return discovery

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.chaos import actions, discover, probes
+from harness.chaos import actions, discover, probes, workload
 from harness.chaos.experiment import EXPERIMENTS_DIR, check_journal, experiment_files, load
 from harness.chaos.target import RUN_ID_KEY, STATE_KEY, VOLUME_KEY, find_entry, target
 from harness.errors import ConfigError
@@ -69,7 +69,7 @@ def test_extension_catalog_covers_every_fault_kind_and_probe() -> None:
     assert {("action", n) for n in ("start_workload", "stop_workload", "wait_volume_whole", "revert_fault",
                                     "revert_all_faults", "start_index_heal", "add_zone_latency")} <= found
     assert {("probe", n) for n in probes.__all__} <= found
-    assert set(actions.__all__) == {n for t, n in found if t == "action"}
+    assert set(actions.__all__) | set(workload.__all__) == {n for t, n in found if t == "action"}
 
 
 def test_experiments_have_hypothesis_method_and_rollbacks() -> None:

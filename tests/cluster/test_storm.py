@@ -11,8 +11,9 @@ from harness.capacity import CapacityError, Footprint
 from harness.errors import ConfigError
 from harness.storm import (
     DEFAULT_MAX_PROVISION_P99_S, MAX_BRICKS_OPTION, MULTIPLEX_OPTION, StormPlan, StormResult, VolumeTiming,
-    cluster_option, run_storm, sweep_storm_volumes,
+    cluster_option, run_storm,
 )
+from harness.storm_cleanup import sweep_storm_volumes
 from harness.storm_cost import Sample, gluster_processes
 from harness.storm_curve import plot_curves, write_result
 from harness.storm_verdict import (

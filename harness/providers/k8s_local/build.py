@@ -27,6 +27,7 @@ from typing import Callable
 from ... import versions
 from ...errors import HarnessError, MissingPrerequisite
 from ...runner import run
+from .image_archive import pack_image
 
 log = logging.getLogger("harness.k8s_local.build")
 
@@ -240,32 +241,6 @@ def build_gluster(part: Part, version: str, work: Path) -> None:
         timeout=APT_TIMEOUT_S, log_to=work / "mmdebstrap.log")
     pack_image(rootfs, recipe["tag"], {"Cmd": ["glusterd", "-N"]}, work / f"gluster-{version}.tar")
     rootfs.unlink()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def pack_image(layer: Path, tag: str, config: dict, out: Path) -> None:
-    """A docker-archive tar (what `ctr images import` reads) of one layer, without a daemon."""
-    diff_id = _sha256_file(layer)
-    image_config = json.dumps({
-        "architecture": "amd64", "os": "linux",
-        "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], **config},
-        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{diff_id}"]},
-    }, sort_keys=True).encode()
-    config_name = f"{hashlib.sha256(image_config).hexdigest()}.json"
-    manifest = json.dumps([{"Config": config_name, "RepoTags": [tag], "Layers": [f"{diff_id}/layer.tar"]}]).encode()
-    with tarfile.open(out, "w") as tar:
-        for name, data in ((config_name, image_config), ("manifest.json", manifest)):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        tar.add(layer, arcname=f"{diff_id}/layer.tar")
 
 
 # --- assembling ------------------------------------------------------------------------------------

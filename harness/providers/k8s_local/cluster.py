@@ -15,7 +15,6 @@ concurrent runs of either provider never share one):
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
@@ -34,141 +33,21 @@ from ... import netns, registry
 from ...cgroups import cgroup_top, join_cgroup, make_cgroup
 from ...cluster import ZONE_LABEL
 from ...errors import ConfigError, MissingPrerequisite
-from ...netplan import NAMESPACE_PREFIX, TEST_RANGE, zone_names
 from ...runner import CommandResult, run
 from ...teardown import sweep_stale, teardown
 from ...waiting import wait_for
 from ..local import DEFAULT_ROOT, claim_root_base
 from . import build as k8s_build
+from .hosts import CNI_BIN, CONTAINERD_SOCKET, cni_config, containerd_config, in_host, spawn, start_holder
+from .plan import CLIENT_NODE_LABEL, CLIENT_NODE_ROLE, Host, Plan, plan
 
 log = logging.getLogger("harness.k8s_local")
 
-MAX_NODES = 8  # pod ranges are /28s in the upper half of the cluster's /24
-CP_OFFSET, NODE_OFFSET = 10, 11
 API_PORT = 6443
 STATE_FILE = "k8s-local.json"
 FORWARDER = Path(__file__).with_name("forwarder.py")
-CNI_BIN = "/usr/lib/cni"
 SYSTEM_BINARIES = ("etcd", "containerd", "containerd-shim-runc-v2", "runc", "ctr", "nsenter", "unshare", "setsid", "ip")
 START_TIMEOUT_S = 120.0
-CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
-# The label of client nodes (the client StatefulSet's nodeSelector): a zone fault never takes the clients.
-CLIENT_NODE_LABEL, CLIENT_NODE_ROLE = "glusterharness/role", "clients"
-
-
-@dataclass(frozen=True)
-class Host:
-    name: str
-    namespace: str
-    address: str
-    zone: str = ""
-    pod_cidr: str = ""
-
-
-@dataclass(frozen=True)
-class Plan:
-    index: int
-    run_id: str
-    subnet: str
-    service_cidr: str
-    control_plane: Host
-    nodes: tuple[Host, ...]  # storage nodes, in zones
-    clients: tuple[Host, ...] = ()  # nodes of their own for client pods: no zone, no storage label
-
-    @property
-    def switch(self) -> str:
-        return f"{self.run_id}-sw"
-
-    @property
-    def kubelets(self) -> tuple[Host, ...]:
-        """Every host that runs a kubelet: storage nodes and client nodes."""
-        return self.nodes + self.clients
-
-    def kubelet_host(self, name: str) -> Host:
-        for host in self.kubelets:
-            if host.name == name:
-                return host
-        raise ConfigError(f"k8s-local cluster {self.run_id} has no node {name!r}; "
-                          f"nodes are {', '.join(h.name for h in self.kubelets)}")
-
-
-def client_node_name(i: int) -> str:
-    return "clients" if i == 0 else f"clients{i + 1}"
-
-
-def plan(index: int, nodes: int, zones: int, client_nodes: int = 0) -> Plan:
-    """Cluster `index` uses the index-th /24 of 198.18.0.0/15 (as the local provider would)."""
-    if not 1 <= nodes <= MAX_NODES:
-        raise ConfigError(f"k8s-local runs 1 to {MAX_NODES} nodes, got {nodes}")
-    if not 1 <= zones <= nodes:
-        raise ConfigError(f"k8s-local needs 1 to {nodes} zones for {nodes} nodes, got {zones}")
-    if client_nodes < 0 or nodes + client_nodes > MAX_NODES:
-        raise ConfigError(f"k8s-local runs at most {MAX_NODES} nodes in all; {nodes} storage nodes leave room for "
-                          f"{MAX_NODES - nodes} client node(s), got {client_nodes}")
-    net = ipaddress.ip_network((int(TEST_RANGE.network_address) + index * 256, 24))
-    base = net.network_address
-    run_id = f"{NAMESPACE_PREFIX}{index}"
-    zone_list = zone_names(zones)
-    hosts = tuple(Host(f"node{i + 1}", f"{run_id}-node{i + 1}", str(base + NODE_OFFSET + i), zone_list[i % zones],
-                       f"{base + 128 + 16 * i}/28") for i in range(nodes))
-    clients = tuple(Host(client_node_name(i), f"{run_id}-{client_node_name(i)}", str(base + NODE_OFFSET + j), "",
-                         f"{base + 128 + 16 * j}/28") for i, j in enumerate(range(nodes, nodes + client_nodes)))
-    return Plan(index, run_id, str(net), f"{base + 64}/26",
-                Host("cp", f"{run_id}-cp", str(base + CP_OFFSET)), hosts, clients)
-
-
-# --- hosts: holder processes and daemons ----------------------------------------------------------
-
-def start_holder(host: Host, host_dir: Path, cgroup: str) -> int:
-    """The host's init in its netns and its own mount namespace; returns its pid."""
-    for sub in ("var-lib", "var-log", "opt", "logs"):
-        (host_dir / sub).mkdir(parents=True, exist_ok=True)
-    ready = host_dir / "holder.pid"
-    script = (f"mount --bind {host_dir}/var-lib /var/lib && mount --bind {host_dir}/var-log /var/log && "
-              f"mount --bind {host_dir}/opt /opt && mount -t tmpfs tmpfs /run && "
-              f'exec "$0" {netns.NODEINIT} {ready} {netns.control_fifo(host_dir)} {host_dir / "logs" / "init.log"}')
-    run(["setsid", "--fork", "nsenter", f"--net=/run/netns/{host.namespace}", "unshare", "-m", "--propagation",
-         "slave", "sh", "-c", script, sys.executable], timeout=15, log_to=host_dir / "logs" / "holder.log")
-    pid = int(wait_for(lambda: ready.exists() and ready.read_text(), timeout=15, interval=0.01,
-                       what=f"the holder of {host.name}"))
-    join_cgroup(pid, cgroup)
-    return pid
-
-
-def spawn(host_dir: Path, name: str, argv: Sequence[str]) -> None:
-    """Start a daemon in the host (its init reaps it), its output in logs/<name>.log."""
-    log_file = host_dir / "logs" / f"{name}.log"
-    netns.spawn_in_node(host_dir, ["sh", "-c", f'exec "$@" >>{log_file} 2>&1', name, *map(str, argv)])
-
-
-def in_host(holder: int, argv: Sequence[str], timeout: float = 60.0, check: bool = True) -> CommandResult:
-    return run(["nsenter", "-t", str(holder), "-n", "-m", *map(str, argv)], timeout=timeout, check=check)
-
-
-def containerd_config(node_dir: Path) -> str:
-    return f"""version = 2
-root = "/var/lib/containerd"
-state = "/run/containerd"
-[grpc]
-  address = "{CONTAINERD_SOCKET}"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "{k8s_build.PAUSE_TAG}"
-  # root here lacks CAP_SYS_RESOURCE: a negative oom_score_adj would make every runc create fail.
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "{CNI_BIN}"
-    conf_dir = "{node_dir / 'cni'}"
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-    runtime_type = "io.containerd.runc.v2"
-"""
-
-
-def cni_config(subnet: str, pod_cidr: str) -> dict:
-    return {"cniVersion": "0.4.0", "name": "k8s-local", "plugins": [{
-        "type": "bridge", "bridge": "cni0", "isGateway": True, "ipMasq": False, "hairpinMode": True,
-        # Only the cluster's own /24 is routed: a pod has no way out, like the nodes.
-        "ipam": {"type": "host-local", "ranges": [[{"subnet": pod_cidr}]], "routes": [{"dst": subnet}]},
-    }]}
 
 
 # --- the cluster ---------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from ...k8s.podexec import PodExec
 from ...k8s.stack import apply, form_pool_by_name, wait_pods_ready, wait_replicas_ready
 from ...versions import installed_version
 from . import build as k8s_build
-from .cluster import CLIENT_NODE_LABEL, CLIENT_NODE_ROLE, K8sLocalCluster, K8sLocalProvider
+from .cluster import K8sLocalCluster, K8sLocalProvider
+from .plan import CLIENT_NODE_LABEL, CLIENT_NODE_ROLE
 from .noderuntime import K8sLocalNodeRuntime
 
 log = logging.getLogger("harness.k8s_local")

@@ -20,7 +20,8 @@ from ...cgroups import CGROUP_FS, cgroup_top
 from ...errors import HarnessError
 from ...waiting import wait_for
 from . import build as k8s_build
-from .cluster import K8sLocalCluster, in_host, start_node_daemons
+from .cluster import K8sLocalCluster, start_node_daemons
+from .hosts import in_host
 
 log = logging.getLogger("harness.k8s_local")
 
