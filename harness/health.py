@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .cluster import HOSTNAME_LABEL
 from .errors import CommandError, HarnessError, KnownDefectTimeout, WaitTimeout
@@ -168,7 +168,13 @@ def wait_peers_connected(cluster: "Cluster", timeout: float) -> None:
     wait_for(probe, timeout=timeout, what="every gluster peer Connected", describe=lambda: last[0])
 
 
-def self_heal_disconnected(status: VolumeStatus, clients: dict[str, frozenset[str]], answering: str) -> list[str]:
+def node_addresses(cluster: "Cluster") -> dict[str, str]:
+    """Each node's address by the names a pool may list it under (probed by name: k8s-local, kind)."""
+    return {name: n.address for n in cluster.nodes for name in (n.name, n.labels.get(HOSTNAME_LABEL)) if name}
+
+
+def self_heal_disconnected(status: VolumeStatus, clients: dict[str, frozenset[str]], answering: str,
+                           addresses: Mapping[str, str]) -> list[str]:
     """Links "self-heal daemon on HOST -> brick" not yet made, and daemons not yet running: while
     any daemon runs (none does with cluster.self-heal-daemon off), every node with an online brick
     runs one (after a node restart glusterd answers before it has started it, and `volume heal`
@@ -176,21 +182,23 @@ def self_heal_disconnected(status: VolumeStatus, clients: dict[str, frozenset[st
     of the volume (the daemon retries every 3 s after a start or a cut; `volume heal` fails while
     one cannot reach a brick). `answering` is the address of the node that gave `status` (its own
     daemon shows as "localhost"). A FUSE mount or glfsheal run on a node connects from the same
-    address, so it could stand in for that node's daemon; the harness mounts from client hosts only."""
-    running = self_heal_running(status, answering)
-    return [f"self-heal daemon on {h} not running" for h in self_heal_missing(status, answering)] + [
+    address, so it could stand in for that node's daemon; the harness mounts from client hosts only.
+    `addresses` (node_addresses) turns the peer names a pool probed by name lists into addresses."""
+    running = self_heal_running(status, answering, addresses)
+    return [f"self-heal daemon on {h} not running" for h in self_heal_missing(status, answering, addresses)] + [
         f"self-heal daemon on {h} -> {brick}" for brick, addrs in sorted(clients.items())
         for h in sorted(running) if h not in addrs]
 
 
-def self_heal_running(status: VolumeStatus, answering: str) -> set[str]:
+def self_heal_running(status: VolumeStatus, answering: str, addresses: Mapping[str, str]) -> set[str]:
     """Addresses of the nodes whose self-heal daemon `status` shows online."""
-    return {answering if d.host == "localhost" else d.host for d in status.self_heal_daemons() if d.online}
+    return {answering if d.host == "localhost" else addresses.get(d.host, d.host)
+            for d in status.self_heal_daemons() if d.online}
 
 
-def self_heal_missing(status: VolumeStatus, answering: str) -> list[str]:
+def self_heal_missing(status: VolumeStatus, answering: str, addresses: Mapping[str, str]) -> list[str]:
     """Nodes with an online brick but no self-heal daemon, while any daemon runs (see above)."""
-    running = self_heal_running(status, answering)
+    running = self_heal_running(status, answering, addresses)
     return sorted({b.hostname for b in status.bricks if b.online} - running) if running else []
 
 
@@ -206,7 +214,8 @@ def wait_self_heal_connected(volume: "Volume", timeout: float, via: "Node | None
 
     def probe() -> bool:
         last[0] = self_heal_disconnected(node.gluster.volume_status(volume.name),
-                                         node.gluster.volume_clients(volume.name), node.address)
+                                         node.gluster.volume_clients(volume.name), node.address,
+                                         node_addresses(volume.cluster))
         return not last[0]
 
     def describe() -> str:

@@ -13,7 +13,7 @@ from ..glusterd_volumes import (
     BRICK_PORT_LOST_DEFECT, DROPPED_VOLUME_DEFECT, DroppedVolumes, attach_state, brick_start_failures,
     dropped_volumes,
 )
-from ..health import peer_disconnected, peers_connected
+from ..health import node_addresses, peer_disconnected, peers_connected, self_heal_running
 from ..proc import NodeProc
 from ..timeline import Phase
 from .base import Fault
@@ -201,8 +201,7 @@ class KillGlusterd(Fault):
             except HarnessError as exc:
                 waiting.append(f"{info.name} (status: {str(exc).splitlines()[0]})")
                 continue
-            online = {self.observer.address if d.host == "localhost" else d.host
-                      for d in status.self_heal_daemons() if d.online}
+            online = self_heal_running(status, self.observer.address, node_addresses(self.cluster))
             hosts = {b.hostname for b in status.bricks}
             for addr, name in sorted(restarted.items()):
                 if addr not in hosts:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from ..errors import ConfigError, HarnessError
 from ..gluster import VolumeStatus
 from ..gluster.xml import parse_volume_clients, parse_volume_status
-from ..health import self_heal_disconnected, self_heal_missing
+from ..health import node_addresses, self_heal_disconnected, self_heal_missing
 from ..proc import NodeProc
 from ..waiting import wait_for
 from .base import Fault
@@ -120,6 +120,7 @@ def wait_hosted_back(fault: Fault, bricks: Sequence[HostedBrick], via: "Node", h
 
     A failing CLI is "not known yet": just after `start force` glusterd may not reach a new brick."""
     last: list[str] = ["no answer yet"]
+    addresses = node_addresses(fault.cluster)
 
     def probe() -> bool:
         statuses = status_all(via)
@@ -132,9 +133,10 @@ def wait_hosted_back(fault: Fault, bricks: Sequence[HostedBrick], via: "Node", h
             for st in statuses:
                 if st.name in heal_connected:
                     own = {b.name for b in st.bricks}
-                    gaps = self_heal_disconnected(st, {k: v for k, v in clients.items() if k in own}, via.address)
+                    gaps = self_heal_disconnected(st, {k: v for k, v in clients.items() if k in own}, via.address,
+                                                  addresses)
                     missing += [f"{st.name}: {m}" for m in gaps]
-                    for host in self_heal_missing(st, via.address) if daemon_missing else []:
+                    for host in self_heal_missing(st, via.address, addresses) if daemon_missing else []:
                         daemon_missing(st.name, host)
         last[0] = "not connected: " + ", ".join(missing)
         return not missing

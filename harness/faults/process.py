@@ -152,9 +152,9 @@ class KillSelfHeal(Fault):
         return [self.volume]
 
     def _shd(self) -> Any:
-        # Asked from the node itself, its own daemon row has host "localhost" (or its address).
+        # Asked from the node itself, its own daemon row has host "localhost" (or its address or name).
         for d in self.volume.status(self.node).self_heal_daemons():
-            if d.host in ("localhost", self.node.address):
+            if d.host in ("localhost", self.node.address, self.node.name):
                 return d
         return None
 

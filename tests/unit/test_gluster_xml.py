@@ -61,14 +61,14 @@ def test_volume_clients_per_brick_by_address():
 def test_every_self_heal_daemon_connected_to_every_brick():
     status = gx.parse_volume_status(root("volume-status-r3-shd-starting"))[0]
     connected = gx.parse_volume_clients(root("volume-status-r3-clients"))
-    assert self_heal_disconnected(status, connected, "198.18.1.11") == []
+    assert self_heal_disconnected(status, connected, "198.18.1.11", {}) == []
 
 
 def test_negative_control_a_daemon_still_reconnecting_is_named():
     # Captured right after `volume start`: node1's daemon had not yet reached node2's and node3's bricks.
     status = gx.parse_volume_status(root("volume-status-r3-shd-starting"))[0]
     starting = gx.parse_volume_clients(root("volume-status-r3-clients-starting"))
-    assert self_heal_disconnected(status, starting, "198.18.1.11") == [
+    assert self_heal_disconnected(status, starting, "198.18.1.11", {}) == [
         "self-heal daemon on 198.18.1.11 -> 198.18.1.12:/var/tmp/glusterharness/glh1/node2/bricks/r3-b1",
         "self-heal daemon on 198.18.1.11 -> 198.18.1.13:/var/tmp/glusterharness/glh1/node3/bricks/r3-b2"]
 
@@ -80,13 +80,25 @@ def test_negative_control_a_daemon_not_running_yet_is_named():
     daemons = tuple(dataclasses.replace(d, online=False, pid=None) if d.host == "198.18.1.12" else d
                     for d in status.daemons)
     connected = gx.parse_volume_clients(root("volume-status-r3-clients"))
-    assert self_heal_disconnected(dataclasses.replace(status, daemons=daemons), connected, "198.18.1.11") == [
+    assert self_heal_disconnected(dataclasses.replace(status, daemons=daemons), connected, "198.18.1.11", {}) == [
         "self-heal daemon on 198.18.1.12 not running"]
     unlisted = tuple(d for d in status.daemons if d.host != "198.18.1.12")
-    assert self_heal_disconnected(dataclasses.replace(status, daemons=unlisted), connected, "198.18.1.11") == [
+    assert self_heal_disconnected(dataclasses.replace(status, daemons=unlisted), connected, "198.18.1.11", {}) == [
         "self-heal daemon on 198.18.1.12 not running"]
     # cluster.self-heal-daemon off: no daemon runs, none is waited for (`heal split-brain` needs none).
-    assert self_heal_disconnected(dataclasses.replace(status, daemons=()), connected, "198.18.1.11") == []
+    assert self_heal_disconnected(dataclasses.replace(status, daemons=()), connected, "198.18.1.11", {}) == []
+
+
+def test_a_pool_probed_by_name_lists_daemons_by_node_name():
+    # k8s-local and kind probe peers by node name: `volume status` lists the other nodes' daemons so,
+    # while bricks and clients are addresses. Without the names' addresses every daemon looked absent.
+    status = gx.parse_volume_status(root("volume-status-r3-shd-starting"))[0]
+    names = {"198.18.1.12": "node2", "198.18.1.13": "node3"}
+    by_name = tuple(dataclasses.replace(d, host=names.get(d.host, d.host)) for d in status.daemons)
+    named = dataclasses.replace(status, daemons=by_name)
+    connected = gx.parse_volume_clients(root("volume-status-r3-clients"))
+    assert self_heal_disconnected(named, connected, "198.18.1.11", {v: k for k, v in names.items()}) == []
+    assert "self-heal daemon on 198.18.1.12 not running" in self_heal_disconnected(named, connected, "198.18.1.11", {})
 
 
 def test_heal_summary_all_up_sums_to_zero():
