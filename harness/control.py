@@ -39,6 +39,9 @@ class Capability:
     # Alternatives, any one of which crashes or freezes a whole node (in order of preference: faults
     # use the first their cluster has). A `requires` mark or a fault's needs may name such a tuple.
     WHOLE_NODE_FAULTS = (PROCESS_FAULTS, NODE_CONTAINER_FAULTS)
+    # Any one of these restarts a node's gluster processes as a restarted pod does (this host's
+    # signals and a new glusterd, or the pod deleted through the API and made again).
+    POD_RESTARTS = (PROCESS_FAULTS, POD_FAULTS)
 
 
 Need = str | tuple[str, ...]  # a capability, or alternatives of which one suffices

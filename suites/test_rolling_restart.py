@@ -12,7 +12,7 @@ from harness.results import CheckResult, all_passed
 from harness.volume import VolumeType
 
 pytestmark = [pytest.mark.slow, pytest.mark.selfheal,
-              pytest.mark.requires(Capability.PROCESS_FAULTS)]  # node restarts
+              pytest.mark.requires(Capability.POD_RESTARTS)]  # node restarts
 
 
 def test_r1_rolling_restart_fails_no_operation(gluster_cluster, volume_factory, mount_factory, profile, conform,

@@ -12,7 +12,7 @@ from harness.faults import BrickLoss, KillBrick
 from harness.results import CheckResult, all_passed
 from harness.volume import VolumeType
 
-pytestmark = [pytest.mark.selfheal, pytest.mark.requires(Capability.PROCESS_FAULTS)]
+pytestmark = [pytest.mark.selfheal, pytest.mark.requires(Capability.NODE_PROCESSES)]  # bricks killed inside their node
 
 REPLICATED = [VolumeType.REPLICA2, VolumeType.REPLICA3, VolumeType.ARBITER, VolumeType.DISTRIBUTED_REPLICATE]
 H1_WRITES_DURING_FAULT = 200

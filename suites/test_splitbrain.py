@@ -96,7 +96,7 @@ def split_brain_with_known_copies(gluster_cluster, volume, mount, profile) -> li
     return copies
 
 
-@pytest.mark.requires(Capability.PROCESS_FAULTS)
+@pytest.mark.requires(Capability.NODE_PROCESSES)
 def test_s1_real_split_brain_is_reported(gluster_cluster, volume_factory, mount_factory, profile, conform):
     """The negative control: the split-brain checker must report this file, and shd must not heal it."""
     volume = volume_factory(VolumeType.REPLICA2, NO_HEALS)
@@ -119,7 +119,7 @@ def test_s1_real_split_brain_is_reported(gluster_cluster, volume_factory, mount_
     conform("S1", volume, S1_FAULT, all_passed([writes, as_written, reported]))
 
 
-@pytest.mark.requires(Capability.PROCESS_FAULTS)
+@pytest.mark.requires(Capability.NODE_PROCESSES)
 @pytest.mark.parametrize("policy", ["latest-mtime", "bigger-file", "source-brick"])
 def test_s2_split_brain_resolved_by_policy(policy, gluster_cluster, volume_factory, mount_factory, profile, conform):
     """The copy the policy names wins (decided from the bricks before resolving), and every brick holds it."""
@@ -140,7 +140,7 @@ def test_s2_split_brain_resolved_by_policy(policy, gluster_cluster, volume_facto
     conform("S2", volume, f"S1's split brain, then heal split-brain {' '.join(args)}", result)
 
 
-@pytest.mark.requires(Capability.PROCESS_FAULTS)
+@pytest.mark.requires(Capability.NODE_PROCESSES)
 def test_s3_favorite_child_policy_heals_automatically(gluster_cluster, volume_factory, mount_factory, profile,
                                                      conform):
     """favorite-child-policy mtime: the self-heal daemon keeps the newer copy on both bricks."""

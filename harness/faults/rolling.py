@@ -1,6 +1,7 @@
 """Rolling restart: every node's gluster pod restarted in turn, waiting between steps for the
 volumes to be whole (bricks online, client children up) and pending heal to reach 0, as an
-operator does before an upgrade. Each step goes on the Timeline."""
+operator does before an upgrade. Each step goes on the Timeline. A step is RestartPod where this
+host signals the node's processes (local), else the pod deleted through the API (Kubernetes)."""
 from __future__ import annotations
 
 import time
@@ -11,6 +12,7 @@ from ..errors import ConfigError
 from ..health import wait_volume_whole
 from .base import Fault
 from .crash import RestartPod
+from .pod import DeleteGlusterPod
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
 class RollingRestart(Fault):
     kind = "rolling-restart"
-    needs = frozenset({Capability.PROCESS_FAULTS})
+    needs_one_of = Capability.POD_RESTARTS
 
     def __init__(self, cluster: "Cluster", volumes: "Sequence[Volume]" = (), nodes: Sequence[str] = (),
                  heal_timeout: float = 120.0, **kw: Any) -> None:
@@ -32,7 +34,7 @@ class RollingRestart(Fault):
         self._volumes = list(volumes)
         self.heal_timeout = heal_timeout
         self.steps: list[dict[str, Any]] = []
-        self._current: RestartPod | None = None
+        self._current: Fault | None = None
 
     def params(self) -> dict[str, Any]:
         return {"volumes": [v.name for v in self._volumes], "nodes": [n.name for n in self.order],
@@ -47,8 +49,7 @@ class RollingRestart(Fault):
     def _apply(self) -> None:
         for node in self.order:
             start = time.monotonic()
-            self._current = RestartPod(self.cluster, node.name, volumes=self.volumes(), timeline=self.timeline,
-                                       timeout=self.timeout, mounts=self._mounts)
+            self._current = self._restart(node.name)
             self._current.inject()
             self._current.revert()
             self._current = None
@@ -59,6 +60,13 @@ class RollingRestart(Fault):
             step = {"node": node.name, "seconds": round(time.monotonic() - start, 3), "heal_seconds": heal}
             self.steps.append(step)
             self.timeline.record(self.fault_id, self.kind, "step", (node.name,), **step)
+
+    def _restart(self, node: str) -> Fault:
+        if self.mechanism == Capability.PROCESS_FAULTS:
+            return RestartPod(self.cluster, node, volumes=self.volumes(), timeline=self.timeline,
+                              timeout=self.timeout, mounts=self._mounts)
+        # its own timeout: a new pod's start includes the kubelet's sync, longer than a fault's
+        return DeleteGlusterPod(self.cluster, node, timeline=self.timeline, mounts=self._mounts)
 
     def _confirm_effect(self) -> dict[str, Any]:
         return {"steps": self.steps}

@@ -12,6 +12,7 @@ from harness.control import Capability
 from harness.faults.pod import DeleteGlusterPod, NodeContainerFault
 from harness.faults.network import NetworkPartition
 from harness.faults.node import ZoneOutage
+from harness.faults.rolling import RollingRestart
 from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
 from harness.k8s.options import K8sOptions
 from harness.providers.existing import ExistingProvider
@@ -78,7 +79,8 @@ def test_destructive_faults_are_refused_without_the_option_and_nothing_changes(r
     execs = len(fake.exec_calls)
     timeline = Timeline()
     for fault in (DeleteGlusterPod(cluster, "w1", timeline=timeline),
-                  NetworkPartition(cluster, [["w1"], ["w2", "w3"]], timeline=timeline)):
+                  NetworkPartition(cluster, [["w1"], ["w2", "w3"]], timeline=timeline),
+                  RollingRestart(cluster, timeline=timeline)):  # pods deleted in turn, on a user's cluster
         with pytest.raises(ConfigError, match=r"refusing to .* destructive faults are off.*--allow-destructive-faults"):
             with fault:
                 pytest.fail("the body of a refused fault must not run")
@@ -177,7 +179,6 @@ def test_node_process_faults_are_refused_by_the_contract_before_anything_runs(ru
     from harness.faults.node import NodeHang
     from harness.faults.crash import NodeCrash
     from harness.faults.glusterd import KillGlusterd
-    from harness.faults.rolling import RollingRestart
     from harness.upgrade import RollingUpgrade
 
     fake, pool, kc = running
@@ -185,7 +186,7 @@ def test_node_process_faults_are_refused_by_the_contract_before_anything_runs(ru
     before = list(fake.requests)  # API calls and pod execs alike
     node = cluster.nodes[0]
     for build in (lambda: NodeCrash(cluster, node.name), lambda: NodeHang(cluster, node.name),
-                  lambda: RollingRestart(cluster), lambda: RollingUpgrade(cluster, "10.3")):
+                  lambda: RollingUpgrade(cluster, "10.3")):
         with pytest.raises(Unsupported, match=Capability.PROCESS_FAULTS):
             build()
     # A user's gluster pods may run glusterd as their main process: killing it is not offered there.
