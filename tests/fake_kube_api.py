@@ -645,6 +645,11 @@ class FakeKindAndDocker:
                 return 1, "", f"ERROR: unknown cluster {name!r}\n"
             self.fake.write_kubeconfig(Path(self._opt(args, "--kubeconfig")), f"kind-{name}")
             return 0, "", ""
+        if args[:2] == ["load", "image-archive"]:
+            name = self._opt(args, "--name")
+            if name not in self.clusters or not Path(args[2]).is_file():
+                return 1, "", f"ERROR: cannot load {args[2]} into {name!r}\n"
+            return 0, "", ""
         if args[:2] == ["delete", "cluster"]:
             name = self._opt(args, "--name")
             if name in self.clusters:

@@ -49,7 +49,9 @@ K8S_OPTIONS: dict[str, tuple[str, object, type, str]] = {
     "gluster_pod_selector": ("GLUSTER_POD_SELECTOR", DEFAULT_POD_SELECTOR, str,
                              "kind/existing: label selector of the gluster server pods"),
     "gluster_zone_label": ("GLUSTER_ZONE_LABEL", ZONE_LABEL, str, "kind/existing: node label holding the zone"),
-    "gluster_image": ("GLUSTER_IMAGE", DEFAULT_GLUSTER_IMAGE, str, "kind/existing: image of gluster server and client pods"),
+    "gluster_image": ("GLUSTER_IMAGE", DEFAULT_GLUSTER_IMAGE, str, "image of the gluster server and client pods: the "
+                      "default and glusterharness/gluster:VERSION are `make k8s` builds, a .tar a docker-archive "
+                      "(both loaded into kind and k8s-local); any other name is pulled"),
     "gluster_brick_root": ("GLUSTER_BRICK_ROOT", f"{STATE_DIR}/bricks", str,
                            "kind/existing: brick directory inside the gluster pods (a host path)"),
 }

@@ -24,6 +24,7 @@ from ..faults.network import sweep_dead_tables
 from ..k8s.options import K8sOptions
 from ..k8s.podexec import ExecRunner, PodExec
 from ..k8s.stack import apply, delete_namespace, wait_replicas_ready
+from .k8s_local.images import resolve
 
 RUN_PREFIX = "glh-"
 # The nft tables of any existing-provider run (glh-<6 hex digits>): runs share this cluster.
@@ -92,7 +93,7 @@ class ExistingProvider:
         if not self.clients:
             return []
         settings = m.StackSettings(run_id=self.run_id, namespace=self.client_namespace,
-                                   gluster_image=self.options.gluster_image)
+                                   gluster_image=resolve(self.options.gluster_image))
         owned.append(self.client_namespace)
         apply(api, [m.namespace(settings)] + m.client_statefulset(settings, self.clients))
         pods = wait_replicas_ready(api, self.client_namespace,

@@ -32,6 +32,7 @@ from ..k8s.noderuntime import DockerNodeRuntime
 from ..k8s.options import K8sOptions
 from ..k8s.podexec import ExecRunner, PodExec
 from ..k8s.stack import apply, form_pool_by_name, wait_pods_ready, wait_replicas_ready
+from .k8s_local.images import local_archive
 
 log = logging.getLogger("harness.kind")
 
@@ -88,6 +89,10 @@ class KindCli:
 
     def delete(self, name: str, kubeconfig: Path) -> None:
         self._run(["delete", "cluster", "--name", name, "--kubeconfig", str(kubeconfig)], timeout=300)
+
+    def load_archive(self, name: str, archive: Path) -> None:
+        """Put a docker-archive image on every node of the cluster: pods find it and never pull."""
+        self._run(["load", "image-archive", str(archive), "--name", name], timeout=KIND_TIMEOUT_S)
 
 
 def find_kind(binary: str | None) -> str:
@@ -195,7 +200,11 @@ class KindProvider:
                 f"{where} has {len(nodes)} storage node(s), {self.nodes} wanted; it was made with another "
                 f"--gluster-nodes: delete it (kind delete cluster --name {self.name}) or use that count"
             )
-        settings = replace(self.settings(), host_aliases={n.name: n.address for n in nodes})
+        image = self.options.gluster_image
+        if found := local_archive(image):  # the image `make k8s` built, or one's own archive: no registry
+            image, archive = found
+            kind.load_archive(self.name, archive)
+        settings = replace(self.settings(), host_aliases={n.name: n.address for n in nodes}, gluster_image=image)
         apply(api, m.stack(settings))
         if self.clients:
             apply(api, m.client_statefulset(settings, self.clients))

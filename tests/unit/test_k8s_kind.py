@@ -3,6 +3,7 @@ stack deployment and peer probing against the FAKE API server (gluster answers f
 from __future__ import annotations
 
 import os
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,8 @@ def env(tmp_path):
 
 
 def provider(tmp_path, runner, kind, nodes=3, zones=3, clients=2, **options) -> KindProvider:
-    options = {"kind_cluster_name": "glh-kind", **options}
+    # A registry's image by default: the build's own (loaded into kind) is test_loads_an_image_archive...
+    options = {"kind_cluster_name": "glh-kind", "gluster_image": "registry.example/gluster:test", **options}
     opts = K8sOptions(kind_binary=str(kind), ready_timeout_s=10, **options)
     return KindProvider(nodes=nodes, zones=zones, clients=clients, root=tmp_path / "root", options=opts, runner=runner)
 
@@ -70,6 +72,7 @@ def test_creates_the_cluster_deploys_gluster_probes_peers_and_deletes_at_the_end
     aliases = fake.get("daemonsets", "glusterd", "glusterfs")["spec"]["template"]["spec"]["hostAliases"]
     assert {a["hostnames"][0]: a["ip"] for a in aliases} == {n.name: n.address for n in cluster.nodes}
     assert fake.get("daemonsets", "glusterd", "glusterfs") is not None
+    assert not any(c[1] == "load" for c in runner.calls)  # a registry's image is pulled, not loaded
     assert Capability.NODE_CONTAINER_FAULTS in cluster.capabilities
     cluster.down()
     assert runner.calls[-1][1:3] == ("delete", "cluster") and "glh-kind" not in runner.clusters
@@ -154,3 +157,22 @@ def test_reuse_restores_node_containers_a_crashed_run_left_paused_or_stopped(tmp
     assert ("docker", "start", "glh-kind-worker3") in runner.calls
     assert set(runner.containers.values()) == {"running"} and pool.down == set()
     second.down()
+
+
+def test_loads_an_image_archive_into_the_nodes_instead_of_pulling(tmp_path, env):
+    """No registry: an image the harness holds (`make k8s` builds them; here one's own docker-archive)
+    goes onto every node with `kind load image-archive`, and the pods name its tag."""
+    from harness.providers.k8s_local.image_archive import pack_image
+
+    fake, pool, runner, kind = env
+    layer = tmp_path / "layer.tar"
+    with tarfile.open(layer, "w"):
+        pass
+    archive = tmp_path / "mine.tar"
+    pack_image(layer, "example/gluster:mine", {}, archive)
+    cluster = provider(tmp_path, runner, kind, gluster_image=str(archive)).up()
+    assert (Path(kind).name, "load", "image-archive", str(archive), "--name", "glh-kind") in [
+        (Path(c[0]).name, *c[1:]) for c in runner.calls]
+    containers = fake.get("daemonsets", "glusterd", "glusterfs")["spec"]["template"]["spec"]["containers"]
+    assert containers[0]["image"] == "example/gluster:mine"
+    cluster.down()

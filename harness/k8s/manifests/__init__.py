@@ -21,7 +21,9 @@ Manifest = dict[str, Any]
 PART_OF = "glusterharness"
 RUN_LABEL = "glusterharness/run"
 GLUSTERD_PORT = 24007
-DEFAULT_GLUSTER_IMAGE = "docker.io/gluster/gluster-centos:latest"
+# The image `make k8s` builds for the installed GlusterFS (Debian 12: glusterd, the FUSE client,
+# python3, nft); the providers spell out its tag (harness.providers.k8s_local.images).
+DEFAULT_GLUSTER_IMAGE = "glusterharness/gluster"
 STATE_DIR = "/var/lib/glusterharness"  # on the node (a kind extraMount) and at the same path in pods
 GLUSTERD_PID_FILE = "/run/glusterd.pid"
 # How the harness starts glusterd in its pod: daemonized, by the container's entrypoint and again by

@@ -6,9 +6,7 @@ by node name, which every glusterd pod resolves through the DaemonSet's host ali
 """
 from __future__ import annotations
 
-import json
 import logging
-import tarfile
 from pathlib import Path
 
 from ...errors import ConfigError
@@ -19,9 +17,9 @@ from ...k8s.discovery import equality_labels, gluster_pods_by_node, storage_node
 from ...k8s.options import K8sOptions
 from ...k8s.podexec import PodExec
 from ...k8s.stack import apply, form_pool_by_name, wait_pods_ready, wait_replicas_ready
-from ...versions import installed_version
 from . import build as k8s_build
 from .cluster import K8sLocalCluster, K8sLocalProvider
+from .images import local_archive
 from .plan import CLIENT_NODE_LABEL, CLIENT_NODE_ROLE
 from .noderuntime import K8sLocalNodeRuntime
 
@@ -30,31 +28,17 @@ log = logging.getLogger("harness.k8s_local")
 READY_TIMEOUT_S = 180.0
 
 
-def image_archive(image: str, built: k8s_build.Build) -> tuple[str, Path]:
-    """(tag, docker-archive) for --gluster-image: the default (the build's image of the installed
-    GlusterFS), a tag of the build (glusterharness/gluster:11.1), or a docker-archive tar of one's own."""
-    if image in ("", m.DEFAULT_GLUSTER_IMAGE):
-        image = k8s_build.image_tag(installed_version())
-    if image.startswith(f"{k8s_build.IMAGE_REPO}:"):
-        archive = built.image(f"gluster-{image.split(':', 1)[1]}")
-        if not archive.exists():
-            raise ConfigError(f"--gluster-image {image}: `make k8s` builds no such image (see {built.root}/images)")
-        return image, archive
-    archive = Path(image)
-    if archive.suffix == ".tar" and archive.is_file():
-        with tarfile.open(archive) as tar:
-            manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
-        return manifest[0]["RepoTags"][0], archive
-    raise ConfigError(f"--gluster-image {image!r}: k8s-local has no registry; give one of the build's images "
-                      f"({k8s_build.IMAGE_REPO}:VERSION) or the path of a docker-archive .tar (docker save)")
-
-
 class K8sLocalGlusterProvider:
     def __init__(self, nodes: int, zones: int, clients: int, root: Path, options: K8sOptions) -> None:
         self.nodes, self.zones, self.clients, self.root, self.options = nodes, zones, clients, root, options
 
     def up(self) -> K8sCluster:
-        tag, archive = image_archive(self.options.gluster_image, k8s_build.require())
+        found = local_archive(self.options.gluster_image)
+        if found is None:
+            raise ConfigError(f"--gluster-image {self.options.gluster_image!r}: k8s-local has no registry; give one "
+                              f"of the build's images ({k8s_build.IMAGE_REPO}:VERSION) or the path of a "
+                              f"docker-archive .tar (docker save)")
+        tag, archive = found
         labels = equality_labels(self.options.node_selector, "--gluster-node-selector")
         # Clients get a node of their own: a crashed node or zone never takes a client with it.
         kube = K8sLocalProvider(self.nodes, self.zones, self.root, images=(archive,), node_labels=labels,
