@@ -96,9 +96,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"cluster {cluster.run_id} is up (subnet {cluster.plan.subnet}, root {cluster.root})")
     for n in cluster.nodes:
         print(f"  {n.name:8} {n.zone:8} {n.address:15} GlusterFS {n.version:6} "
-              f"enter: nsenter -t {n.holder_pid} -n -m bash")  # type: ignore[attr-defined]
+              f"enter: nsenter -t {n.holder_pid} -n -m bash")
     for c in cluster.clients:
-        print(f"  {c.name:8} {'client':8} {c.address:15} enter: ip netns exec {c.namespace} bash")  # type: ignore[attr-defined]
+        print(f"  {c.name:8} {'client':8} {c.address:15} enter: ip netns exec {c.namespace} bash")
     for m in mounts:
         opts = " ".join(f"{k}={v}" for k, v in m.volume.spec.options.items())
         print(f"  volume {m.volume.name} ({m.volume.spec.type.value}{', ' + opts if opts else ''}) mounted at {m.path}")

@@ -125,7 +125,7 @@ def timed(actions: list[tuple[str, Callable[[], object]]], timeout: float, stop_
         except FutureTimeout:
             outcomes.append({"op": op, "ok": None, "errno": None, "error": f"no answer in {timeout} s", "value": None})
         except OSError as exc:
-            outcomes.append({"op": op, "ok": False, "errno": exc.errno, "value": getattr(exc, "stage", None),
+            outcomes.append({"op": op, "ok": False, "errno": exc.errno, "value": exc.stage if isinstance(exc, PutError) else None,
                              "error": exc.strerror or errno.errorcode.get(exc.errno or 0)})
         outcomes[-1]["seconds"] = time.monotonic() - start
         if outcomes[-1]["ok"] is None or (stop_on_error and not outcomes[-1]["ok"]):
@@ -153,10 +153,18 @@ def write_file(path: str, data: bytes, fsync: bool = True, mtime: float | None =
     return len(data)
 
 
+class PutError(OSError):
+    """A failed put, with how far it got (create, write or rename): before the rename the key was not
+    touched; a failed rename may have happened."""
+
+    def __init__(self, stage: str, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror, cause.filename)
+        self.stage = stage
+
+
 def put(path: str, data: bytes, tag: str) -> None:
     """Atomic replace: a temporary file, fsync, rename onto path, so readers see the whole value or
-    none. A failure says at which stage ("stage" on the OSError): before the rename the key was not
-    touched; a failed rename may have happened."""
+    none. A failure is a PutError naming its stage."""
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{tag}.tmp")
     stage = "create"
     try:
@@ -170,8 +178,7 @@ def put(path: str, data: bytes, tag: str) -> None:
         stage = "rename"
         os.rename(tmp, path)
     except OSError as exc:
-        exc.stage = stage  # type: ignore[attr-defined]
-        raise
+        raise PutError(stage, exc) from exc
 
 
 def read_cached(path: str) -> bytes:

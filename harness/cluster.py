@@ -77,8 +77,9 @@ class Cluster(ABC):
     """Nodes with zones, client hosts, and the volumes and mounts made on them."""
 
     run_id: str
-    nodes: list[Node]
-    clients: list[ClientHost]
+    # Sequences: a provider's cluster holds its own kind of node and client (LocalNode, K8sNode).
+    nodes: Sequence[Node]
+    clients: Sequence[ClientHost]
     capabilities: frozenset[str]
     mounts: "list[FuseMount]"  # every mount made through this cluster and not yet unmounted
     root: Path | None = None  # the run's local folder (fault state files live there), where it has one

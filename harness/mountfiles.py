@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from . import clientops
+from .clientops import PutError
 from .errors import HarnessError
 
 if TYPE_CHECKING:
@@ -56,8 +57,7 @@ def raise_for(outcome: dict, where: str, path: str) -> None:
     if outcome["ok"] is None:
         raise TimeoutError(errno_mod.ETIMEDOUT, f"{outcome['error']} ({outcome['op']})", name)
     exc = OSError(outcome["errno"], outcome["error"] or errno_mod.errorcode.get(outcome["errno"] or 0, "?"), name)
-    exc.stage = outcome.get("value")  # type: ignore[attr-defined]  # put's stage: create, write or rename
-    raise exc
+    raise PutError(outcome["value"], exc) if outcome.get("value") else exc  # a put's failure names its stage
 
 
 def remote(host: "Host") -> Execute:

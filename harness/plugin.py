@@ -9,7 +9,7 @@ import signal
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -19,6 +19,7 @@ from .k8s.options import K8S_OPTIONS, k8s_options_from
 from .profiles import PROFILES, Profile, get_profile
 from .providers import PROVIDERS
 from .providers.local import live_clusters
+from .report.outcomes import OutcomeCollector
 from .results import CheckResult, Recorder
 from .rundir import RunDir, new_run_id
 
@@ -55,7 +56,7 @@ OPTIONS: dict[str, tuple[str, object, type, str]] = {
                        "with --baseline: worse by more than this percentage fails (default: the thresholds file's)"),
 }
 OPTIONS.update(K8S_OPTIONS)  # the kind and existing providers' options
-OUTCOMES_STASH = pytest.StashKey["object"]()
+OUTCOMES_STASH = pytest.StashKey[OutcomeCollector]()
 LOGS_KEPT = pytest.StashKey[bool]()
 
 RUN_STASH = pytest.StashKey["HarnessRun"]()
@@ -153,8 +154,6 @@ def pytest_configure(config: pytest.Config) -> None:
     run.extras["k8s"] = k8s_options_from(lambda name: option(config, name), bool(destructive))
     run.extras["versions"] = option(config, "gluster_version")
     if workerinput is None:
-        from .report.outcomes import OutcomeCollector
-
         # per-test outcomes for summary.json; pytest-xdist forwards workers' reports to the controller
         config.stash[OUTCOMES_STASH] = OutcomeCollector()
         config.pluginmanager.register(config.stash[OUTCOMES_STASH], "harness-outcomes")
@@ -185,9 +184,9 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: object) -> None:
-    """pytest-xdist controller: every worker writes into the same run folder."""
-    node.workerinput["harness_run_id"] = node.config.stash[RUN_STASH].run_dir.run_id  # type: ignore[attr-defined]
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist controller (node: its WorkerController): every worker writes into the same run folder."""
+    node.workerinput["harness_run_id"] = node.config.stash[RUN_STASH].run_dir.run_id
 
 
 def harness_run(config: pytest.Config) -> HarnessRun:
@@ -275,7 +274,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         try:
             report = build_run_report(
                 run.run_dir.path, run_id=run.run_dir.run_id, provider=run.provider, profile=run.profile.name,
-                started=run.extras["started"], tests=session.config.stash[OUTCOMES_STASH].outcomes(),  # type: ignore[attr-defined]
+                started=run.extras["started"], tests=session.config.stash[OUTCOMES_STASH].outcomes(),
                 thresholds=run.extras.get("thresholds"), baseline=run.extras.get("baseline"),
                 regression_pct=run.extras.get("regression_pct"), beside=run.extras.get("beside"))
         except Exception as exc:  # a report that cannot be built must be seen and must fail the run

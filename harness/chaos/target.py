@@ -150,7 +150,7 @@ def target(configuration: Mapping[str, Any] | None) -> Target:
     mounts are looked up on every call, so a volume made or mounted since is seen."""
     entry = find_entry(configuration)
     cluster = LocalCluster.attach(entry)
-    key = (cluster.run_id, tuple(n.holder_pid for n in cluster.nodes))  # type: ignore[attr-defined]
+    key = (cluster.run_id, tuple(n.holder_pid for n in cluster.nodes))
     with _lock:
         known = _attached.setdefault(key, Target(cluster, None, []))  # type: ignore[arg-type]
         # Fault events go to the configured file, else beside the cluster (<root>/chaos/timeline.jsonl).

@@ -77,7 +77,7 @@ class DeleteGlusterPod(Fault):
     def _apply(self) -> None:
         pod = self.cluster.gluster_pod(self.node)
         self.old_uid = pod.uid
-        self.cluster.api.core.delete_namespaced_pod(pod.name, pod.namespace, grace_period_seconds=0)  # type: ignore[attr-defined]
+        self.cluster.api.core.delete_namespaced_pod(pod.name, pod.namespace, grace_period_seconds=0)
 
     def _current_uid(self) -> str | None:
         pod = running_pod(self.cluster.api.core, self.cluster.options.namespace, self.cluster.options.gluster_pod_selector,

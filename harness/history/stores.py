@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..clientops import PutError
 from ..mountfiles import MountFiles
 
 
@@ -55,7 +56,8 @@ class FileStore:
             raise Outcome("timeout", definite=False) from exc  # no answer: any stage may have happened
         except OSError as exc:
             # Before the rename the key was not touched; a failed rename may have happened.
-            raise Outcome(_errno_name(exc), definite=getattr(exc, "stage", None) != "rename") from None
+            renamed = isinstance(exc, PutError) and exc.stage == "rename"
+            raise Outcome(_errno_name(exc), definite=not renamed) from None
 
     def read(self, key: str) -> str | None:
         """Uncached: a writer's own page cache would answer its reads, and the final read-back, with
@@ -103,7 +105,8 @@ def _s3_outcome(exc: Exception) -> Outcome:
 
     code = _s3_code(exc)
     if code is not None:
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)  # type: ignore[attr-defined]
+        response = getattr(exc, "response", None) or {}  # botocore's ClientError carries the HTTP answer
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return Outcome(code, definite=400 <= status < 500 and status != 408)
     if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
         return Outcome(type(exc).__name__, definite=True)

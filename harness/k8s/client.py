@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError
 
@@ -76,11 +77,12 @@ def check_context(target: KubeTarget) -> str:
 
 @dataclass
 class KubeApi:
-    """The typed API groups the harness uses, sharing one ApiClient."""
+    """The API groups the harness uses, sharing one ApiClient (the kubernetes client's objects carry no
+    type information, hence Any)."""
 
-    api_client: object
-    core: object
-    apps: object
+    api_client: Any
+    core: Any
+    apps: Any
     target: KubeTarget
 
     @classmethod

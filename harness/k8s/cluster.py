@@ -232,7 +232,7 @@ class K8sCluster(Cluster):
     def wait_node_ready(self, node: str, timeout: float) -> None:
         """Kubernetes node Ready, its gluster pod Ready, and glusterd answering the CLI."""
         def ready() -> bool:
-            info = self.api.core.read_node(node)  # type: ignore[attr-defined]
+            info = self.api.core.read_node(node)
             if not any(c.type == "Ready" and c.status == "True" for c in info.status.conditions or []):
                 return False
             pod = running_pod(self.api.core, self.options.namespace, self.options.gluster_pod_selector, node)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import ConfigError, HarnessError
 
@@ -56,22 +57,22 @@ class PodInfo:
     deleting: bool
 
 
-def node_info(node: object, zone_label: str) -> NodeInfo:
-    labels = dict(node.metadata.labels or {})  # type: ignore[attr-defined]
-    addresses = {a.type: a.address for a in (node.status.addresses or [])}  # type: ignore[attr-defined]
-    conditions = {c.type: c.status for c in (node.status.conditions or [])}  # type: ignore[attr-defined]
-    name = node.metadata.name  # type: ignore[attr-defined]
+def node_info(node: Any, zone_label: str) -> NodeInfo:
+    labels = dict(node.metadata.labels or {})
+    addresses = {a.type: a.address for a in (node.status.addresses or [])}
+    conditions = {c.type: c.status for c in (node.status.conditions or [])}
+    name = node.metadata.name
     address = addresses.get("InternalIP") or addresses.get("ExternalIP")
     if not address:
         raise HarnessError(f"node {name} reports no InternalIP address; gluster peers are named by node address")
     return NodeInfo(name, labels.get(zone_label, ""), address, conditions.get("Ready") == "True", labels)
 
 
-def storage_nodes(core: object, selector: str, zone_label: str, where: str) -> list[NodeInfo]:
+def storage_nodes(core: Any, selector: str, zone_label: str, where: str) -> list[NodeInfo]:
     """The nodes matching `selector`, each with its zone; ConfigError when none match or a zone is missing."""
-    found = core.list_node(label_selector=selector).items  # type: ignore[attr-defined]
+    found = core.list_node(label_selector=selector).items
     if not found:
-        all_nodes = core.list_node().items  # type: ignore[attr-defined]
+        all_nodes = core.list_node().items
         sample = "; ".join(
             f"{n.metadata.name}: {','.join(f'{k}={v}' for k, v in sorted((n.metadata.labels or {}).items())) or '-'}"
             for n in all_nodes[:5]
@@ -90,29 +91,29 @@ def storage_nodes(core: object, selector: str, zone_label: str, where: str) -> l
     return sorted(infos, key=lambda n: (n.zone, n.name))
 
 
-def pod_info(pod: object) -> PodInfo:
-    conditions = {c.type: c.status for c in (pod.status.conditions or [])}  # type: ignore[attr-defined]
+def pod_info(pod: Any) -> PodInfo:
+    conditions = {c.type: c.status for c in (pod.status.conditions or [])}
     return PodInfo(
-        name=pod.metadata.name, namespace=pod.metadata.namespace, node=pod.spec.node_name or "",  # type: ignore[attr-defined]
-        uid=pod.metadata.uid, phase=pod.status.phase or "", ready=conditions.get("Ready") == "True",  # type: ignore[attr-defined]
-        ip=pod.status.pod_ip or "", deleting=pod.metadata.deletion_timestamp is not None,  # type: ignore[attr-defined]
+        name=pod.metadata.name, namespace=pod.metadata.namespace, node=pod.spec.node_name or "",
+        uid=pod.metadata.uid, phase=pod.status.phase or "", ready=conditions.get("Ready") == "True",
+        ip=pod.status.pod_ip or "", deleting=pod.metadata.deletion_timestamp is not None,
     )
 
 
-def pods(core: object, namespace: str, selector: str, node: str | None = None) -> list[PodInfo]:
+def pods(core: Any, namespace: str, selector: str, node: str | None = None) -> list[PodInfo]:
     kwargs = {"label_selector": selector}
     if node is not None:
         kwargs["field_selector"] = f"spec.nodeName={node}"
-    return [pod_info(p) for p in core.list_namespaced_pod(namespace, **kwargs).items]  # type: ignore[attr-defined]
+    return [pod_info(p) for p in core.list_namespaced_pod(namespace, **kwargs).items]
 
 
-def running_pod(core: object, namespace: str, selector: str, node: str) -> PodInfo | None:
+def running_pod(core: Any, namespace: str, selector: str, node: str) -> PodInfo | None:
     """The Running, not-deleting pod matching selector on node (the newest if several)."""
     live = [p for p in pods(core, namespace, selector, node) if p.phase == "Running" and not p.deleting]
     return live[-1] if live else None
 
 
-def gluster_pods_by_node(core: object, namespace: str, selector: str, nodes: list[NodeInfo],
+def gluster_pods_by_node(core: Any, namespace: str, selector: str, nodes: list[NodeInfo],
                          where: str) -> dict[str, PodInfo]:
     """The gluster pod of every storage node; ConfigError naming the nodes that have none running."""
     found = {p.node: p for p in pods(core, namespace, selector) if p.phase == "Running" and not p.deleting}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 from ..errors import CommandError, HarnessError
 from ..runner import CommandResult
@@ -56,7 +56,7 @@ def exit_code_from_status(raw: str) -> tuple[int, str]:
 class PodExec:
     """ExecRunner over the Kubernetes API (CoreV1Api.connect_get_namespaced_pod_exec)."""
 
-    def __init__(self, core_api: object) -> None:
+    def __init__(self, core_api: Any) -> None:
         self.core = core_api
         self._per_thread = threading.local()
 
@@ -94,7 +94,7 @@ class PodExec:
         if container:
             kwargs["container"] = container
         try:
-            ws = stream(self._exec_api().connect_get_namespaced_pod_exec, pod, namespace, **kwargs)  # type: ignore[attr-defined]
+            ws = stream(self._exec_api().connect_get_namespaced_pod_exec, pod, namespace, **kwargs)
         except (ApiException, AttributeError, OSError) as exc:
             # A refused websocket handshake (404: no such pod) surfaces from the client as an
             # ApiException, or in some client versions as an AttributeError while it decodes the

@@ -84,7 +84,7 @@ def delete_namespace(api: KubeApi, namespace: str, timeout: float) -> None:
     from kubernetes.client.exceptions import ApiException
 
     try:
-        api.core.delete_namespace(namespace)  # type: ignore[attr-defined]
+        api.core.delete_namespace(namespace)
     except ApiException as exc:
         if exc.status == 404:
             return
@@ -92,7 +92,7 @@ def delete_namespace(api: KubeApi, namespace: str, timeout: float) -> None:
 
     def gone() -> bool:
         try:
-            api.core.read_namespace(namespace)  # type: ignore[attr-defined]
+            api.core.read_namespace(namespace)
         except ApiException as exc:
             return exc.status == 404
         return False

@@ -159,8 +159,8 @@ class LocalCluster(Cluster):
         self.entry, self.plan = entry, plan
         self.run_id = plan.run_id
         self.root = Path(entry.root)
-        self.nodes: list[Node] = list(nodes)
-        self.clients: list[ClientHost] = list(clients)
+        self.nodes: list[LocalNode] = list(nodes)
+        self.clients: list[LocalClient] = list(clients)
         self.mounts: list[FuseMount] = []
         self._mount_seq = 0
 
@@ -200,8 +200,8 @@ class LocalCluster(Cluster):
         state = {
             "index": self.plan.index, "run_id": self.run_id, "root": str(self.root), "subnet": self.plan.subnet,
             "nodes": [{"name": n.name, "zone": n.zone, "address": n.address, "namespace": n.namespace,
-                       "holder_pid": n.holder_pid, "labels": n.labels} for n in self.nodes],  # type: ignore[attr-defined]
-            "clients": [{"name": c.name, "address": c.address, "namespace": c.namespace}  # type: ignore[attr-defined]
+                       "holder_pid": n.holder_pid, "labels": n.labels} for n in self.nodes],
+            "clients": [{"name": c.name, "address": c.address, "namespace": c.namespace}
                         for c in self.clients],
         }
         self.state_file.write_text(json.dumps(state, indent=2))

@@ -15,13 +15,17 @@ ZONE = "topology.kubernetes.io/zone"
 
 
 @pytest.fixture
-def api(tmp_path):
-    with FakeKubeApi() as fake:
-        seed_gluster_nodes(fake, NODES)
-        client = connect(fake.write_kubeconfig(tmp_path / "kc"), None)
-        client.fake = fake  # type: ignore[attr-defined]
-        yield client
-        client.close()
+def fake():
+    with FakeKubeApi() as server:
+        seed_gluster_nodes(server, NODES)
+        yield server
+
+
+@pytest.fixture
+def api(fake, tmp_path):
+    client = connect(fake.write_kubeconfig(tmp_path / "kc"), None)
+    yield client
+    client.close()
 
 
 def test_storage_nodes_by_selector_with_zone_and_address(api):
@@ -37,12 +41,12 @@ def test_selector_matching_no_node_lists_what_the_nodes_carry(api):
         storage_nodes(api.core, "storagenode=ceph", ZONE, "the fake")
 
 
-def test_storage_node_without_zone_label_is_named(api):
-    api.fake.add_node("w4", "198.18.9.14", {"storagenode": "glusterfs"})
+def test_storage_node_without_zone_label_is_named(api, fake):
+    fake.add_node("w4", "198.18.9.14", {"storagenode": "glusterfs"})
     with pytest.raises(ConfigError, match=rf"storage node\(s\) w4 have no {ZONE} label"):
         storage_nodes(api.core, "storagenode=glusterfs", ZONE, "the fake")
     # another zone label option makes it valid again
-    api.fake.add_node("w4", "198.18.9.14", {"storagenode": "glusterfs", "rack": "r1", ZONE: "zone-a"})
+    fake.add_node("w4", "198.18.9.14", {"storagenode": "glusterfs", "rack": "r1", ZONE: "zone-a"})
     assert len(storage_nodes(api.core, "storagenode=glusterfs", ZONE, "the fake")) == 4
 
 
