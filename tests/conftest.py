@@ -30,6 +30,25 @@ def _k8s_build_missing() -> str:
 
 _K8S_MISSING = _k8s_build_missing()
 k8s_built = pytest.mark.skipif(bool(_K8S_MISSING), reason=_K8S_MISSING or "built")
+# The tests of a real k8s-local cluster share one xdist worker (`make test` runs --dist loadgroup), so
+# their clusters come one at a time: several at once on 2 cores slowed the whole lane.
+K8S_LOCAL = [k8s_built, pytest.mark.xdist_group("k8s-local")]
+
+
+@pytest.fixture(scope="session")
+def shared_k8s_local():
+    """One k8s-local cluster (3 nodes in 3 zones, 2 client pods on a node of their own) for the tests
+    that leave it whole; tests of bring-up, teardown or node crashes make their own."""
+    from harness.providers import make_provider
+    from harness.providers.local import DEFAULT_ROOT
+    from harness.teardown import leftovers
+
+    cluster = make_provider("k8s-local", nodes=3, zones=3, clients=2, root=DEFAULT_ROOT).up()
+    try:
+        yield cluster
+    finally:
+        cluster.down()
+    assert leftovers(cluster.run_id, cluster.root) == []
 
 
 def orphan_namespaces() -> list[str]:

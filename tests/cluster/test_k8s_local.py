@@ -18,9 +18,9 @@ from harness.cgroups import CGROUP_FS, cgroup_dirs, make_cgroup
 from harness.providers.k8s_local.cluster import K8sLocalProvider
 from harness.teardown import leftovers
 
-from ..conftest import REPO, harness_command, k8s_built
+from ..conftest import REPO, harness_command, K8S_LOCAL
 
-pytestmark = k8s_built
+pytestmark = K8S_LOCAL
 
 # Host-global settings kubelet changes at start unless told not to (and what the CNI setup touches).
 SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",

@@ -11,28 +11,20 @@ import pytest
 
 from harness.history import FileStore
 from harness.latency_probe import LatencyProbe
-from harness.providers import make_provider
-from harness.providers.local import DEFAULT_ROOT
-from harness.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.waiting import wait_for
 
-from ..conftest import k8s_built
+from ..conftest import K8S_LOCAL
 from .test_k8s_local_gluster import bricks_holding
 
-pytestmark = k8s_built
+pytestmark = K8S_LOCAL
 
 PROBE_POINTS = 30
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    cluster = make_provider("k8s-local", nodes=3, zones=3, clients=1, root=DEFAULT_ROOT).up()
-    try:
-        yield cluster
-    finally:
-        cluster.down()
-    assert leftovers(cluster.run_id, cluster.root) == []
+def cluster(shared_k8s_local):
+    return shared_k8s_local
 
 
 @pytest.fixture(scope="module")

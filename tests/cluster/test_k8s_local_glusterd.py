@@ -8,25 +8,19 @@ import pytest
 from harness.errors import GlusterdStartFailed
 from harness.faults.hosted import kill
 from harness.glusterd_log import GLUSTERD_LOG
-from harness.providers import make_provider
-from harness.providers.local import DEFAULT_ROOT
-from harness.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.waiting import wait_for
 
-from ..conftest import k8s_built
+from ..conftest import K8S_LOCAL
 
-pytestmark = k8s_built
+pytestmark = K8S_LOCAL
 
 GLUSTERD_INFO = "/var/lib/glusterd/glusterd.info"
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    made = make_provider("k8s-local", nodes=3, zones=3, clients=0, root=DEFAULT_ROOT).up()
-    yield made
-    made.down()
-    assert leftovers(made.run_id, made.root) == []
+def cluster(shared_k8s_local):
+    return shared_k8s_local
 
 
 def restarts(node) -> int:

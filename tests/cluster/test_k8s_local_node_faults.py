@@ -23,9 +23,9 @@ from harness.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.waiting import wait_for
 
-from ..conftest import k8s_built
+from ..conftest import K8S_LOCAL
 
-pytestmark = k8s_built
+pytestmark = K8S_LOCAL
 
 DONE = "/tmp/hang-write-done"  # in the client pod
 FAULT_TIMEOUT_S = 120.0  # a crashed node's boot: kubelet, a new sandbox, glusterd, its bricks

@@ -7,22 +7,16 @@ import pytest
 from harness.faults import NetworkPartition
 from harness.faults.probe import probe_connect
 from harness.health import peer_disconnected
-from harness.providers import make_provider
-from harness.providers.local import DEFAULT_ROOT
-from harness.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 
-from ..conftest import k8s_built
+from ..conftest import K8S_LOCAL
 
-pytestmark = k8s_built
+pytestmark = K8S_LOCAL
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    made = make_provider("k8s-local", nodes=3, zones=3, clients=2, root=DEFAULT_ROOT).up()
-    yield made
-    made.down()
-    assert leftovers(made.run_id, made.root) == []
+def cluster(shared_k8s_local):
+    return shared_k8s_local
 
 
 def test_partition_of_a_node_and_a_client_pod_cuts_them_off_and_heals(cluster):
