@@ -8,7 +8,6 @@ packets crossed), and the count of attempts that timed out (packets did not cros
 from __future__ import annotations
 
 import json
-import math
 import socket
 import statistics
 import sys
@@ -63,11 +62,10 @@ class ProbeResult:
         return statistics.median(self.ms) if self.ms else None
 
     def percentile_ms(self, q: float) -> float | None:
-        if not self.ms:
-            return None
-        ordered = sorted(self.ms)
-        # nearest rank: the smallest value with at least q % of the samples at or below it
-        return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100.0 * len(ordered)) - 1))]
+        # Imported here: the rest of this file also runs alone, as a script in a host (stdlib only).
+        from ..timeseries import percentile
+
+        return percentile(self.ms, q)
 
     @property
     def loss(self) -> float:
