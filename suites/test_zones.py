@@ -130,5 +130,5 @@ def test_n1_hung_node_stalls_io_until_ping_timeout(gluster_cluster, volume_facto
     stalled = check_ping_timeout_stall(stall, ping_timeout)
     io = CheckResult("no write fails under the hang", probe.failures() == 0, f"{probe.failures()} failed writes",
                      "0 failed writes", {"phases": phases, "errors": probe.errors[:5]})
-    conform("N1", volume, f"node hang: SIGSTOP every process of {node.name}; SIGCONT, volume heal",
+    conform("N1", volume, f"node hang: every process of {node.name} stopped, then resumed; volume heal",
             all_passed([stalled, io, heal]))
