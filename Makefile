@@ -18,11 +18,10 @@ unit: setup
 # volumes instead of the fast profile's 100. Three xdist workers, each with its own cluster:
 # 14.5 min at 3fe5e6c instead of ~33 serially (`make test TEST_WORKERS=0`). The two timing-bound
 # tests that once failed there now hold by construction (test_report's real H1 run) or by the
-# mount's configuration (test_access_probe's warm cache). The tests of real k8s-local clusters share
-# one worker (xdist group k8s-local), one cluster at a time.
+# mount's configuration (test_access_probe's warm cache).
 TEST_WORKERS ?= 3
 test: unit
-	GLUSTER_STORM_VOLUMES=20 $(PYTEST) -n $(TEST_WORKERS) --dist loadgroup tests/cluster suites \
+	GLUSTER_STORM_VOLUMES=20 $(PYTEST) -n $(TEST_WORKERS) tests/cluster suites \
 		-m "not (workload and slow) and not upgrade" --durations=25
 
 # The qualification gate: every conformance suite on the embedded local cluster, then the report.

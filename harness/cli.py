@@ -121,14 +121,20 @@ def up_k8s_local(args: argparse.Namespace) -> int:
     return 0
 
 
-def k8s_local_status() -> list[dict]:
+def k8s_local_status(starting: list[dict]) -> list[dict]:
+    """Each k8s-local cluster's description and nodes; one whose state is not (or no longer) complete
+    is starting or being torn down: it goes into `starting`."""
     from .providers.k8s_local.cluster import K8sLocalCluster, is_k8s_local
 
     statuses = []
     for entry in registry.entries():
         if entry.stale or not is_k8s_local(entry):
             continue
-        cluster = K8sLocalCluster.attach(entry)
+        try:
+            cluster = K8sLocalCluster.attach(entry)
+        except (OSError, KeyError, ValueError):  # its state file is "{}" until the control plane is up
+            starting.append({"run_id": entry.run_id, "root": entry.root})
+            continue
         status = cluster.describe()
         try:
             status["nodes"] = cluster.node_status()
@@ -174,26 +180,21 @@ def live_entries() -> list[registry.Entry]:
     return [e for e in registry.entries() if not e.stale and not is_k8s_local(e)]
 
 
-def live_clusters() -> list[LocalCluster]:
-    return [LocalCluster.attach(e) for e in live_entries() if has_state(e)]
-
-
-def has_state(entry: registry.Entry) -> bool:
-    """False while a cluster is still coming up: its slot is claimed before its state is written."""
-    return (Path(entry.root) / LocalCluster.STATE_FILE).exists()
-
-
 def cmd_status(args: argparse.Namespace) -> int:
-    statuses = [cluster_status(c) for c in live_clusters()]
-    starting = [{"run_id": e.run_id, "root": e.root} for e in live_entries() if not has_state(e)]
-    k8s = k8s_local_status()
+    statuses, starting = [], []
+    for entry in live_entries():
+        try:  # another process may be starting or tearing the cluster down meanwhile
+            statuses.append(cluster_status(LocalCluster.attach(entry)))
+        except (HarnessError, OSError, KeyError, ValueError):
+            starting.append({"run_id": entry.run_id, "root": entry.root})
+    k8s = k8s_local_status(starting)
     if args.json:
         print(json.dumps({"clusters": statuses, "starting": starting, "k8s_local": k8s}, indent=2))
         return 0
     if not statuses and not k8s and not starting:
         print("no cluster is running; start one with `python -m harness up`")
     for st in starting:
-        print(f"cluster {st['run_id']} starting (no state written yet), root {st['root']}")
+        print(f"cluster {st['run_id']} starting or stopping (no complete state), root {st['root']}")
     for st in k8s:
         print(f"cluster {st['run_id']} (k8s-local, {'kept' if st['persistent'] else 'owned by a running test'}), "
               f"root {st['root']}\n  kubeconfig: {st['kubeconfig']}  API server {st['api_server']}")

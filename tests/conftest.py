@@ -30,15 +30,14 @@ def _k8s_build_missing() -> str:
 
 _K8S_MISSING = _k8s_build_missing()
 k8s_built = pytest.mark.skipif(bool(_K8S_MISSING), reason=_K8S_MISSING or "built")
-# The tests of a real k8s-local cluster share one xdist worker (`make test` runs --dist loadgroup), so
-# their clusters come one at a time: several at once on 2 cores slowed the whole lane.
-K8S_LOCAL = [k8s_built, pytest.mark.xdist_group("k8s-local")]
 
 
 @pytest.fixture(scope="session")
 def shared_k8s_local():
-    """One k8s-local cluster (3 nodes in 3 zones, 2 client pods on a node of their own) for the tests
-    that leave it whole; tests of bring-up, teardown or node crashes make their own."""
+    """One k8s-local cluster per session (per xdist worker: 3 nodes in 3 zones, 2 client pods on a node of
+    their own) for the tests that leave it whole; tests of bring-up, teardown or node crashes make their
+    own. Session-scoped: a module's tests split over workers, or interleaved with others, would make a
+    module-scoped one again and again (the node-fault module's cluster came up three times)."""
     from harness.providers import make_provider
     from harness.providers.local import DEFAULT_ROOT
     from harness.teardown import leftovers

@@ -43,17 +43,19 @@ def test_up_status_down():
     assert run_id not in harness("status").stdout
 
 
-def run_ids() -> set[str]:
-    return {c["run_id"] for c in json.loads(harness("status", "--json").stdout)["clusters"]}
+def made_under(root: Path) -> set[str]:
+    """Clusters a command with `--root root` claimed or left: registry slots and run folders. (Other
+    xdist workers start and stop clusters of their own meanwhile, so all clusters cannot be compared.)"""
+    claimed = {e.run_id for e in registry.entries() if Path(e.root).parent == root}
+    return claimed | ({p.name for p in root.glob(f"{registry.NAMESPACE_PREFIX}*")} if root.exists() else set())
 
 
-def test_up_counts_the_volumes_asked_for_in_its_capacity_check():
-    before = run_ids()
+def test_up_counts_the_volumes_asked_for_in_its_capacity_check(tmp_path):
     # 400 unmultiplexed replica-3 volumes: 1200 brick processes of ~22 MiB each, more than this machine has
-    up = harness("up", "--clients", "1", *["--volume", "replica3"] * 400)
+    up = harness("up", "--root", str(tmp_path), "--clients", "1", *["--volume", "replica3"] * 400)
     assert up.returncode != 0
     assert "turn on brick multiplexing" in up.stderr and "400 volume" in up.stderr, up.stderr
-    assert run_ids() == before  # refused before any cluster was made
+    assert made_under(tmp_path) == set()  # refused before any cluster was made
 
 
 def test_up_runs_the_gluster_version_asked_for_per_node():
@@ -77,15 +79,16 @@ def test_up_runs_the_gluster_version_asked_for_per_node():
     assert leftovers(run_id, root) == []
 
 
-def test_up_refuses_a_version_it_cannot_run_and_leaves_nothing():
-    before = run_ids()
-    unknown = harness("up", "--nodes", "2", "--zones", "2", "--clients", "1", "--gluster-version", "9.9")
+def test_up_refuses_a_version_it_cannot_run_and_leaves_nothing(tmp_path):
+    unknown = harness("up", "--root", str(tmp_path), "--nodes", "2", "--zones", "2", "--clients", "1",
+                      "--gluster-version", "9.9")
     assert unknown.returncode == 2
     assert "GlusterFS version '9.9' is not one the harness can fetch; known: 11.1" in unknown.stderr, unknown.stderr
-    miscounted = harness("up", "--nodes", "2", "--zones", "2", "--gluster-version", "10.3,11.1,11.1")
+    miscounted = harness("up", "--root", str(tmp_path), "--nodes", "2", "--zones", "2",
+                         "--gluster-version", "10.3,11.1,11.1")
     assert miscounted.returncode == 2
     assert "names 3 versions for 2 nodes" in miscounted.stderr, miscounted.stderr
-    assert run_ids() == before
+    assert made_under(tmp_path) == set()
 
 
 def test_status_shows_a_cluster_still_starting_instead_of_failing(tmp_path):

@@ -16,11 +16,11 @@ from harness import registry
 from harness.providers.k8s_local import build
 from harness.cgroups import CGROUP_FS, cgroup_dirs, make_cgroup
 from harness.providers.k8s_local.cluster import K8sLocalProvider
-from harness.teardown import leftovers
+from harness.teardown import leftovers, sweep_stale
 
-from ..conftest import REPO, harness_command, K8S_LOCAL
+from ..conftest import REPO, harness_command, k8s_built
 
-pytestmark = K8S_LOCAL
+pytestmark = k8s_built
 
 # Host-global settings kubelet changes at start unless told not to (and what the CNI setup touches).
 SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
@@ -126,12 +126,16 @@ def test_cleanup_removes_a_crashed_runs_cluster():
     line = proc.stdout.readline()
     assert line, f"the doomed run did not start (exit {proc.wait()})"
     state = json.loads(line)
-    proc.kill()
-    proc.wait()
-    assert leftovers(state["run_id"], Path(state["root"])), "a SIGKILLed run should leave its cluster behind"
+    # Under the registry's lock, so that no other worker's `up` (which sweeps stale runs first) removes
+    # the crashed run before the clean-up this test is about: `cleanup` runs exactly this sweep.
+    with registry.locked():
+        proc.kill()
+        proc.wait()
+        assert leftovers(state["run_id"], Path(state["root"])), "a SIGKILLed run should leave its cluster behind"
+        assert state["run_id"] in sweep_stale()
     result = subprocess.run(harness_command("cleanup"), capture_output=True, text=True, timeout=120, cwd=REPO,
                             env={**os.environ})
     assert result.returncode == 0, result.stderr
-    assert state["run_id"] in result.stdout
+    assert state["run_id"] not in result.stdout  # nothing of it left to remove
     assert leftovers(state["run_id"], Path(state["root"])) == []
     assert diff(before, host_snapshot(), state["index"]) == {}

@@ -14,10 +14,10 @@ from harness.latency_probe import LatencyProbe
 from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.waiting import wait_for
 
-from ..conftest import K8S_LOCAL
+from ..conftest import k8s_built
 from .test_k8s_local_gluster import bricks_holding
 
-pytestmark = K8S_LOCAL
+pytestmark = k8s_built
 
 PROBE_POINTS = 30
 

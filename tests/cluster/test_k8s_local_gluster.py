@@ -10,9 +10,9 @@ from harness.providers.local import DEFAULT_ROOT
 from harness.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 
-from ..conftest import K8S_LOCAL
+from ..conftest import k8s_built
 
-pytestmark = K8S_LOCAL
+pytestmark = k8s_built
 
 WARM_TARGET_S = 90.0
 

@@ -11,9 +11,9 @@ from harness.glusterd_log import GLUSTERD_LOG
 from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.waiting import wait_for
 
-from ..conftest import K8S_LOCAL
+from ..conftest import k8s_built
 
-pytestmark = K8S_LOCAL
+pytestmark = k8s_built
 
 GLUSTERD_INFO = "/var/lib/glusterd/glusterd.info"
 

@@ -23,15 +23,15 @@ from harness.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.waiting import wait_for
 
-from ..conftest import K8S_LOCAL
+from ..conftest import k8s_built
 
-pytestmark = K8S_LOCAL
+pytestmark = k8s_built
 
 DONE = "/tmp/hang-write-done"  # in the client pod
 FAULT_TIMEOUT_S = 120.0  # a crashed node's boot: kubelet, a new sandbox, glusterd, its bricks
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not module: tests split over xdist workers would make it again and again
 def k8s():
     cluster = make_provider("k8s-local", nodes=3, zones=3, clients=1, root=DEFAULT_ROOT).up()
     try:

@@ -9,9 +9,9 @@ from harness.faults.probe import probe_connect
 from harness.health import peer_disconnected
 from harness.volume import VolumeSpec, VolumeType, create_volume
 
-from ..conftest import K8S_LOCAL
+from ..conftest import k8s_built
 
-pytestmark = K8S_LOCAL
+pytestmark = k8s_built
 
 
 @pytest.fixture(scope="module")
