@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 HEAL_POLL_S = 0.25
 ENTRIES_SHOWN = 5  # per brick, in a heal timeout's message
 DAEMON_NOT_RUNNING_YET = "Self-heal daemon is not running"
+# glusterd's answer while a self-heal daemon is still reconnecting to a brick that `volume status
+# clients` shows it connected to by the old connection (after a partition's revert, seen in the
+# network-partition experiment): launching is refused, and nothing but the heal command tells.
+DAEMON_RECONNECTING = "Glusterd Syncop Mgmt brick op 'Heal' failed"
 
 
 @dataclass(frozen=True)
@@ -242,13 +246,14 @@ def run_heal_command(volume: "Volume", *args: str, timeout: float = 30.0, via: "
 
     def accepted() -> bool:
         # glusterd takes a restarted node's daemon for running only once its own connection to it
-        # is up (it retries every 3 s), later than `volume status` shows the daemon online; nothing
-        # but the heal command itself tells, so that one refusal means "not yet".
+        # is up (it retries every 3 s), later than `volume status` shows the daemon online, and a
+        # daemon still reconnecting to a brick fails the launch; nothing but the heal command itself
+        # tells, so those two refusals mean "not yet" (the wait's timeout names the last one).
         result = last[0] = node.run(["gluster", "--mode=script", "volume", "heal", volume.name, *args], timeout=60,
                                     check=False)
         if result.ok:
             return True
-        if DAEMON_NOT_RUNNING_YET not in result.stdout + result.stderr:
+        if not any(m in result.stdout + result.stderr for m in (DAEMON_NOT_RUNNING_YET, DAEMON_RECONNECTING)):
             raise CommandError(result, node.name)
         return False
 
