@@ -22,11 +22,12 @@ import secrets
 import socket
 import struct
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlparse
 
 import yaml
@@ -676,3 +677,26 @@ class FakeKindAndDocker:
             address = self.pool._address(node)
             (self.pool.down.discard if new == "running" else self.pool.down.add)(address)
         return 0, f"{node}\n", ""
+
+
+@contextmanager
+def fake_kind_cluster(tmp_path: Path, name: str) -> Iterator[tuple[Any, "FakeKindAndDocker", FakeGlusterPool]]:
+    """A kind provider's cluster on the FAKE API server with a fake kind and docker: (cluster, runner,
+    pool). Its image is a registry's, so nothing depends on `make k8s` having built one."""
+    from harness.k8s.options import K8sOptions
+    from harness.providers.kind import KindProvider
+
+    with FakeKubeApi() as fake:
+        pool = FakeGlusterPool(fake)
+        fake.exec_handler = pool
+        runner = FakeKindAndDocker(fake, pool)
+        kind = tmp_path / "kind"
+        kind.write_text("")
+        kind.chmod(0o755)
+        opts = K8sOptions(kind_binary=str(kind), kind_cluster_name=name, ready_timeout_s=10,
+                          gluster_image="registry.example/gluster:test")
+        cluster = KindProvider(nodes=3, zones=3, clients=0, root=tmp_path / "root", options=opts, runner=runner).up()
+        try:
+            yield cluster, runner, pool
+        finally:
+            cluster.down()

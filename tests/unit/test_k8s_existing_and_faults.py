@@ -16,9 +16,8 @@ from harness.faults.rolling import RollingRestart
 from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
 from harness.k8s.options import K8sOptions
 from harness.providers.existing import ExistingProvider
-from harness.providers.kind import KindProvider
 from harness.timeline import Timeline
-from tests.fake_kube_api import FakeGlusterPool, FakeKindAndDocker, FakeKubeApi, seed_gluster_nodes
+from tests.fake_kube_api import FakeGlusterPool, FakeKubeApi, fake_kind_cluster, seed_gluster_nodes
 
 NODES = [("w1", "198.18.9.11", "zone-a"), ("w2", "198.18.9.12", "zone-b"), ("w3", "198.18.9.13", "zone-c")]
 
@@ -109,17 +108,8 @@ def test_pod_delete_with_the_option_waits_for_the_new_pod_and_a_whole_pool(runni
 
 @pytest.fixture
 def kind_cluster(tmp_path):
-    with FakeKubeApi() as fake:
-        pool = FakeGlusterPool(fake)
-        fake.exec_handler = pool
-        runner = FakeKindAndDocker(fake, pool)
-        kind = tmp_path / "kind"
-        kind.write_text("")
-        kind.chmod(0o755)
-        opts = K8sOptions(kind_binary=str(kind), kind_cluster_name="glh-f", ready_timeout_s=10)
-        cluster = KindProvider(nodes=3, zones=3, clients=0, root=tmp_path / "root", options=opts, runner=runner).up()
-        yield cluster, runner, pool
-        cluster.down()
+    with fake_kind_cluster(tmp_path, "glh-f") as made:
+        yield made
 
 
 @pytest.mark.parametrize("mode, state", [("crash", "exited"), ("hang", "paused")])

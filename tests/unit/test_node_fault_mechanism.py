@@ -138,21 +138,10 @@ def test_stale_mounts_are_the_dead_containers_deepest_first_never_the_hosts_netn
 def kind_cluster(tmp_path):
     """kind's provider logic on the FAKE API server and a fake docker (the same faults run against a
     real k8s-local cluster in tests/cluster/test_k8s_local_node_faults.py)."""
-    from harness.k8s.options import K8sOptions
-    from harness.providers.kind import KindProvider
-    from tests.fake_kube_api import FakeGlusterPool, FakeKindAndDocker, FakeKubeApi
+    from tests.fake_kube_api import fake_kind_cluster
 
-    with FakeKubeApi() as fake:
-        pool = FakeGlusterPool(fake)
-        fake.exec_handler = pool
-        runner = FakeKindAndDocker(fake, pool)
-        kind = tmp_path / "kind"
-        kind.write_text("")
-        kind.chmod(0o755)
-        opts = K8sOptions(kind_binary=str(kind), kind_cluster_name="glh-m", ready_timeout_s=10)
-        cluster = KindProvider(nodes=3, zones=3, clients=0, root=tmp_path / "root", options=opts, runner=runner).up()
-        yield cluster, runner, pool
-        cluster.down()
+    with fake_kind_cluster(tmp_path, "glh-m") as made:
+        yield made
 
 
 @pytest.mark.parametrize("fault, verb, state", [(NodeCrash, "kill", "exited"), (NodeHang, "pause", "paused")])

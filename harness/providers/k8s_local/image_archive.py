@@ -7,18 +7,12 @@ import json
 import tarfile
 from pathlib import Path
 
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from ...clientops import sha256_file
 
 
 def pack_image(layer: Path, tag: str, config: dict, out: Path) -> None:
     """A docker-archive tar (what `ctr images import` reads) of one layer, without a daemon."""
-    diff_id = _sha256_file(layer)
+    diff_id = sha256_file(str(layer))
     image_config = json.dumps({
         "architecture": "amd64", "os": "linux",
         "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], **config},
