@@ -107,16 +107,33 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def up_k8s_local(args: argparse.Namespace) -> int:
-    from .providers.k8s_local.cluster import K8sLocalProvider
+    """A k8s-local Kubernetes with the gluster stack deployed through its API, peers probed, and each
+    --volume created and mounted in the first client pod, kept running: what chaostoolkit attaches to."""
+    from .k8s.options import K8sOptions
+    from .providers.k8s_local.gluster import K8sLocalGlusterProvider
 
-    if args.volume or args.gluster_version:
-        raise HarnessError("--volume and --gluster-version are for the local provider")
-    cluster = K8sLocalProvider(args.nodes, args.zones, args.root).up()
+    if args.gluster_version:
+        raise HarnessError("--gluster-version is for the local provider; k8s-local runs its image's GlusterFS")
+    options = {**get_profile(args.profile).volume_options, **parse_options(args.option)}
+    specs = [VolumeSpec(VolumeType.parse(v), options) for v in args.volume]
+    cluster = K8sLocalGlusterProvider(args.nodes, args.zones, args.clients, args.root, K8sOptions()).up()
+    try:
+        mounts = [cluster.mount(create_volume(cluster, spec)) for spec in specs]
+    except BaseException:
+        cluster.down()
+        raise
     cluster.keep()
-    print(f"cluster {cluster.run_id} (k8s-local) is up (subnet {cluster.plan.subnet}, root {cluster.root})")
-    print(f"  kubeconfig: {cluster.kubeconfig}")
-    for node in cluster.node_status():
-        print(f"  {node['name']:8} {node['zone']:8} {'Ready' if node['ready'] else 'NotReady'}")
+    kubeconfig = cluster.root / "kubeconfig"  # type: ignore[operator]  # k8s-local always has its run folder
+    print(f"cluster {cluster.run_id} (k8s-local, {cluster.server_version() or 'Kubernetes'}) is up, "
+          f"root {cluster.root}")
+    print(f"  kubeconfig: {kubeconfig}")
+    for n in cluster.nodes:
+        print(f"  {n.name:8} {n.zone:8} {n.address:15} gluster pod: kubectl --kubeconfig {kubeconfig} "
+              f"-n {cluster.options.namespace} exec -it {cluster.gluster_pod(n.name).name} -- bash")
+    for c in cluster.clients:
+        print(f"  {c.name:20} client pod")
+    for m in mounts:
+        print(f"  volume {m.volume.name} ({m.volume.spec.type.value}) mounted at {m.path} in {m.client.name}")
     print("status: python -m harness status    remove: python -m harness down")
     return 0
 

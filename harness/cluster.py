@@ -104,6 +104,12 @@ class Cluster(ABC):
                               f"lacks (it has: {', '.join(sorted(self.capabilities)) or 'none'})")
         return found
 
+    def mounts_of(self, volume: "V") -> "list[FuseMount[V]]":
+        """The FUSE mounts of `volume` the harness made on this cluster's clients, found on the clients
+        themselves (so also those another process made: the chaos target attaches to them)."""
+        raise Unsupported(f"a {type(self).__name__} cannot find the mounts on its clients "
+                          f"({Capability.CHAOS_TARGET})")
+
     def wait_node_ready(self, node: str, timeout: float) -> None:
         """Return once a node the node runtime restarted or thawed serves again (Kubernetes: node Ready,
         its gluster pod Ready, glusterd answering)."""

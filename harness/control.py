@@ -30,7 +30,8 @@ class Capability:
     PACKET_DELAY = "packet-delay"  # NFQUEUE plus the userspace delayer this host starts in a node's network
     HOST_FUSE = "host-fuse"  # mounts are visible to the test process itself
     CLIENT_WORKLOADS = "client-workloads"  # fio, loop devices, Swift and locust on client hosts
-    CHAOS_TARGET = "chaos-target"  # chaostoolkit finds the cluster in this host's registry
+    # chaostoolkit finds the cluster in this host's registry and attaches (local, k8s-local)
+    CHAOS_TARGET = "chaos-target"
     GLUSTER_VERSIONS = "gluster-versions"  # nodes run chosen GlusterFS versions (mixed, upgraded)
     POD_FAULTS = "pod-faults"  # delete a gluster pod through the Kubernetes API
     # Stop/start and pause/unpause a whole node, kubelet and pods included, through the cluster's

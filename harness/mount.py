@@ -124,6 +124,22 @@ def leave_out_args(volume: MountSource, bricks: Collection[int]) -> list[str]:
     return [f"--xlator-option={volume.name}-client-{i}.remote-subvolume=/left-out" for i in sorted(bricks)]
 
 
+def glusterfs_mounts(proc_mounts: str) -> list[str]:
+    """Mount points of the fuse.glusterfs lines of a /proc/mounts text (octal escapes undone)."""
+    found = []
+    for line in proc_mounts.splitlines():
+        fields = line.split()
+        if len(fields) > 2 and fields[2] == "fuse.glusterfs":
+            found.append(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1]))
+    return found
+
+
+def mount_name_of(path: str, volume: str) -> bool:
+    """Whether a mount point's name is one the harness gives mounts of `volume` (<volume>-<n>)."""
+    name, sep, seq = path.rsplit("/", 1)[-1].rpartition("-")
+    return bool(sep) and name == volume and seq.isdigit()
+
+
 def is_mounted(path: Path) -> bool:
     target = str(path)
     with open("/proc/mounts") as fh:

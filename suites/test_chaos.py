@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness import Capability
-from harness.chaos.experiment import check_journal, experiment_files
+from harness.chaos.experiment import check_journal, experiment_files, experiment_needs
 from harness.volume import VolumeType
 
 EXPERIMENTS = experiment_files()
@@ -24,9 +24,11 @@ def test_experiments_exist() -> None:
 
 
 @pytest.mark.chaos
-# chaostoolkit reaches the cluster through this host's registry; its actions and probes are local ones
-@pytest.mark.requires(Capability.CHAOS_TARGET, Capability.PROCESS_FAULTS, Capability.HOST_FUSE)
-@pytest.mark.parametrize("experiment", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
+# chaostoolkit attaches to the cluster from this host's registry; each experiment also needs what its
+# activities' faults need (a zone's latency: packet delay; a rolling upgrade: GlusterFS versions)
+@pytest.mark.requires(Capability.CHAOS_TARGET)
+@pytest.mark.parametrize("experiment", [pytest.param(p, marks=pytest.mark.requires(*experiment_needs(p)))
+                                        for p in EXPERIMENTS], ids=[p.stem for p in EXPERIMENTS])
 def test_chaos_experiment(experiment: Path, volume_factory, mount_factory, chaos_runner, conform) -> None:
     volume = volume_factory(VolumeType.REPLICA3)
     mount_factory(volume)

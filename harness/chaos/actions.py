@@ -6,7 +6,10 @@ to <root>/chaos/faults/<label>.json before it changes anything; the matching rev
 `revert_fault(label)`, or `revert_all_faults()`) reverts it from there. Reverts are idempotent:
 reverting a label that is not injected does nothing and says so, which is what rollbacks need
 when the method failed before (or after) the fault. Volume parameters default to the experiment's
-volume (see harness.chaos.target). Arguments and results are JSON-friendly.
+volume (see harness.chaos.target). Where an action takes host names, MOUNT_CLIENT ("mount-client")
+names the client host of the experiment's mount, whatever a provider calls it (client1 here,
+gluster-client-0 on Kubernetes), so one experiment runs on every provider. Arguments and results
+are JSON-friendly.
 """
 from __future__ import annotations
 
@@ -16,13 +19,15 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..control import Capability, Need
 from ..errors import ConfigError, HarnessError
-from ..faults import build, revert_fault as _revert_description
+from ..faults import KINDS, build, revert_fault as _revert_description
 from .target import Target, target
 
 log = logging.getLogger("chaostoolkit.glusterharness")
 
 FAULT_TIMEOUT_KEY = "glusterharness_fault_timeout"
+MOUNT_CLIENT = "mount-client"
 DEFAULT_HEAL_TIMEOUT_S = 120.0
 DEFAULT_FAULT_TIMEOUT_S = 30.0
 VOLUME_KINDS = ("kill-brick", "kill-self-heal", "slow-disk", "failing-disk", "brick-loss")
@@ -36,6 +41,18 @@ __all__ = [
     "add_zone_latency", "slow_disk", "revert_slow_disk", "failing_disk", "revert_failing_disk", "lose_brick",
     "revert_lose_brick", "rolling_restart", "revert_rolling_restart", "revert_fault", "revert_all_faults",
 ]
+
+# The fault kind each inject builds: an experiment naming it needs what that kind needs of its cluster.
+INJECTS = {"kill_brick": "kill-brick", "kill_glusterd": "kill-glusterd", "kill_self_heal": "kill-self-heal",
+           "crash_node": "node-crash", "hang_node": "node-hang", "zone_outage": "zone-outage",
+           "partition_network": "network-partition", "isolate_node": "isolate-node", "packet_loss": "packet-loss",
+           "add_latency": "latency", "add_zone_latency": "latency", "slow_disk": "slow-disk",
+           "failing_disk": "failing-disk", "lose_brick": "brick-loss", "rolling_restart": "rolling-restart"}
+NEEDS: dict[str, tuple[Need, ...]] = {
+    **{func: (*sorted(KINDS[kind].needs), *((KINDS[kind].needs_one_of,) if KINDS[kind].needs_one_of else ()))
+       for func, kind in INJECTS.items()},
+    "restart_pod": (Capability.POD_RESTARTS,),  # a kill and restart here, or a pod delete
+}
 
 
 def _number(configuration: Mapping[str, Any] | None, key: str, default: float) -> float:
@@ -66,6 +83,11 @@ def _label_file(t: Target, label: str) -> Path:
 def _mark_workloads(t: Target, phase: str) -> None:
     for probe in t.workloads.values():
         probe.mark(phase)
+
+
+def _hosts(names: list, configuration: Mapping[str, Any] | None) -> list[str]:
+    """Host names with MOUNT_CLIENT replaced by the name of the experiment's mount's client host."""
+    return [target(configuration).mount.client.name if n == MOUNT_CLIENT else str(n) for n in names]
 
 
 def _inject(kind: str, label: str | None, params: dict[str, Any], configuration: Mapping[str, Any] | None
@@ -170,13 +192,17 @@ def revert_kill_self_heal(label: str = "kill-self-heal",
 
 
 def restart_pod(node: str, label: str = "restart-pod", configuration: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Kill every gluster process of a node's pod and start it again as Kubernetes would; returns
-    once the node's bricks are back online."""
-    return _inject("restart-pod", label, {"node": node}, configuration)
+    """Restart the gluster pod of a node: where this host sees its processes, every one killed and
+    glusterd started again as Kubernetes would (returns once the node's bricks are back online);
+    on Kubernetes, the pod deleted through the API (returns once it is gone)."""
+    how = target(configuration).cluster.require_one_of(*Capability.POD_RESTARTS, what="restart-pod")
+    return _inject("restart-pod" if how == Capability.PROCESS_FAULTS else "pod-delete", label, {"node": node},
+                   configuration)
 
 
 def revert_restart_pod(label: str = "restart-pod", configuration: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Confirm the restarted pod's bricks online and client children up."""
+    """Confirm the restarted pod back (on Kubernetes: Ready, glusterd answering, peers connected),
+    its bricks online and client children up."""
     return revert_fault(label, configuration)
 
 
@@ -213,9 +239,9 @@ def revert_zone_outage(label: str = "zone-outage", configuration: Mapping[str, A
 
 def partition_network(groups: list, one_way: bool = False, label: str = "network-partition",
                       configuration: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Hosts (node, client or zone names) in groups that cannot reach each other."""
-    return _inject("network-partition", label, {"groups": [list(g) for g in groups], "one_way": one_way},
-                   configuration)
+    """Hosts (node, client or zone names, or MOUNT_CLIENT) in groups that cannot reach each other."""
+    return _inject("network-partition", label,
+                   {"groups": [_hosts(g, configuration) for g in groups], "one_way": one_way}, configuration)
 
 
 def revert_partition_network(label: str = "network-partition",
@@ -238,8 +264,8 @@ def revert_isolate_node(label: str = "isolate-node", configuration: Mapping[str,
 def packet_loss(percent: float, hosts: list = [], zones: list = [], both_ways: bool = False,  # noqa: B006
                 label: str = "packet-loss", configuration: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Drop a percentage of the packets the target hosts send (and receive, with both_ways)."""
-    return _inject("packet-loss", label, {"percent": percent, "hosts": list(hosts), "zones": list(zones),
-                                          "both_ways": both_ways}, configuration)
+    return _inject("packet-loss", label, {"percent": percent, "hosts": _hosts(hosts, configuration),
+                                          "zones": list(zones), "both_ways": both_ways}, configuration)
 
 
 def revert_packet_loss(label: str = "packet-loss", configuration: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -250,7 +276,8 @@ def revert_packet_loss(label: str = "packet-loss", configuration: Mapping[str, A
 def add_latency(delay_ms: float, hosts: list = [], zones: list = [], label: str = "latency",  # noqa: B006
                 configuration: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Delay what the target hosts (or every node of `zones`) send to every other host by delay_ms."""
-    return _inject("latency", label, {"delay_ms": delay_ms, "hosts": list(hosts), "zones": list(zones)},
+    return _inject("latency", label,
+                   {"delay_ms": delay_ms, "hosts": _hosts(hosts, configuration), "zones": list(zones)},
                    configuration)
 
 

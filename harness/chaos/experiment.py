@@ -6,11 +6,13 @@ or activity broke the promise (the pytest suite and its negative controls both u
 """
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..control import Need
 from ..errors import ConfigError
 from ..results import CheckResult
 from .target import HEAL_TIMEOUT_KEY, RUN_ID_KEY, TIMELINE_KEY, VOLUME_KEY
@@ -35,6 +37,21 @@ class _Notes(logging.Handler):
 def experiment_files(directory: Path = EXPERIMENTS_DIR) -> list[Path]:
     """Every experiment of the chaos/ folder, sorted by name."""
     return sorted(Path(directory).glob("*.json"))
+
+
+def experiment_needs(path: Path) -> list[Need]:
+    """What an experiment's activities need of the cluster (their module's NEEDS, by function), in
+    order, each once: a test running it declares them, so a cluster lacking one skips it, named."""
+    experiment = json.loads(Path(path).read_text())
+    states = experiment.get("steady-state-hypothesis") or {}
+    activities = [*states.get("probes", []), *experiment.get("method", []), *experiment.get("rollbacks", [])]
+    needs: list[Need] = []
+    for activity in activities:
+        provider = activity.get("provider") or {}
+        if provider.get("type") == "python" and str(provider.get("module", "")).startswith("harness."):
+            declared = getattr(importlib.import_module(provider["module"]), "NEEDS", {})
+            needs += [n for n in declared.get(provider.get("func"), ()) if n not in needs]
+    return needs
 
 
 def load(path: Path | str | Mapping[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Which cluster, volume and mount a chaostoolkit activity acts on, found from the state that
 `python -m harness up` (or a pytest session) leaves: the registry entry /run/glusterharness/glhN.json
-and its state file <root>/cluster.json.
+and the run folder it names (<root>/cluster.json for the local provider; for k8s-local the
+Kubernetes cluster's k8s-local.json and its gluster stack's gluster.json, reached through the API).
 
 Configuration keys an experiment may set (all optional):
 - `glusterharness_run_id`: the cluster's run id (glhN), as `python -m harness status` prints it;
@@ -21,11 +22,12 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .. import registry
+from ..cluster import Cluster
 from ..errors import ConfigError, HarnessError
 from ..faults import attach_volume
 from ..faults.base import set_default_timeline
@@ -42,20 +44,23 @@ HEAL_TIMEOUT_KEY = "glusterharness_heal_timeout"
 CHAOS_DIR = "chaos"
 
 _lock = threading.Lock()
-_attached: dict[tuple[str, tuple[int, ...]], "Target"] = {}
+_attached: dict[tuple, "Target"] = {}
 
 
 @dataclass(eq=False)
 class Target:
     """An attached cluster with the volume and mounts the activities use."""
 
-    cluster: LocalCluster
+    cluster: Cluster
     volume: Volume  # None only while being attached
     mounts: list[FuseMount]
+    workloads: dict[str, Any] = field(default_factory=dict)  # background workloads of this process, by name
 
     @property
     def state_dir(self) -> Path:
         """<root>/chaos: fault labels and workload results of chaos activities."""
+        if self.cluster.root is None:
+            raise ConfigError(f"cluster {self.cluster.run_id} keeps no run folder on this host for chaos state")
         path = self.cluster.root / CHAOS_DIR
         path.mkdir(parents=True, exist_ok=True)
         return path
@@ -66,11 +71,6 @@ class Target:
             raise ConfigError(f"volume {self.volume.name} of {self.cluster.run_id} is not mounted on any client; "
                               f"start the cluster with `python -m harness up --volume replica3` (it mounts it)")
         return self.mounts[0]
-
-    @property
-    def workloads(self) -> dict[str, Any]:
-        """Background workloads started by this process, by name."""
-        return self.cluster.__dict__.setdefault("chaos_workloads", {})
 
 
 def _value(configuration: Mapping[str, Any] | None, key: str) -> str:
@@ -109,30 +109,21 @@ def find_entry(configuration: Mapping[str, Any] | None) -> registry.Entry:
                       f"configuration value {RUN_ID_KEY} (env GLUSTERHARNESS_RUN_ID)")
 
 
-def find_mounts(cluster: LocalCluster, volume: str) -> list[FuseMount]:
-    """FUSE mounts of `volume` the harness made under <root>/mnt/<client>/<volume>-<n> (from
-    /proc/mounts), as FuseMount objects with their client's pid and log files."""
-    base = cluster.root / "mnt"
-    found = []
-    with open("/proc/mounts") as fh:
-        lines = [line.split() for line in fh]
-    for fields in lines:
-        path = Path(fields[1].replace("\\040", " "))
-        if fields[2] != "fuse.glusterfs" or path.parent.parent != base:
-            continue
-        name, sep, seq = path.name.rpartition("-")
-        if not sep or name != volume or not seq.isdigit():
-            continue
-        try:
-            client = cluster.client(path.parent.name)
-        except ConfigError:
-            continue
-        logs = cluster.root / "clientlogs"
-        found.append(FuseMount(client, None, path, logs / f"{path.name}.pid", logs / f"{path.name}.log"))  # type: ignore[arg-type]
-    return sorted(found, key=lambda m: str(m.path))
+def identify(entry: registry.Entry) -> tuple[tuple, Callable[[], Cluster]]:
+    """What identifies the cluster of a registry entry (its node holders' pids: a new cluster under a
+    reused run id has others), read cheaply from its run folder, and how to attach to it."""
+    from ..providers.k8s_local.cluster import K8sLocalCluster, is_k8s_local
+
+    if is_k8s_local(entry):
+        from ..providers.k8s_local.gluster import attach
+
+        kube = K8sLocalCluster.attach(entry)
+        return (entry.run_id, tuple(sorted(kube.holders.values()))), lambda: attach(kube)
+    local = LocalCluster.attach(entry)
+    return (entry.run_id, tuple(n.holder_pid for n in local.nodes)), lambda: local
 
 
-def _volume_name(cluster: LocalCluster, configuration: Mapping[str, Any] | None) -> str:
+def _volume_name(cluster: Cluster, configuration: Mapping[str, Any] | None) -> str:
     name = _value(configuration, VOLUME_KEY)
     if name:
         return name
@@ -148,11 +139,11 @@ def target(configuration: Mapping[str, Any] | None) -> Target:
     """The attached cluster, volume and mounts for this configuration. The cluster object is
     attached once per process (its live faults and workloads hang off it); the volume and its
     mounts are looked up on every call, so a volume made or mounted since is seen."""
-    entry = find_entry(configuration)
-    cluster = LocalCluster.attach(entry)
-    key = (cluster.run_id, tuple(n.holder_pid for n in cluster.nodes))
+    key, attach = identify(find_entry(configuration))
     with _lock:
-        known = _attached.setdefault(key, Target(cluster, None, []))  # type: ignore[arg-type]
+        known = _attached.get(key)
+        if known is None:  # attached once per process: an API connection for a Kubernetes cluster
+            known = _attached[key] = Target(attach(), None, [])  # type: ignore[arg-type]
         # Fault events go to the configured file, else beside the cluster (<root>/chaos/timeline.jsonl).
         timeline = Path(_value(configuration, TIMELINE_KEY) or known.state_dir / "timeline.jsonl")
         current = known.cluster.fault_timeline
@@ -163,9 +154,7 @@ def target(configuration: Mapping[str, Any] | None) -> Target:
             try:
                 known.volume = attach_volume(known.cluster, name)
             except HarnessError as exc:
-                raise ConfigError(f"cluster {cluster.run_id}: {exc}") from None
-        known.mounts = find_mounts(known.cluster, name)
-        for m in known.mounts:
-            m.volume = known.volume
+                raise ConfigError(f"cluster {known.cluster.run_id}: {exc}") from None
+        known.mounts = known.cluster.mounts_of(known.volume)
         known.cluster.mounts = list(known.mounts)  # faults wait for these mounts' children up after a revert
         return known

@@ -15,6 +15,7 @@ import logging
 from typing import Any, Mapping, Sequence
 
 from .. import versions
+from ..control import Capability
 from ..errors import ConfigError
 from ..opversion import op_versions
 from ..upgrade import RollingUpgrade, node_versions
@@ -24,6 +25,10 @@ from .target import HEAL_TIMEOUT_KEY, target
 log = logging.getLogger("chaostoolkit.glusterharness")
 
 __all__ = ["rolling_upgrade", "restore_installed_version", "cluster_versions", "cluster_runs_version"]
+# What each activity needs of its cluster (harness.chaos.experiment.experiment_needs reads it).
+NEEDS = {"rolling_upgrade": tuple(sorted(RollingUpgrade.needs)),
+         "restore_installed_version": tuple(sorted(RollingUpgrade.needs)),
+         "cluster_versions": (Capability.GLUSTER_VERSIONS,), "cluster_runs_version": (Capability.GLUSTER_VERSIONS,)}
 
 
 def rolling_upgrade(version: str = "11.1", nodes: Sequence[str] = (), workarounds: Sequence[str] = ("4016",),

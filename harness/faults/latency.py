@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .. import delayer
+from ..control import Capability
 from ..errors import ConfigError, HarnessError
 from ..netns import is_alive
 from . import netfilter
@@ -37,6 +38,7 @@ class Latency(Fault):
     target delays only what it sends to nodes of other zones."""
 
     kind = "latency"
+    needs = frozenset({Capability.PACKET_DELAY})
 
     def __init__(self, cluster: "Cluster", hosts: Sequence[str] = (), zones: Sequence[str] = (), delay_ms: float = 5.0,
                  to: Sequence[str] | None = None, cross_zone: bool = False, probes: int = CONFIRM_PROBES,

@@ -15,7 +15,7 @@ from typing import Callable, Collection, Sequence
 from ..cluster import DEFAULT_TIMEOUT_S, Capability, ClientHost, Cluster, Node, NodeRuntime
 from ..errors import ConfigError, GlusterdStartFailed, HarnessError, WaitTimeout
 from ..glusterd_log import GLUSTERD_LOG, start_ended, start_errors
-from ..mount import FuseMount, leave_out_args
+from ..mount import FuseMount, glusterfs_mounts, leave_out_args, mount_name_of
 from ..runner import CommandResult
 from ..volume import Volume
 from ..waiting import wait_for
@@ -160,6 +160,9 @@ class K8sClusterOptions:
     # The harness deployed the gluster pods (GLUSTERD_ENTRYPOINT), so glusterd is not their main
     # process and may be killed and started inside them; a user's pods may run it as PID 1.
     glusterd_restartable: bool = False
+    # The cluster is in this host's registry with its state in a run folder (k8s-local), so a
+    # chaostoolkit run finds it by run id and attaches (harness.chaos.target).
+    registered: bool = False
     client_mount_root: str = CLIENT_MOUNT_ROOT
 
 
@@ -178,7 +181,8 @@ class K8sCluster(Cluster):
         self.nodes: list[Node] = [K8sNode(n, options.brick_root, self) for n in nodes]
         self.clients: list[ClientHost] = [K8sClient(p, self) for p in clients]
         self.capabilities = (K8S_CAPABILITIES | ({Capability.NODE_CONTAINER_FAULTS} if node_runtime else set())
-                             | ({Capability.GLUSTERD_CONTROL} if options.glusterd_restartable else set()))
+                             | ({Capability.GLUSTERD_CONTROL} if options.glusterd_restartable else set())
+                             | ({Capability.CHAOS_TARGET} if options.registered else set()))
         self.mounts: list[K8sFuseMount] = []
         self._seq = itertools.count(1)
         self._on_down, self._on_keep = on_down, on_keep
@@ -223,6 +227,20 @@ class K8sCluster(Cluster):
             self.unmount(mount)
             raise
         return mount
+
+    def mounts_of(self, volume: Volume) -> list[K8sFuseMount]:
+        """Mounts <client_mount_root>/mnt/<volume>-<n> in each client pod, from the pod's /proc/mounts."""
+        root = PurePosixPath(self.options.client_mount_root)
+        found = []
+        for client in self.clients:
+            for point in glusterfs_mounts(client.run(["cat", "/proc/mounts"], timeout=15).stdout):
+                path = PurePosixPath(point)
+                if path.parent != root / "mnt" or not mount_name_of(point, volume.name):
+                    continue
+                logs = root / "logs"
+                found.append(K8sFuseMount(client, volume, path, logs / f"{path.name}.pid",  # type: ignore[arg-type]
+                                          logs / f"{path.name}.log"))
+        return sorted(found, key=lambda m: (m.client.name, str(m.path)))
 
     def unmount(self, mount: FuseMount) -> None:
         mount.unmount()

@@ -14,7 +14,7 @@ from .. import capacity, glusterd_log, netns, registry, versions
 from ..cluster import HOSTNAME_LABEL, ZONE_LABEL, Capability, Cluster, ClientHost, Node, DEFAULT_TIMEOUT_S
 from ..errors import ConfigError, GlusterdStartFailed, HarnessError, MissingPrerequisite, WaitTimeout
 from ..health import wait_peers_connected
-from ..mount import FuseMount, mount_volume
+from ..mount import FuseMount, glusterfs_mounts, mount_name_of, mount_volume
 from ..netplan import ClusterPlan, HostPlan, plan_cluster
 from ..proc import daemon_pid
 from ..runner import CommandResult, run
@@ -182,6 +182,22 @@ class LocalCluster(Cluster):
         mount.unmount()
         if mount in self.mounts:
             self.mounts.remove(mount)
+
+    def mounts_of(self, volume: Volume) -> list[FuseMount]:
+        """Mounts under <root>/mnt/<client>/<volume>-<n>, from this host's /proc/mounts (where every
+        client's FUSE mount is seen), with their client's pid and log files."""
+        base, logs = self.root / "mnt", self.root / "clientlogs"
+        found = []
+        for point in glusterfs_mounts(Path("/proc/mounts").read_text()):
+            path = Path(point)
+            if path.parent.parent != base or not mount_name_of(point, volume.name):
+                continue
+            try:
+                client = self.client(path.parent.name)
+            except ConfigError:
+                continue
+            found.append(FuseMount(client, volume, path, logs / f"{path.name}.pid", logs / f"{path.name}.log"))
+        return sorted(found, key=lambda m: str(m.path))
 
     def down(self) -> None:
         for mount in reversed(self.mounts):

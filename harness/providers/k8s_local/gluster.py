@@ -6,14 +6,16 @@ by node name, which every glusterd pod resolves through the DaemonSet's host ali
 """
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import asdict
 from pathlib import Path
 
 from ...errors import ConfigError
 from ...k8s import manifests as m
 from ...k8s.client import connect
 from ...k8s.cluster import K8sCluster, K8sClusterOptions
-from ...k8s.discovery import equality_labels, gluster_pods_by_node, storage_nodes
+from ...k8s.discovery import equality_labels, gluster_pods_by_node, pods, storage_nodes
 from ...k8s.options import K8sOptions
 from ...k8s.podexec import PodExec
 from ...k8s.stack import apply, form_pool_by_name, wait_pods_ready, wait_replicas_ready
@@ -26,6 +28,7 @@ from .noderuntime import K8sLocalNodeRuntime
 log = logging.getLogger("harness.k8s_local")
 
 READY_TIMEOUT_S = 180.0
+STACK_STATE = "gluster.json"  # in the run folder: how attach() finds the stack deploy() made
 
 
 class K8sLocalGlusterProvider:
@@ -71,7 +74,10 @@ class K8sLocalGlusterProvider:
         options = K8sClusterOptions(
             namespace=settings.namespace, gluster_pod_selector=self.options.pod_selector,
             brick_root=settings.brick_root, client_namespace=settings.namespace, client_selector=client_selector,
-            allow_destructive_faults=True, description=where, glusterd_restartable=True)
+            allow_destructive_faults=True, description=where, glusterd_restartable=True, registered=True)
+        (kube.root / STACK_STATE).write_text(json.dumps(
+            {"cluster": asdict(options), "node_selector": self.options.node_selector,
+             "zone_label": self.options.zone_label}, indent=2))
         cluster = K8sCluster(api, kube.run_id, options, nodes, sorted(clients, key=lambda p: p.name), PodExec(api.core),
                              node_runtime=K8sLocalNodeRuntime(kube),
                              on_down=lambda: (api.close(), kube.down()), on_keep=lambda: (api.close(), kube.keep()),
@@ -80,3 +86,24 @@ class K8sLocalGlusterProvider:
         log.info("%s: gluster up on %s", where, ", ".join(f"{n.name}@{n.address}/{n.zone}" for n in cluster.nodes))
         return cluster
 
+
+def attach(kube: K8sLocalCluster) -> K8sCluster:
+    """The gluster stack deploy() made on `kube`, from its state in the run folder: for another process
+    (a chaostoolkit run) to act on. Its down() only closes the API connection; the cluster stays."""
+    path = kube.root / STACK_STATE
+    try:
+        state = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"k8s-local cluster {kube.run_id} runs no gluster stack (no {path}); start one with "
+                          f"`python -m harness up --provider k8s-local`, which deploys it") from None
+    options = K8sClusterOptions(**state["cluster"])
+    api = connect(kube.kubeconfig, None)
+    try:
+        nodes = storage_nodes(api.core, state["node_selector"], state["zone_label"], options.description)
+        clients = [p for p in pods(api.core, options.client_namespace, options.client_selector)
+                   if p.phase == "Running" and not p.deleting]
+    except BaseException:
+        api.close()
+        raise
+    return K8sCluster(api, kube.run_id, options, nodes, sorted(clients, key=lambda p: p.name), PodExec(api.core),
+                      node_runtime=K8sLocalNodeRuntime(kube), on_down=api.close, on_keep=api.close, root=kube.root)
