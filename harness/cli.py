@@ -7,11 +7,11 @@ import logging
 import sys
 from pathlib import Path
 
-from . import registry
+from .providers.host import registry
 from .errors import HarnessError
 from .profiles import PROFILES, get_profile
 from .providers.local import DEFAULT_ROOT, LocalCluster, LocalProvider
-from .teardown import sweep_stale, teardown
+from .providers.host.teardown import sweep_stale, teardown
 from .volume import VolumeSpec, VolumeType, create_volume
 
 

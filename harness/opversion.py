@@ -17,7 +17,7 @@ from . import versions
 from .errors import HarnessError
 from .gluster import GlusterError
 from .gluster.xml import XMLShapeError, parse_root
-from .netns import GSYNCD_ABSENT, GSYNCD_PATHS
+from .providers.host.netns import GSYNCD_ABSENT, GSYNCD_PATHS
 from .runner import run
 
 if TYPE_CHECKING:

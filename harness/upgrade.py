@@ -26,7 +26,7 @@ from .faults.base import Fault
 from .faults.hosted import signal_pids
 from .glusterd_log import GLUSTERD_LOG, running_version
 from .health import wait_volume_whole
-from .proc import procs
+from .providers.host.proc import procs
 from .timeline import Phase
 from .upgrade_pool import (ISSUE_4016, WORKAROUNDS, Finding, PeerRejected, diagnose_rejection, handshakes,
                            peer_states, pool_whole, rejected_pairs, volume_names, wait_handshakes, work_around_4016)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from .. import registry
+from ..providers.host import registry
 from ..errors import ConfigError, HarnessError
 from ..faults import attach_volume
 from ..faults.base import set_default_timeline

@@ -14,7 +14,7 @@ from ..glusterd_volumes import (
     dropped_volumes,
 )
 from ..health import node_addresses, peer_disconnected, peers_connected, self_heal_running
-from ..proc import NodeProc
+from ..providers.host.proc import NodeProc
 from ..timeline import Phase
 from .base import Fault
 from .hosted import kill, other_node
