@@ -19,12 +19,13 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from . import upgrade_preflight, versions
+from . import upgrade_preflight
 from .control import Capability
 from .errors import ConfigError, HarnessError
 from .faults.base import Fault
 from .faults.hosted import signal_pids
-from .glusterd_log import GLUSTERD_LOG, running_version
+from .gluster import versions
+from .gluster.glusterd_log import GLUSTERD_LOG, running_version
 from .health import wait_volume_whole
 from .providers.host.proc import procs
 from .timeline import Phase

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import versions
+from .gluster import versions
 from .errors import ConfigError
 from .mount import FuseMount
 from .providers.host.netns import kill_pids

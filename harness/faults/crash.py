@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..control import Capability
-from ..glusterd_volumes import SHD_ATTACH_GIVEN_UP_DEFECT, attach_state
+from ..gluster.glusterd_volumes import SHD_ATTACH_GIVEN_UP_DEFECT, attach_state
 from ..health import peer_disconnected, peers_connected
 from ..providers.host.proc import Proc, procs
 from ..timeline import Phase

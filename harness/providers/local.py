@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Collection, Sequence
 
-from .. import capacity, glusterd_log, versions
+from .. import capacity
+from ..gluster import glusterd_log, versions
 from ..cluster import HOSTNAME_LABEL, ZONE_LABEL, Capability, Cluster, ClientHost, Node, DEFAULT_TIMEOUT_S
 from ..errors import ConfigError, GlusterdStartFailed, HarnessError, MissingPrerequisite, WaitTimeout
 from ..health import wait_peers_connected

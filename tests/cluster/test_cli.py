@@ -8,7 +8,7 @@ from pathlib import Path
 from harness.providers.host import registry
 from harness.providers.local import LocalCluster
 from harness.providers.host.teardown import leftovers
-from harness.glusterd_log import running_version
+from harness.gluster.glusterd_log import running_version
 
 from ..conftest import REPO, harness_command
 
