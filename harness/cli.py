@@ -7,11 +7,11 @@ import logging
 import sys
 from pathlib import Path
 
-from . import registry
+from .providers.host import registry
 from .errors import HarnessError
 from .profiles import PROFILES, get_profile
 from .providers.local import DEFAULT_ROOT, LocalCluster, LocalProvider
-from .teardown import sweep_stale, teardown
+from .providers.host.teardown import sweep_stale, teardown
 from .volume import VolumeSpec, VolumeType, create_volume
 
 
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "network.ping-timeout 5, as pytest's default profile; realistic: gluster's defaults)")
     up.add_argument("--gluster-version", default=None, metavar="VERSION[,VERSION...]",
                     help="GlusterFS version every node runs, or one per node, e.g. 10.3,10.3,11.1 "
-                         "(default: the installed one; others come from `python -m harness.versions fetch`)")
+                         "(default: the installed one; others come from `python -m harness.gluster.versions fetch`)")
     status = sub.add_parser("status", help="show running clusters")
     status.add_argument("--json", action="store_true")
     down = sub.add_parser("down", help="tear down clusters left by `up`")

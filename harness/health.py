@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .cluster import HOSTNAME_LABEL
 from .errors import CommandError, HarnessError, KnownDefectTimeout, WaitTimeout
-from .gfidless import describe_blocked_heal, names_without_gfid
+from .gluster.gfidless import describe_blocked_heal, names_without_gfid
 from .gluster import HealSummary, Peer, VolumeStatus
 from .waiting import wait_for
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Collection, Generic, Protocol, TypeVar
 
 from .mountfiles import MountFiles
-from .netns import kill_pids
-from .proc import Proc, daemon_pid
+from .providers.host.netns import kill_pids
+from .providers.host.proc import Proc, daemon_pid
 from .runner import run
 from .waiting import wait_for
 

@@ -19,14 +19,15 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from . import upgrade_preflight, versions
+from . import upgrade_preflight
 from .control import Capability
 from .errors import ConfigError, HarnessError
 from .faults.base import Fault
 from .faults.hosted import signal_pids
-from .glusterd_log import GLUSTERD_LOG, running_version
+from .gluster import versions
+from .gluster.glusterd_log import GLUSTERD_LOG, running_version
 from .health import wait_volume_whole
-from .proc import procs
+from .providers.host.proc import procs
 from .timeline import Phase
 from .upgrade_pool import (ISSUE_4016, WORKAROUNDS, Finding, PeerRejected, diagnose_rejection, handshakes,
                            peer_states, pool_whole, rejected_pairs, volume_names, wait_handshakes, work_around_4016)

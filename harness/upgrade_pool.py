@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from .errors import HarnessError
 from .faults.hosted import signal_pids
-from .glusterd_log import log_lines
+from .gluster.glusterd_log import log_lines
 from .health import run_heal_command
-from .proc import procs
+from .providers.host.proc import procs
 from .waiting import wait_for
 
 if TYPE_CHECKING:

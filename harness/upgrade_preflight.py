@@ -27,7 +27,7 @@ from .checks.quorum import client_quorum_met
 from .errors import HarnessError
 from .gluster.xml import HealSummary, VolumeInfo, VolumeStatus
 from .health import peers_connected
-from .opversion import max_op_version, op_versions
+from .gluster.opversion import max_op_version, op_versions
 
 if TYPE_CHECKING:
     from .cluster import Cluster, Node

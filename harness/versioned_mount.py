@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import versions
+from .gluster import versions
 from .errors import ConfigError
 from .mount import FuseMount
-from .netns import kill_pids
-from .proc import Proc, daemon_pid
+from .providers.host.netns import kill_pids
+from .providers.host.proc import Proc, daemon_pid
 from .runner import run
 from .waiting import wait_for
 

@@ -55,6 +55,6 @@ fi
 # own apt configuration into its cache and unpacked there, never installed; nodes swap it in inside
 # their own mount namespaces. Idempotent: skipped when the cache's stamp is there.
 # A failed fetch (no network) does not stop the rest: the upgrade suite then fails saying so.
-if ! .venv/bin/python -m harness.versions fetch 11.1 >/dev/null; then
+if ! .venv/bin/python -m harness.gluster.versions fetch 11.1 >/dev/null; then
   echo "warning: fetching GlusterFS 11.1 failed; suites/test_upgrade.py will fail until it is fetched" >&2
 fi

@@ -101,7 +101,7 @@ def test_server_quorum_kills_the_bricks_of_a_node_that_lost_it(gluster_cluster, 
         io = check_access(probe_access(mount, ["read", "write"]), {"read": OK, "write": OK},
                           "client I/O through the bricks of the glusterd-less nodes")
     # The fault's revert confirmed every brick online, the survivor's included. It also repairs what
-    # GlusterFS defects of the glusterds' return leave (harness.glusterd_volumes): the row names them.
+    # GlusterFS defects of the glusterds' return leave (harness.gluster.glusterd_volumes): the row names them.
     named = [f"{r['node']}: {r['repair']} ({r['known_defect'][:60]}...)" for r in fault.repairs]
     named += [f"{n}: runs no self-heal daemon for {v} (glusterd's attach ended unattached)" for n, v in
               sorted(fault.shd_given_up)]

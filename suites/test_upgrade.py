@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import Capability, versions
+from harness import Capability
 from harness.faults.base import set_default_timeline
-from harness.gluster import GlusterError
+from harness.gluster import GlusterError, versions
 from harness.conformance import ScenarioRow
 from harness.history import FileStore, check_history, run_clients
 from harness.plugin import expect
@@ -39,8 +39,8 @@ from harness.providers.local import LocalProvider
 from harness.results import CheckResult, all_passed
 from harness.timeline import Timeline
 from harness.report.versions_plot import plot_versions, versions_lines
-from harness.glusterd_log import running_version
-from harness.opversion import bump_op_version, client_op_versions, op_versions
+from harness.gluster.glusterd_log import running_version
+from harness.gluster.opversion import bump_op_version, client_op_versions, op_versions
 from harness.upgrade import RollingUpgrade, node_versions
 from harness.upgrade_pool import ISSUE_4016, REJECTED, info_differences, pool_log_lines, volume_info_files
 from harness.versioned_mount import mount_version

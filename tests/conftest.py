@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import registry
-from harness.netns import existing_namespaces
+from harness.providers.host import registry
+from harness.providers.host.netns import existing_namespaces
 
 pytest_plugins = ["pytester"]
 
@@ -40,7 +40,7 @@ def shared_k8s_local():
     module-scoped one again and again (the node-fault module's cluster came up three times)."""
     from harness.providers import make_provider
     from harness.providers.local import DEFAULT_ROOT
-    from harness.teardown import leftovers
+    from harness.providers.host.teardown import leftovers
 
     cluster = make_provider("k8s-local", nodes=3, zones=3, clients=2, root=DEFAULT_ROOT).up()
     try:

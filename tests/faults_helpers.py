@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from harness.cluster import Cluster
-from harness.proc import Proc
+from harness.providers.host.proc import Proc
 
 
 def netfilter_state(cluster: Cluster) -> dict[str, tuple[str, str]]:

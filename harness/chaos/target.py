@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .. import registry
 from ..cluster import Cluster
+from ..providers.host import registry
 from ..errors import ConfigError, HarnessError
 from ..faults import attach_volume
 from ..faults.base import set_default_timeline

@@ -14,10 +14,10 @@ import json
 import logging
 from typing import Any, Mapping, Sequence
 
-from .. import versions
 from ..control import Capability
+from ..gluster import versions
 from ..errors import ConfigError
-from ..opversion import op_versions
+from ..gluster.opversion import op_versions
 from ..upgrade import RollingUpgrade, node_versions
 from .actions import DEFAULT_FAULT_TIMEOUT_S, FAULT_TIMEOUT_KEY, _number
 from .target import HEAL_TIMEOUT_KEY, target

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from ..errors import ConfigError, HarnessError
 from ..health import peers_connected
-from ..proc import process_start_time
+from ..providers.host.proc import process_start_time
 from ..timeline import Phase, Timeline
 from ..waiting import wait_for
 

@@ -7,9 +7,9 @@ import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..control import Capability
-from ..glusterd_volumes import SHD_ATTACH_GIVEN_UP_DEFECT, attach_state
+from ..gluster.glusterd_volumes import SHD_ATTACH_GIVEN_UP_DEFECT, attach_state
 from ..health import peer_disconnected, peers_connected
-from ..proc import Proc, procs
+from ..providers.host.proc import Proc, procs
 from ..timeline import Phase
 from .base import Fault
 from .hosted import HostedBrick, other_node, signal_pids, wait_hosted_back

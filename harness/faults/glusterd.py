@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..control import Capability
 from ..errors import ConfigError, HarnessError
-from ..glusterd_volumes import (
+from ..gluster.glusterd_volumes import (
     BRICK_PORT_LOST_DEFECT, DROPPED_VOLUME_DEFECT, DroppedVolumes, attach_state, brick_start_failures,
     dropped_volumes,
 )
 from ..health import node_addresses, peer_disconnected, peers_connected, self_heal_running
-from ..proc import NodeProc
+from ..providers.host.proc import NodeProc
 from ..timeline import Phase
 from .base import Fault
 from .hosted import kill, other_node
@@ -86,7 +86,7 @@ class KillGlusterd(Fault):
 
         Answering the CLI and seeing its peers Connected is not enough: the restarted glusterd
         attaches its volumes to its new self-heal daemon a few seconds later, and that attach can
-        make it forget a volume (harness.glusterd_volumes.DROPPED_VOLUME_DEFECT); its peers' next
+        make it forget a volume (harness.gluster.glusterd_volumes.DROPPED_VOLUME_DEFECT); its peers' next
         `volume status`, `stop` or `delete` then fail "Volume VOL does not exist" (issue 21). A volume
         lost so is named with the log lines that show the defect, recorded on the Timeline, and
         repaired the only way it can be: that glusterd is restarted, as an operator would.
@@ -114,7 +114,7 @@ class KillGlusterd(Fault):
 
     def _bricks_reachable(self, last: list[str]) -> bool:
         """No brick of a started volume shows online with port N/A; one left so by a failed second
-        start (harness.glusterd_volumes.BRICK_PORT_LOST_DEFECT) is restarted: its process killed,
+        start (harness.gluster.glusterd_volumes.BRICK_PORT_LOST_DEFECT) is restarted: its process killed,
         then `volume start VOL force`."""
         since = getattr(self, "started", {})
         try:

@@ -10,7 +10,7 @@ from ..errors import ConfigError, HarnessError
 from ..gluster import VolumeStatus
 from ..gluster.xml import parse_volume_clients, parse_volume_status
 from ..health import node_addresses, self_heal_disconnected, self_heal_missing
-from ..proc import NodeProc
+from ..providers.host.proc import NodeProc
 from ..waiting import wait_for
 from .base import Fault
 

@@ -1,4 +1,4 @@
-"""Latency: NFQUEUE (with bypass) plus the userspace delayer (harness/delayer.py) in each target
+"""Latency: NFQUEUE (with bypass) plus the userspace delayer (harness/providers/host/delayer.py) in each target
 host's namespace. There is no netem on this kernel.
 
 The delay applies to packets the target hosts send to the chosen destinations, so a probe from a
@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .. import delayer
 from ..control import Capability
+from ..providers.host import delayer
 from ..errors import ConfigError, HarnessError
-from ..netns import is_alive
+from ..providers.host.netns import is_alive
 from . import netfilter
 from .base import Fault, resolve_host, state_dir
 from .probe import ProbeResult, probe_connect

@@ -16,8 +16,8 @@ import shlex
 import signal
 from pathlib import Path
 
-from ..netns import existing_namespaces, namespace_pids
-from ..proc import process_start_time, process_state
+from ..providers.host.netns import existing_namespaces, namespace_pids
+from ..providers.host.proc import process_start_time, process_state
 from ..runner import run
 
 log = logging.getLogger("harness.faults.leftovers")

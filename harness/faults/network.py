@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..control import Capability
 from ..errors import ConfigError, HarnessError
-from ..proc import process_start_time
+from ..providers.host.proc import process_start_time
 from . import netfilter
 from .base import Fault, resolve_host
 from .probe import probe_connect

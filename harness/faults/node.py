@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..control import Capability
 from ..errors import ConfigError, HarnessError
-from ..proc import Proc, procs
+from ..providers.host.proc import Proc, procs
 from .base import Fault
 from .network import IsolateNode
 from .crash import NodeCrash

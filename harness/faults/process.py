@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import ConfigError, HarnessError
-from ..proc import NodeProc
+from ..providers.host.proc import NodeProc
 from .base import Fault
 from .hosted import (HostedBrick, brick_label, find_brick, hosted_by, kill, online_in, other_node, started_volumes,
                      status_all, wait_hosted_back)

@@ -14,7 +14,7 @@ from typing import Callable, Collection, Sequence
 
 from ..cluster import DEFAULT_TIMEOUT_S, Capability, ClientHost, Cluster, Node, NodeRuntime
 from ..errors import ConfigError, GlusterdStartFailed, HarnessError, WaitTimeout
-from ..glusterd_log import GLUSTERD_LOG, start_ended, start_errors
+from ..gluster.glusterd_log import GLUSTERD_LOG, start_ended, start_errors
 from ..mount import FuseMount, glusterfs_mounts, leave_out_args, mount_name_of
 from ..runner import CommandResult
 from ..volume import Volume

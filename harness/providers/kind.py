@@ -19,7 +19,7 @@ import yaml
 
 from ..cluster import ZONE_LABEL
 from ..errors import ConfigError, HarnessError, MissingPrerequisite
-from ..netplan import validate_shape, zone_names
+from .host.netplan import validate_shape, zone_names
 from ..runner import CommandResult, run
 from ..k8s import manifests as m
 from ..k8s.client import KubeApi, connect

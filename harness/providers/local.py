@@ -10,15 +10,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Collection, Sequence
 
-from .. import capacity, glusterd_log, netns, registry, versions
+from .. import capacity
+from ..gluster import glusterd_log, versions
 from ..cluster import HOSTNAME_LABEL, ZONE_LABEL, Capability, Cluster, ClientHost, Node, DEFAULT_TIMEOUT_S
 from ..errors import ConfigError, GlusterdStartFailed, HarnessError, MissingPrerequisite, WaitTimeout
 from ..health import wait_peers_connected
 from ..mount import FuseMount, glusterfs_mounts, mount_name_of, mount_volume
-from ..netplan import ClusterPlan, HostPlan, plan_cluster
-from ..proc import daemon_pid
+from .host import netns, registry
+from .host.netplan import ClusterPlan, HostPlan, plan_cluster
+from .host.proc import daemon_pid
 from ..runner import CommandResult, run
-from ..teardown import sweep_stale, teardown
+from .host.teardown import sweep_stale, teardown
 from ..volume import Volume
 from ..waiting import wait_for
 

@@ -25,7 +25,7 @@ from typing import Sequence
 from ..cluster import ClientHost
 from ..errors import ConfigError, HarnessError
 from ..mount import FuseMount, is_mounted
-from ..netns import is_alive
+from ..providers.host.netns import is_alive
 from ..runner import run
 from ..waiting import wait_for
 from .nsenter import entered, netns_path

@@ -11,7 +11,7 @@ from harness.checks import (
     client_quorum_met, prepare_access_probe, probe_access,
 )
 from harness.faults.process import KillBrick
-from harness.gfidless import KNOWN_DEFECT
+from harness.gluster.gfidless import KNOWN_DEFECT
 from harness.health import run_heal_command
 from harness.results import all_passed, result_words
 from harness.volume import VolumeType

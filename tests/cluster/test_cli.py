@@ -5,10 +5,10 @@ import json
 import subprocess
 from pathlib import Path
 
-from harness import registry
+from harness.providers.host import registry
 from harness.providers.local import LocalCluster
-from harness.teardown import leftovers
-from harness.glusterd_log import running_version
+from harness.providers.host.teardown import leftovers
+from harness.gluster.glusterd_log import running_version
 
 from ..conftest import REPO, harness_command
 

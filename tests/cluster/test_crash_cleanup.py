@@ -9,15 +9,15 @@ import sys
 import textwrap
 from pathlib import Path
 
-from harness import registry
-from harness.proc import Proc
+from harness.providers.host import registry
+from harness.providers.host.proc import Proc
 from harness.providers.local import LocalProvider
-from harness.teardown import leftovers
+from harness.providers.host.teardown import leftovers
 from ..conftest import REPO, default_sigint, harness_command
 
 BRING_UP_AND_HANG = textwrap.dedent("""
     import json, sys, time
-    from harness.proc import procs
+    from harness.providers.host.proc import procs
     from harness.providers.local import LocalProvider
     from harness.volume import VolumeSpec, VolumeType, create_volume
     cluster = LocalProvider(nodes=2, zones=2, clients=1).up()
@@ -71,7 +71,7 @@ def test_cleanup_command_removes_a_sigkilled_runs_leftovers():
 
 INTERRUPTED_TEST = textwrap.dedent("""
     import json, os, time
-    from harness.proc import procs
+    from harness.providers.host.proc import procs
     def test_hangs(gluster_cluster, volume_factory, mount_factory):
         mount = mount_factory(volume_factory("replica2"))
         pids = [p for n in gluster_cluster.nodes for p in n.pids()] + [mount.pid]

@@ -93,7 +93,7 @@ def test_kill_brick_names_confirms_and_reverts_every_brick_of_the_killed_process
 
 REVERT_ELSEWHERE = """
     import json, sys
-    from harness import registry
+    from harness.providers.host import registry
     from harness.providers.local import LocalCluster
     from harness.faults import revert_fault
     cluster = LocalCluster.attach(registry.load(int(sys.argv[1])))

@@ -10,7 +10,7 @@ from harness.errors import ConfigError
 from harness.faults import KillBrick, KillGlusterd, KillSelfHeal, NodeCrash, NodeHang, RestartPod, ZoneOutage
 from harness.faults.probe import probe_connect
 from harness.health import wait_volume_whole
-from harness.proc import procs
+from harness.providers.host.proc import procs
 
 from ..faults_helpers import fault_state_files, process_states, write_sync
 

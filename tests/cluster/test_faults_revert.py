@@ -14,7 +14,7 @@ import pytest
 from harness.faults import IsolateNode, Latency, inject_fault, revert_fault
 from harness.faults.probe import probe_connect
 from harness.health import wait_volume_whole
-from harness.proc import procs
+from harness.providers.host.proc import procs
 from harness.timeline import Phase, Timeline
 from harness.waiting import wait_for
 
@@ -54,7 +54,7 @@ def test_json_inject_and_revert_from_another_process(gluster_cluster, volume_fac
     # chaostoolkit may roll back from a fresh process: rebuild from the description and revert.
     script = textwrap.dedent(f"""
         import json, sys
-        from harness import registry
+        from harness.providers.host import registry
         from harness.providers.local import LocalCluster
         from harness.faults import revert_fault
         cluster = LocalCluster.attach(registry.load({gluster_cluster.entry.index}))
@@ -120,7 +120,7 @@ def test_failing_errored_and_interrupted_tests_still_revert(pytester, monkeypatc
 
 KILLED_RUN = """
 import sys, time
-from harness import registry
+from harness.providers.host import registry
 from harness.providers.local import LocalCluster
 from harness.faults import IsolateNode, Latency, NodeHang
 cluster = LocalCluster.attach(registry.load(int(sys.argv[1])))

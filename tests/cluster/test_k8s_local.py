@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import registry
+from harness.providers.host import registry
 from harness.providers.k8s_local import build
-from harness.cgroups import CGROUP_FS, cgroup_dirs, make_cgroup
+from harness.providers.host.cgroups import CGROUP_FS, cgroup_dirs, make_cgroup
 from harness.providers.k8s_local.cluster import K8sLocalProvider
-from harness.teardown import leftovers, sweep_stale
+from harness.providers.host.teardown import leftovers, sweep_stale
 
 from ..conftest import REPO, harness_command, k8s_built
 

@@ -7,7 +7,7 @@ import time
 
 from harness.providers import make_provider
 from harness.providers.local import DEFAULT_ROOT
-from harness.teardown import leftovers
+from harness.providers.host.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 
 from ..conftest import k8s_built

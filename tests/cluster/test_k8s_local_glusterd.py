@@ -7,7 +7,7 @@ import pytest
 
 from harness.errors import GlusterdStartFailed
 from harness.faults.hosted import kill
-from harness.glusterd_log import GLUSTERD_LOG
+from harness.gluster.glusterd_log import GLUSTERD_LOG
 from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.waiting import wait_for
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cgroups import CGROUP_FS, cgroup_top
+from harness.providers.host.cgroups import CGROUP_FS, cgroup_top
 from harness.control import Capability
 from harness.errors import WaitTimeout
 from harness.faults.crash import NodeCrash
@@ -19,7 +19,7 @@ from harness.faults.node import NodeHang, ZoneOutage
 from harness.faults.pod import peer_of, peers_seen_from
 from harness.providers import make_provider
 from harness.providers.local import DEFAULT_ROOT
-from harness.teardown import leftovers
+from harness.providers.host.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.waiting import wait_for
 

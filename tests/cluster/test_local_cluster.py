@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from harness.cluster import HOSTNAME_LABEL, ZONE_LABEL
-from harness.netns import GSYNCD_PATHS
-from harness.proc import procs
+from harness.providers.host.netns import GSYNCD_PATHS
+from harness.providers.host.proc import procs
 from harness.providers.local import LocalProvider
-from harness.teardown import leftovers
+from harness.providers.host.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 
 

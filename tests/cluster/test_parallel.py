@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import registry
-from harness.netns import existing_namespaces
+from harness.providers.host import registry
+from harness.providers.host.netns import existing_namespaces
 from harness.results import load_records
-from harness.teardown import mounts_under
+from harness.providers.host.teardown import mounts_under
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE_TESTS = [

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from harness.errors import ConfigError
 from harness.history import S3Store, check_history, load_history, run_clients
-from harness.netns import is_alive
+from harness.providers.host.netns import is_alive
 from harness.workloads.s3client import add_content_md5, check_endpoint, make_client
 from harness.workloads.s3gateway import S3Endpoint, start_gateway
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness import versions
+from harness.gluster import versions
 from harness.errors import GlusterdStartFailed
-from harness.glusterd_log import running_version
-from harness.opversion import op_versions
+from harness.gluster.glusterd_log import running_version
+from harness.gluster.opversion import op_versions
 from harness.providers.local import LocalProvider
 from harness.upgrade import RollingUpgrade, stop_node
 from harness.upgrade_preflight import UpgradeRefused

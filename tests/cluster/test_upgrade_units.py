@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness import versions
+from harness.gluster import versions
 from harness.errors import ConfigError, MissingPrerequisite
 from harness.history import OpType
 from harness.providers.local import parse_versions

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from harness.faults.crash import NodeCrash
-from harness.glusterd_volumes import (
+from harness.gluster.glusterd_volumes import (
     SHD_ATTACH_GIVEN_UP_DEFECT, _log_time, attach_counts, dropped_evidence, lines_since,
 )
 

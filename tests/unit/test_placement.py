@@ -2,7 +2,7 @@
 import pytest
 
 from harness.errors import ConfigError
-from harness.netplan import plan_cluster
+from harness.providers.host.netplan import plan_cluster
 from harness.volume import VolumeSpec, VolumeType, place_bricks
 
 

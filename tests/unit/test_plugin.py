@@ -93,7 +93,7 @@ def test_a_known_glusterfs_defect_is_an_xfail_with_its_evidence_and_any_other_fa
     pytester.makepyfile("""
         from harness.conformance import ScenarioRow
         from harness.errors import KnownDefectTimeout, WaitTimeout
-        from harness.gfidless import KNOWN_DEFECT
+        from harness.gluster.gfidless import KNOWN_DEFECT
         from harness.plugin import expect
         from harness.results import CheckResult, all_passed
         DEFECT = f"{KNOWN_DEFECT}: names without a gfid (b0: d/x)"

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 
-from harness.proc import NodeProc, Proc, daemon_pid, procs
+from harness.providers.host.proc import NodeProc, Proc, daemon_pid, procs
 from harness.runner import run
 from harness.waiting import wait_for
 

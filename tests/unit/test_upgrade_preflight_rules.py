@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import versions
+from harness.gluster import versions
 from harness.gluster.xml import BrickInfo, HealBrickSummary, HealSummary, VolumeInfo
-from harness.opversion import max_op_version
+from harness.gluster.opversion import max_op_version
 from harness.upgrade_preflight import heal_reason, op_version_reason, server_quorum_met, set_quorum_reasons
 
 

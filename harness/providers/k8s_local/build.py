@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ... import versions
+from ...gluster import versions
 from ...errors import HarnessError, MissingPrerequisite
 from ...runner import run
 from .image_archive import pack_image

@@ -6,7 +6,7 @@ concurrent runs of either provider never share one):
   and scheduler; `<run>-nodeN` (.11, .12, ...) runs its own containerd and kubelet.
 - Pods of node N get 198.18.x.(128+16N)/28 from the CNI bridge plugin; each node routes the other
   nodes' pod ranges to them. Services use .64/26 (no kube-proxy runs). No default route anywhere.
-- Every host is a holder process (harness/nodeinit.py) in its netns and in a private mount namespace
+- Every host is a holder process (harness/providers/host/nodeinit.py) in its netns and in a private mount namespace
   (slave of the host's) with its own /var/lib, /var/log, /opt and /run, so daemons' files never
   reach the host. Every process of the cluster lives in one cgroup tree, `/<run>-k8slocal/<host>`
   in each cgroup v1 hierarchy: teardown kills what is in it and removes it, also after a crash.
@@ -29,12 +29,12 @@ from typing import Sequence
 
 import yaml
 
-from ... import netns, registry
-from ...cgroups import cgroup_top, join_cgroup, make_cgroup
+from ..host import netns, registry
+from ..host.cgroups import cgroup_top, join_cgroup, make_cgroup
 from ...cluster import ZONE_LABEL
 from ...errors import ConfigError, MissingPrerequisite
 from ...runner import CommandResult, run
-from ...teardown import sweep_stale, teardown
+from ..host.teardown import sweep_stale, teardown
 from ...waiting import wait_for
 from ..local import DEFAULT_ROOT, claim_root_base
 from . import build as k8s_build

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ... import netns
-from ...cgroups import join_cgroup
+from ..host import netns
+from ..host.cgroups import join_cgroup
 from ...runner import CommandResult, run
 from ...waiting import wait_for
 from . import build as k8s_build

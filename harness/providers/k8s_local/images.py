@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ...errors import ConfigError
 from ...k8s.manifests import DEFAULT_GLUSTER_IMAGE
-from ...versions import installed_version
+from ...gluster.versions import installed_version
 from . import build as k8s_build
 
 

@@ -16,7 +16,7 @@ import signal
 import time
 from pathlib import Path
 
-from ...cgroups import CGROUP_FS, cgroup_top
+from ..host.cgroups import CGROUP_FS, cgroup_top
 from ...errors import HarnessError
 from ...waiting import wait_for
 from . import build as k8s_build

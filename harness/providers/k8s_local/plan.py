@@ -7,7 +7,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from ...errors import ConfigError
-from ...netplan import NAMESPACE_PREFIX, TEST_RANGE, zone_names
+from ..host.netplan import NAMESPACE_PREFIX, TEST_RANGE, zone_names
 
 MAX_NODES = 8  # pod ranges are /28s in the upper half of the cluster's /24
 CP_OFFSET, NODE_OFFSET = 10, 11

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Sequence
 
-from .errors import HarnessError
+from ..errors import HarnessError
 
 if TYPE_CHECKING:
-    from .cluster import Node
+    from ..cluster import Node
 
 STORE_VOLS = "/var/lib/glusterd/vols"
 GLUSTERD_LOG = "/var/log/glusterfs/glusterd.log"

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from . import netns
-from .errors import HarnessError
+from ...errors import HarnessError
 
 CGROUP_FS = Path("/sys/fs/cgroup")
 CGROUP_SUFFIX = "k8slocal"

@@ -16,8 +16,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError, HarnessError, MissingPrerequisite
-from .runner import run
+from ..errors import ConfigError, HarnessError, MissingPrerequisite
+from ..runner import run
 
 log = logging.getLogger("harness.versions")
 
@@ -203,10 +203,10 @@ def swap_script(old: tuple[str, Path] | None, new: tuple[str, Path] | None, gsyn
 
 
 if __name__ == "__main__":
-    # `python -m harness.versions fetch 11.1`: what scripts/setup.sh runs, by hand.
+    # `python -m harness.gluster.versions fetch 11.1`: what scripts/setup.sh runs, by hand.
     import sys
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if len(sys.argv) != 3 or sys.argv[1] != "fetch":
-        sys.exit(f"usage: python -m harness.versions fetch VERSION (known: {', '.join(sorted(RELEASES))})")
+        sys.exit(f"usage: python -m harness.gluster.versions fetch VERSION (known: {', '.join(sorted(RELEASES))})")
     print(fetch(sys.argv[2]))

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Sequence
 
-from .errors import HarnessError
+from ..errors import HarnessError
 
 if TYPE_CHECKING:
-    from .gluster import HealEntriesBrick
-    from .volume import Volume
+    from .xml import HealEntriesBrick
+    from ..volume import Volume
 
 KNOWN_DEFECT = "known GlusterFS defect (gluster/glusterfs#3608, #848)"
 

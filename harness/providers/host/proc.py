@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .control import Host
+from ...control import Host
 
 STARTTIME = 19  # /proc/PID/stat field 22, counted from field 3 (the state)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from ...errors import ConfigError
 
 # RFC 2544 benchmarking range: never routed, so test traffic cannot leave the machine.
 TEST_RANGE = ipaddress.ip_network("198.18.0.0/15")

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .cluster import Node
+    from ..cluster import Node
 
 GLUSTERD_LOG = "/var/log/glusterfs/glusterd.log"  # inside a node
 STARTED = "Started running"

@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import HarnessError
-from .runner import run
+from ...errors import HarnessError
+from ...runner import run
 
 IP_TIMEOUT_S = 15.0
 NODEINIT = Path(__file__).with_name("nodeinit.py")
@@ -44,7 +44,7 @@ def add_host(switch: str, namespace: str, port: str, address: str, prefix_len: i
 
 
 def start_holder(namespace: str, node_dir: Path, timeout: float = 10.0) -> int:
-    """Start the node's init (harness/nodeinit.py): it owns the node's private mount namespace.
+    """Start the node's init (harness/providers/host/nodeinit.py): it owns the node's private mount namespace.
 
     The node's glusterd state, logs and /run are bind-mounted from node_dir, so each node has its
     own /var/lib/glusterd and /var/run/glusterd.socket. Nodes run without geo-replication, like an

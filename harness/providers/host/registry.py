@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .errors import HarnessError
+from ...errors import HarnessError
 from .netplan import MAX_CLUSTERS, NAMESPACE_PREFIX
 from .proc import process_start_time
 

@@ -14,14 +14,14 @@ import functools
 from typing import TYPE_CHECKING
 
 from . import versions
-from .errors import HarnessError
-from .gluster import GlusterError
-from .gluster.xml import XMLShapeError, parse_root
-from .netns import GSYNCD_ABSENT, GSYNCD_PATHS
-from .runner import run
+from ..errors import HarnessError
+from .cli import GlusterError
+from .xml import XMLShapeError, parse_root
+from ..providers.host.netns import GSYNCD_ABSENT, GSYNCD_PATHS
+from ..runner import run
 
 if TYPE_CHECKING:
-    from .cluster import Node
+    from ..cluster import Node
 
 PROBE_TIMEOUT_S = 60.0
 PROBE_ATTEMPTS = 300  # 0.1 s apart: the CLI asked before glusterd listens fails at once

@@ -9,7 +9,7 @@ from pathlib import Path
 from . import registry
 from .cgroups import cgroup_dirs, release_cgroups
 from .netns import delete_namespace, existing_namespaces
-from .runner import run
+from ...runner import run
 
 log = logging.getLogger("harness.teardown")
 
@@ -75,7 +75,7 @@ def sweep_stale() -> list[str]:
         else:
             # A live or kept cluster may carry faults of a killed process (rules, delayers, stopped
             # processes); only faults whose owner is dead are removed (each one is logged).
-            from .faults.leftovers import clear_fault_leftovers
+            from ...faults.leftovers import clear_fault_leftovers
 
             clear_fault_leftovers(entry.run_id, Path(entry.root))
     for ns in existing_namespaces():
