@@ -65,7 +65,7 @@ HEALTH_ONLY = {
 }
 
 
-def test_up_then_chaos_run_then_down(tmp_path):
+def test_up_then_an_experiment_run_then_down(tmp_path):
     up = subprocess.run(harness_command("up", "--provider", "k8s-local", "--clients", "1", "--volume", "replica3"),
                         capture_output=True, text=True, cwd=REPO, timeout=600)
     assert up.returncode == 0, up.stderr
