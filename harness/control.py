@@ -8,6 +8,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Iterable, Protocol, Sequence
 
+from .errors import Unsupported
 from .runner import CommandResult
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -84,6 +85,14 @@ class NodeRuntime(Protocol):
 
     def unpause(self, node: str) -> None: ...
 
+    # What the runtime adds to its cluster's capabilities (NODE_CONTAINER_FAULTS at least).
+    capabilities: frozenset[str]
+
+    def run_in_network(self, node: str, argv: Sequence[str], timeout: float, pod_uid: str | None = None
+                       ) -> CommandResult:
+        """Run a program of this machine in the node's network namespace, or with pod_uid in that pod's
+        on the node (Capability.PACKET_DELAY)."""
+
 
 class Host(ABC):
     """Something that runs commands: a storage node or a client host."""
@@ -95,3 +104,9 @@ class Host(ABC):
         self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, input: str | None = None, check: bool = True
     ) -> CommandResult:
         """Run argv inside this host; raise CommandError naming the host when check and it fails."""
+
+    def run_in_network(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
+        """Run a program of this machine (its files, its Python) in this host's network namespace: the
+        userspace delayer of a latency fault (Capability.PACKET_DELAY)."""
+        raise Unsupported(f"{self.name} ({type(self).__name__}) cannot run this machine's programs in its network: "
+                          f"that needs the {Capability.PACKET_DELAY} capability")

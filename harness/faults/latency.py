@@ -115,8 +115,9 @@ class Latency(Fault):
             pid_file = self._pid_file(name)
             pid_file.parent.mkdir(parents=True, exist_ok=True)
             self.note_artefact("delayer_pid_files", str(pid_file))
-            host.run([sys.executable, str(DELAYER_SCRIPT), "--queue", str(self.queue), "--delay-ms", str(self.delay_ms),
-                      "--pid-file", str(pid_file), "--log", str(pid_file.with_suffix(".log"))], timeout=30)
+            host.run_in_network([sys.executable, str(DELAYER_SCRIPT), "--queue", str(self.queue), "--delay-ms",
+                                 str(self.delay_ms), "--pid-file", str(pid_file), "--log",
+                                 str(pid_file.with_suffix(".log"))], timeout=30)
             dest = ",".join(self.addresses[d] for d in self.destinations[name])
             self.note_artefact("iptables", {"host": name, "comment": self.fault_id})
             # --queue-bypass: if the delayer dies, packets pass undelayed instead of being dropped.

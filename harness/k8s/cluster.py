@@ -49,6 +49,13 @@ class K8sNode(Node):
         return self.cluster_ref.exec(pod.namespace, pod.name, argv, timeout=timeout, input=input, check=check,
                                      where=f"node {self.name} (pod {pod.name})")
 
+    def run_in_network(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
+        """Through the node runtime: the gluster pod shares the node's network (host network)."""
+        runtime = self.cluster_ref.node_runtime
+        if runtime is None:
+            return super().run_in_network(argv, timeout=timeout)
+        return runtime.run_in_network(self.name, argv, timeout)
+
     def glusterd_pid(self) -> int | None:
         self._require_glusterd_control("find its glusterd")
         found = self.run(["pgrep", "-x", "glusterd"], timeout=15, check=False).stdout.split()
@@ -98,12 +105,20 @@ class K8sClient(ClientHost):
     def __init__(self, pod: PodInfo, cluster: "K8sCluster") -> None:
         super().__init__(name=pod.name, address=pod.ip)
         self.namespace = pod.namespace
+        self.node, self.uid = pod.node, pod.uid
         self.cluster_ref = cluster
 
     def run(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, input: str | None = None,
             check: bool = True) -> CommandResult:
         return self.cluster_ref.exec(self.namespace, self.name, argv, timeout=timeout, input=input, check=check,
                                      where=f"client {self.name}")
+
+    def run_in_network(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
+        """Through the node runtime, in the pod's own network namespace."""
+        runtime = self.cluster_ref.node_runtime
+        if runtime is None:
+            return super().run_in_network(argv, timeout=timeout)
+        return runtime.run_in_network(self.node, argv, timeout, pod_uid=self.uid)
 
 
 class K8sFuseMount(FuseMount):
@@ -180,7 +195,7 @@ class K8sCluster(Cluster):
         self.node_runtime = node_runtime
         self.nodes: list[Node] = [K8sNode(n, options.brick_root, self) for n in nodes]
         self.clients: list[ClientHost] = [K8sClient(p, self) for p in clients]
-        self.capabilities = (K8S_CAPABILITIES | ({Capability.NODE_CONTAINER_FAULTS} if node_runtime else set())
+        self.capabilities = (K8S_CAPABILITIES | (node_runtime.capabilities if node_runtime else set())
                              | ({Capability.GLUSTERD_CONTROL} if options.glusterd_restartable else set())
                              | ({Capability.CHAOS_TARGET} if options.registered else set()))
         self.mounts: list[K8sFuseMount] = []

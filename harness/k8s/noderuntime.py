@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from ..errors import HarnessError
+from ..control import Capability
+from ..errors import HarnessError, Unsupported
 from ..runner import CommandResult, run
 
 Runner = Callable[..., CommandResult]
@@ -18,6 +19,8 @@ RUNTIME_TIMEOUT_S = 60.0
 
 class DockerNodeRuntime:
     """The container engine kind uses (docker, or podman with the same CLI)."""
+
+    capabilities = frozenset({Capability.NODE_CONTAINER_FAULTS})
 
     def __init__(self, binary: str = "docker", runner: Runner = run) -> None:
         self.binary, self.runner = binary, runner
@@ -44,3 +47,8 @@ class DockerNodeRuntime:
 
     def unpause(self, node: str) -> None:
         self._run(["unpause", node])
+
+    def run_in_network(self, node: str, argv: Sequence[str], timeout: float, pod_uid: str | None = None
+                       ) -> CommandResult:
+        raise Unsupported(f"kind node {node}: running this machine's programs in a node container's network is "
+                          f"not done ({Capability.PACKET_DELAY})")

@@ -50,6 +50,9 @@ class LocalNode(Node):
         return run(["nsenter", "-t", str(self.holder_pid), "-n", "-m", *argv], timeout=timeout, input=input,
                    check=check, where=self.name)
 
+    def run_in_network(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
+        return self.run(argv, timeout=timeout)  # the node's mount namespace still holds this machine's files
+
     @property
     def glusterd_pid_file(self) -> Path:
         return self.dir / "glusterd.pid"
@@ -138,6 +141,9 @@ class LocalClient(ClientHost):
         # Only the network namespace: mounts made here are visible to the test process.
         return run(["nsenter", f"--net=/run/netns/{self.namespace}", *argv], timeout=timeout, input=input,
                    check=check, where=self.name)
+
+    def run_in_network(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
+        return self.run(argv, timeout=timeout)
 
 
 _LIVE: "weakref.WeakSet[LocalCluster]" = weakref.WeakSet()

@@ -28,10 +28,11 @@ def test_the_local_provider_runs_every_experiment():
     assert runs_on("local") == set(EXPERIMENTS)
 
 
-def test_k8s_local_runs_all_but_packet_delay_and_versions():
-    assert set(EXPERIMENTS) - runs_on("k8s-local") == {"zone-latency", "rolling-upgrade"}
-    assert Capability.PACKET_DELAY in experiment_needs(EXPERIMENTS["zone-latency"])
+def test_k8s_local_runs_all_but_the_version_swap_and_kind_neither_that_nor_packet_delay():
+    assert set(EXPERIMENTS) - runs_on("k8s-local") == {"rolling-upgrade"}
     assert Capability.GLUSTER_VERSIONS in experiment_needs(EXPERIMENTS["rolling-upgrade"])
+    assert set(EXPERIMENTS) - runs_on("kind") == {"rolling-upgrade", "zone-latency"}
+    assert Capability.PACKET_DELAY in experiment_needs(EXPERIMENTS["zone-latency"])
 
 
 def test_a_pod_restart_is_served_by_either_way():

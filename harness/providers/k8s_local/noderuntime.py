@@ -15,9 +15,12 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Sequence
 
-from ..host.cgroups import CGROUP_FS, cgroup_top
+from ..host.cgroups import CGROUP_FS, cgroup_top, hierarchies
+from ...control import Capability
 from ...errors import HarnessError
+from ...runner import CommandResult, run
 from ...waiting import wait_for
 from . import build as k8s_build
 from .cluster import K8sLocalCluster, start_node_daemons
@@ -69,6 +72,9 @@ def stale_mounts(mountinfo: str) -> list[str]:
 
 class K8sLocalNodeRuntime:
     """stop/start/pause/unpause/state of the nodes (by name) of one k8s-local cluster."""
+
+    # The nodes' network namespaces are this host's, so the packet delayer runs in them as on the local provider.
+    capabilities = frozenset({Capability.NODE_CONTAINER_FAULTS, Capability.PACKET_DELAY})
 
     def __init__(self, cluster: K8sLocalCluster) -> None:
         self.cluster = cluster
@@ -147,3 +153,25 @@ class K8sLocalNodeRuntime:
     def unpause(self, node: str) -> None:
         self._freezer(node).write_text("THAWED")
 
+    def run_in_network(self, node: str, argv: Sequence[str], timeout: float, pod_uid: str | None = None
+                       ) -> CommandResult:
+        """Run argv in the node's network namespace (with pod_uid: in that pod's, for a pod without host
+        network), with this machine's files, as a process of the node's cgroup tree: a crash kills it
+        with the node, and teardown (also after a crashed run) finds it."""
+        tree = self._tree(node, "freezer")  # an unknown name is refused, naming the nodes
+        holder = self._holder(node) if pod_uid is None else self._pod_process(node, tree, pod_uid)
+        joins = " ".join(f"{h / cgroup_top(self.cluster.run_id) / node}/cgroup.procs" for h in hierarchies())
+        return run(["nsenter", "-t", str(holder), "-n", "sh", "-c",
+                    f'for f in {joins}; do echo $$ > "$f"; done; exec "$@"', "sh", *map(str, argv)],
+                   timeout=timeout, where=node)
+
+    @staticmethod
+    def _pod_process(node: str, tree: Path, pod_uid: str) -> int:
+        """A process of the pod (kubelet's cgroupfs driver names its cgroup pod<uid>): every container
+        of a pod shares its network namespace."""
+        for directory, _, _ in os.walk(tree):
+            if f"/pod{pod_uid}" in directory:
+                pids = (Path(directory) / "cgroup.procs").read_text().split()
+                if pids:
+                    return int(pids[0])
+        raise HarnessError(f"no process of pod {pod_uid} under {tree} on node {node}; is the pod running?")
