@@ -30,7 +30,9 @@ class Capability:
     NETWORK_FAULTS = "network-faults"  # nft tables in the network of nodes and clients (partition, loss)
     PACKET_DELAY = "packet-delay"  # NFQUEUE plus the userspace delayer this host starts in a node's network
     HOST_FUSE = "host-fuse"  # mounts are visible to the test process itself
-    CLIENT_WORKLOADS = "client-workloads"  # fio, loop devices, Swift and locust on client hosts
+    CLIENT_WORKLOADS = "client-workloads"  # fio runs in client hosts (FUSE files, gfapi)
+    LOOP_DEVICES = "loop-devices"  # loop block devices in client hosts over a file written through the mount
+    S3_GATEWAY = "s3-gateway"  # Swift's S3 gateway and locust in client hosts, driven from this process
     # chaostoolkit finds the cluster in this host's registry and attaches (local, k8s-local)
     CHAOS_TARGET = "chaos-target"
     GLUSTER_VERSIONS = "gluster-versions"  # nodes run chosen GlusterFS versions (mixed, upgraded)

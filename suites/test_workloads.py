@@ -26,9 +26,13 @@ from harness.workloads.s3client import make_client
 from harness.workloads.s3gateway import start_gateway
 from harness.workloads.scenario import PhasePlan, Workload, run_phases
 
-# fio, loop devices, Swift and locust run on client hosts; FileStore histories and FileTarget use the mount here
-pytestmark = [pytest.mark.workload, pytest.mark.requires(Capability.CLIENT_WORKLOADS, Capability.HOST_FUSE)]
-PROCESS = pytest.mark.requires(Capability.PROCESS_FAULTS)
+# fio runs in a client host and the histories through the mounts' file API, on every provider; the loop
+# device's backing file and the S3 gateway's checks use the mount here (host-fuse).
+pytestmark = [pytest.mark.workload, pytest.mark.requires(Capability.CLIENT_WORKLOADS)]
+BLOCK = pytest.mark.requires(Capability.LOOP_DEVICES, Capability.HOST_FUSE)
+S3 = pytest.mark.requires(Capability.S3_GATEWAY, Capability.HOST_FUSE)
+KILL = pytest.mark.requires(Capability.NODE_PROCESSES)  # KillBrick signals the brick inside its node
+WHOLE_NODE = pytest.mark.requires(Capability.WHOLE_NODE_FAULTS)  # this host's signals, or a node runtime
 # History clients pause 0.2 s between operations: each write is a file created and renamed in one
 # directory, so while a brick is down every write leaves entries to heal, and clients writing into
 # that directory during the heal contend with it for the directory's entry lock (at 0.05 s a zone
@@ -73,8 +77,8 @@ def access_path(gluster_cluster, volume_factory, mount_factory, run_dir, request
         c1, c2 = gluster_cluster.clients[0], gluster_cluster.clients[-1]
         volume = volume_factory(VolumeType.REPLICA3)
         mounts = [mount_factory(volume, c1), mount_factory(volume, c2)]
-        (mounts[0] / "history").mkdir()
-        stores: dict[str, Store] = {f"{c.name}": FileStore(m / "history") for c, m in zip((c1, c2), mounts)}
+        mounts[0].files.mkdir("history")
+        stores: dict[str, Store] = {c.name: FileStore(m.files.sub("history")) for c, m in zip((c1, c2), mounts)}
         if access == "file":
             def workload(rt): return run_fio(c1, FileTarget(mounts[0]), FioJob("randrw", FIO_SIZE, rt),
                                              out).series.values()
@@ -103,11 +107,11 @@ def access_path(gluster_cluster, volume_factory, mount_factory, run_dir, request
 
 
 @pytest.mark.parametrize("fault_kind", [
-    "baseline", pytest.param("kill-brick", marks=PROCESS),
-    pytest.param("node-hang", marks=[pytest.mark.slow, PROCESS]),
-    pytest.param("zone-outage", marks=[pytest.mark.slow, PROCESS]),
+    "baseline", pytest.param("kill-brick", marks=KILL),
+    pytest.param("node-hang", marks=[pytest.mark.slow, WHOLE_NODE]),
+    pytest.param("zone-outage", marks=[pytest.mark.slow, WHOLE_NODE]),
 ])
-@pytest.mark.parametrize("access", ["file", "block", "gfapi", "s3"])
+@pytest.mark.parametrize("access", ["file", pytest.param("block", marks=BLOCK), "gfapi", pytest.param("s3", marks=S3)])
 def test_workload_keeps_every_acknowledged_write(access, fault_kind, access_path, gluster_cluster, recorder, run_dir,
                                                  request):
     path = access_path(access)

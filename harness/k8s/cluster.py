@@ -28,8 +28,9 @@ log = logging.getLogger("harness.k8s")
 
 
 # Every Kubernetes cluster: processes seen and signalled inside the gluster pods, nft in the nodes' host
-# network and in client pods, pods deleted through the API.
-K8S_CAPABILITIES = frozenset({Capability.NODE_PROCESSES, Capability.NETWORK_FAULTS, Capability.POD_FAULTS})
+# network and in client pods, pods deleted through the API, fio in client pods (their image must have it).
+K8S_CAPABILITIES = frozenset({Capability.NODE_PROCESSES, Capability.NETWORK_FAULTS, Capability.POD_FAULTS,
+                              Capability.CLIENT_WORKLOADS})
 
 
 class K8sNode(Node):

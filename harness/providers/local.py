@@ -159,6 +159,7 @@ class LocalCluster(Cluster):
     capabilities = frozenset({
         Capability.PROCESS_FAULTS, Capability.NODE_PROCESSES, Capability.GLUSTERD_CONTROL, Capability.PROCESS_STATS,
         Capability.NETWORK_FAULTS, Capability.PACKET_DELAY, Capability.HOST_FUSE, Capability.CLIENT_WORKLOADS,
+        Capability.LOOP_DEVICES, Capability.S3_GATEWAY,
         Capability.CHAOS_TARGET, Capability.GLUSTER_VERSIONS,
     })
     STATE_FILE = "cluster.json"

@@ -5,16 +5,17 @@ environment); this module adds the target's options on the command line, runs fi
 host, and parses its JSON and per-I/O completion-latency log. Latencies are reported in
 milliseconds (fields say `_ms`), bandwidth in KiB/s, IOPS in operations per second.
 
-fio's gfapi engine always logs to /tmp/fio_gfapi.log; every fio run here gets a private mount
-namespace with its own folder bound on /tmp, so concurrent runs never share that file (it is kept
-beside the run's results).
+fio runs in a folder of its own in the client host (a pod's filesystem is not this host's): the job
+file is sent there, and fio's outputs are brought back into a run folder here through the client's
+file API (harness.mountfiles), on every provider alike. fio's gfapi engine always logs to
+/tmp/fio_gfapi.log; every fio run gets a private mount namespace with its own folder bound on /tmp,
+so concurrent runs never share that file (it is brought back beside the run's results).
 """
 from __future__ import annotations
 
 import itertools
 import json
 import re
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,9 @@ from typing import Sequence
 
 from ..cluster import ClientHost
 from ..errors import ConfigError, HarnessError
-from ..mount import FuseMount, is_mounted
+from ..mount import FuseMount
 from ..timeseries import DEFAULT_QUANTILES, Point, TimeSeries
+from .fioclient import LAT_LOG, PROGRESS_FILE, client_folder, status_text
 from .nsenter import check_reachable
 
 WORKLOADS_DIR = Path(__file__).resolve().parents[2] / "workloads"
@@ -32,9 +34,7 @@ SIZE_RE = re.compile(r"^([0-9]+)([KMGT]?)$", re.IGNORECASE)
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 GLUSTERD_PORT = 24007
 FIO_SLACK_S = 120.0  # layout of the file and start-up, on top of the runtime
-# fio writes its status to PROGRESS_FILE every STATUS_INTERVAL while it runs (its latency log only
-# at the end), then its final report; that report alone is kept as fio.json.
-PROGRESS_FILE = "progress.json"
+# fio's status every STATUS_INTERVAL (fioclient.PROGRESS_FILE); its final report alone is kept as fio.json.
 STATUS_INTERVAL = "250ms"
 # Run in the result folder ($1) so fio's outputs are relative paths that stay reachable even
 # when that folder is itself under /tmp, which the bind then hides.
@@ -97,9 +97,19 @@ class FileTarget:
     direct: bool = False  # O_DIRECT: every I/O reaches the bricks (no page-cache hits)
     kind = "file"
 
+    def check(self, client: ClientHost) -> None:
+        """ConfigError unless the mount is a glusterfs mount in `client`, as that client sees it."""
+        if client.name != self.mount.client.name:
+            raise ConfigError(f"fio in client {client.name} cannot use {self.mount.path}, a mount of client "
+                              f"{self.mount.client.name}; run fio in the mount's client")
+        found = client.run(["findmnt", "--noheadings", "--output", "FSTYPE", "--mountpoint", str(self.mount.path)],
+                           timeout=15, check=False).stdout.strip()
+        if found != "fuse.glusterfs":
+            raise ConfigError(f"{self.mount.path} is not a glusterfs mount in client {client.name} "
+                              f"({f'a {found} mount' if found else 'nothing is mounted there'}); mount the volume "
+                              f"there before running fio on it")
+
     def options(self, job: FioJob) -> list[str]:
-        if not is_mounted(self.mount.path):
-            raise ConfigError(f"{self.mount.path} is not mounted; mount the volume before running fio on it")
         return [f"--filename={self.mount.path / self.name}", "--ioengine=psync", *(["--direct=1"] if self.direct else [])]
 
 
@@ -110,9 +120,12 @@ class BlockTarget:
     device: str
     kind = "block"
 
+    def check(self, client: ClientHost) -> None:
+        if not client.run(["test", "-b", self.device], timeout=15, check=False).ok:
+            raise ConfigError(f"block device {self.device} does not exist in client {client.name}; attach it with "
+                              f"block.attach_loop first")
+
     def options(self, job: FioJob) -> list[str]:
-        if not Path(self.device).exists():
-            raise ConfigError(f"block device {self.device} does not exist; attach it with block.attach_loop first")
         return [f"--filename={self.device}", "--ioengine=libaio", "--direct=1", f"--iodepth={job.iodepth}"]
 
 
@@ -125,6 +138,9 @@ class GfapiTarget:
     server: str  # a node address to fetch the volfile from
     name: str = "fio.dat"
     kind = "gfapi"
+
+    def check(self, client: ClientHost) -> None:
+        check_reachable(client, self.server, GLUSTERD_PORT, f"glusterd for gfapi volume {self.volume}")
 
     def options(self, job: FioJob) -> list[str]:
         return ["--ioengine=gfapi", f"--volume={self.volume}", f"--brick={self.server}", f"--filename={self.name}"]
@@ -179,7 +195,7 @@ class FioResult:
 
 
 def fio_argv(job: FioJob, target: Target) -> list[str]:
-    """The fio command (without namespace entry), to run in the result folder: the job file (copied
+    """The fio command (without namespace entry), to run in the result folder: the job file (sent
     there by run_fio) and the outputs are relative to it. The benchmark runs this same argv bare."""
     return [
         "env", *job.env, "fio", *target.options(job),
@@ -194,21 +210,19 @@ def fio_argv(job: FioJob, target: Target) -> list[str]:
 def run_fio(client: ClientHost, target: Target, job: FioJob, out_dir: Path, timeout: float | None = None) -> FioResult:
     """Run `job` against `target` from `client`; raise CommandError (with fio's output) if fio fails.
 
-    Results land in a fresh folder under out_dir: fio.json, lat_clat.1.log, tmp/fio_gfapi.log.
-    While it runs, fio_ops_completed(out_dir) counts the operations it has completed.
+    Results land in a fresh folder under out_dir: progress.json, fio.json, lat_clat.1.log and, for
+    gfapi, tmp/fio_gfapi.log. While it runs, fio_ops_completed(out_dir) counts the operations it has
+    completed.
     """
-    target.options(job)  # validates the target before anything runs
-    if isinstance(target, GfapiTarget):
-        check_reachable(client, target.server, GLUSTERD_PORT, f"glusterd for gfapi volume {target.volume}")
+    target.check(client)  # before anything runs
     run_dir = out_dir / f"fio-{next(_seq)}-{job.workload}-{target.kind}"
-    (run_dir / "tmp").mkdir(parents=True)
-    # A copy beside the outputs: the checkout itself may be under /tmp, which the bind hides.
-    shutil.copyfile(job.job_file, run_dir / job.job_file.name)
+    run_dir.mkdir(parents=True)
     argv = fio_argv(job, target)
-    started = time.time()
-    client.run(["unshare", "-m", "--propagation", "private", "sh", "-c", PRIVATE_TMP, "sh", str(run_dir),
-                *argv], timeout=timeout or job.runtime_s + FIO_SLACK_S)
-    ended = time.time()
+    with client_folder(client, run_dir, job.job_file) as there:
+        started = time.time()
+        client.run(["unshare", "-m", "--propagation", "private", "sh", "-c", PRIVATE_TMP, "sh", there, *argv],
+                   timeout=timeout or job.runtime_s + FIO_SLACK_S)
+        ended = time.time()
     return parse_result(job.workload, target.kind, run_dir, started, ended, tuple(argv))
 
 
@@ -268,11 +282,13 @@ def last_json_document(text: str) -> dict | None:
 
 
 def fio_ops_completed(out_dir: Path) -> int:
-    """I/Os completed so far by every fio run_fio started under out_dir, from fio's latest status:
-    run_phases' `measured`, so "before" starts at fio's first operation, however late that is."""
+    """I/Os completed so far by every fio run_fio started under out_dir, from fio's latest status
+    (read in the client while fio runs there): run_phases' `measured`, so "before" starts at fio's
+    first operation, however late that is."""
     total = 0
-    for progress in out_dir.glob(f"fio-*/{PROGRESS_FILE}"):
-        doc = last_json_document(progress.read_text())
+    for run_dir in out_dir.glob("fio-*"):
+        text = status_text(run_dir)
+        doc = last_json_document(text) if text else None
         jobs = (doc or {}).get("jobs") or [{}]
         total += sum(jobs[0].get(d, {}).get("total_ios", 0) for d in ("read", "write"))
     return total
@@ -288,6 +304,6 @@ def parse_result(workload: str, target: str, run_dir: Path, started: float, ende
         raise HarnessError(f"fio left no readable JSON in {run_dir / PROGRESS_FILE}; see its output above")
     (run_dir / "fio.json").write_text(json.dumps(data, indent=1))
     read, write = parse_json(data)
-    log = run_dir / "lat_clat.1.log"
+    log = run_dir / LAT_LOG
     series = parse_lat_log(log, f"{workload}-{target}") if log.exists() else {}
     return FioResult(workload, target, read, write, series, started, ended, run_dir, tuple(argv))

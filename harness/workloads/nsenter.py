@@ -99,15 +99,11 @@ class InNamespace:
 
 
 def check_reachable(host: ClientHost, address: str, port: int, what: str, timeout: float = 2.0) -> None:
-    """ConfigError naming `what` unless a TCP connection from `host` to address:port succeeds."""
-    import socket
-
-    try:
-        with entered(netns_path(host)):
-            with socket.create_connection((address, port), timeout=timeout):
-                return
-    except OSError as exc:
-        raise ConfigError(
-            f"{what} at {address}:{port} is unreachable from {host.name}: {exc.strerror or exc}; "
-            f"check the address and that the service is running"
-        ) from None
+    """ConfigError naming `what` unless a TCP connection from `host` to address:port succeeds. Run
+    inside the host (bash's /dev/tcp), so it tells the same in a network namespace and in a pod."""
+    result = host.run(["timeout", f"{timeout:g}", "bash", "-c", 'exec 3<>"/dev/tcp/$0/$1"', address, str(port)],
+                      timeout=timeout + 15, check=False)
+    if not result.ok:
+        why = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"no connection in {timeout:g} s"
+        raise ConfigError(f"{what} at {address}:{port} is unreachable from {host.name}: {why}; "
+                          f"check the address and that the service is running")

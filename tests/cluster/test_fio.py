@@ -61,7 +61,9 @@ def _check_result(result, direction: str):
     stats = getattr(result, direction)
     assert stats is not None and stats.iops > 0 and stats.ios > 0 and stats.bw_kib_s > 0
     c = stats.clat
-    assert 0 < c.p50_ms <= c.p95_ms <= c.p99_ms <= c.p99_9_ms <= c.max_ms
+    # fio's percentiles are its histogram's bin values (64 bins per power of two: within 1/64), so
+    # one in the top bin may pass the exact max by that much (p99.9 39.58 ms, max 39.41 ms, loaded).
+    assert 0 < c.p50_ms <= c.p95_ms <= c.p99_ms <= c.p99_9_ms <= c.max_ms * (1 + 1 / 64)
     series = result.series[direction]
     # one point per I/O, inside the run's wall-clock window, consistent with fio's own percentiles
     assert len(series.points) == stats.ios
@@ -111,7 +113,8 @@ def test_gfapi_to_an_unreachable_server_is_a_clear_error_before_fio_runs(fio_run
 def test_a_file_target_that_is_not_mounted_is_a_clear_error(fio_runner, mount_factory, r3, gluster_cluster):
     mount = mount_factory(r3)
     gluster_cluster.unmount(mount)
-    with pytest.raises(ConfigError, match="is not mounted"):
+    with pytest.raises(ConfigError, match=f"{mount.path} is not a glusterfs mount in client {mount.client.name} "
+                                          r"\(nothing is mounted there\)"):
         fio_runner(FileTarget(mount), FioJob("randread", "8M", RUNTIME_S))
 
 

@@ -51,9 +51,10 @@ KUBELET_PATCH = ("pkg/kubelet/cm/container_manager_linux.go", "b := KernelTunabl
 RUNTIME_PACKAGES = ("etcd-server", "containerd", "runc", "containernetworking-plugins", "conntrack", "mmdebstrap")
 PAUSE_TAG = "k8s.gcr.io/pause:3.2"
 IMAGE_SUITE, IMAGE_MIRROR = "bookworm", "http://deb.debian.org/debian"
-# Inside a gluster node: glusterd and the CLI, FUSE, and what the faults and checks run there.
+# Inside a gluster node: glusterd and the CLI, FUSE, and what the faults and checks run there; fio for
+# the workloads client pods run (the same image; bookworm's fio has the gfapi engine).
 IMAGE_PACKAGES = ("glusterfs-server", "glusterfs-client", "procps", "iproute2", "iptables", "nftables", "attr",
-                  "psmisc", "util-linux", "coreutils", "findutils")
+                  "psmisc", "util-linux", "coreutils", "findutils", "fio")
 GLUSTER_DEB_VERSIONS = {"10.3": "10.3-5"}  # bookworm's own; 11.1 comes from harness.versions' fetch
 IMAGE_REPO = "glusterharness/gluster"
 APT_TIMEOUT_S = 900.0
