@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PYTEST := $(PY) -m pytest
 
-.PHONY: setup unit test qualify qualify-k8s bench bench-faults bench-storm cleanup k8s
+.PHONY: setup unit test test-k8s qualify qualify-k8s bench bench-faults bench-storm cleanup k8s
 
 setup:
 	@bash scripts/setup.sh
@@ -24,6 +24,13 @@ TEST_WORKERS ?= 3
 test: unit
 	GLUSTER_STORM_VOLUMES=20 $(PYTEST) -n $(TEST_WORKERS) tests/cluster suites \
 		-m "not (workload and slow) and not upgrade" --durations=25
+
+# The Kubernetes lane's own tests (tests/k8s_local): the k8s-local provider's bring-up and teardown,
+# and the cluster contract through its API (pod exec, mounts and fio in client pods, node crash and
+# freeze, partitions and packet delay, the chaos target). Serial: each real Kubernetes here is heavy
+# on 2 cores, and the tests that leave their cluster whole share one per session.
+test-k8s: k8s
+	$(PYTEST) tests/k8s_local --durations=15
 
 # The qualification gate: every conformance suite on the embedded local cluster, then the report.
 # Three pytest-xdist workers, each on its own cluster, even on 2 cores: the suites mostly wait on

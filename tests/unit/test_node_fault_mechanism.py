@@ -137,7 +137,7 @@ def test_stale_mounts_are_the_dead_containers_deepest_first_never_the_hosts_netn
 @pytest.fixture
 def kind_cluster(tmp_path):
     """kind's provider logic on the FAKE API server and a fake docker (the same faults run against a
-    real k8s-local cluster in tests/cluster/test_k8s_local_node_faults.py)."""
+    real k8s-local cluster in tests/k8s_local/test_k8s_local_node_faults.py)."""
     from tests.fake_kube_api import fake_kind_cluster
 
     with fake_kind_cluster(tmp_path, "glh-m") as made:
