@@ -50,6 +50,11 @@ class Node(Host, ABC):
         """Start the node's glusterd and return once it answers (GlusterdStartFailed if it cannot)."""
         raise self._unsupported("start its glusterd", Capability.GLUSTERD_CONTROL)
 
+    def log_tails(self, max_bytes: int) -> dict[str, bytes]:
+        """The last max_bytes of every non-empty gluster log of the node, by path under its log folder
+        (glusterd.log, bricks/<brick>.log, glustershd.log): what a failed test keeps."""
+        raise Unsupported(f"node {self.name} ({type(self).__name__}) cannot read its gluster logs")
+
     # Capability.GLUSTER_VERSIONS
     @property
     def version(self) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Collection, Generic, Protocol, TypeVar
 
 from .mountfiles import MountFiles
@@ -29,6 +29,7 @@ class MountSource(Protocol):
 
 
 V = TypeVar("V", bound=MountSource)
+M = TypeVar("M", bound="FuseMount")
 
 CHILD_UP_RE = re.compile(r"^child_up\[(\d+)\]\s*=\s*(\d+)", re.MULTILINE)
 CHILDS_UP_MASK_RE = re.compile(r"^childs_up_mask\s*=\s*([01]+)", re.MULTILINE)
@@ -146,17 +147,22 @@ def is_mounted(path: Path) -> bool:
         return any(line.split()[1] == target for line in fh)
 
 
-def mount_volume(client: "Host", volume: V, path: Path, log_dir: Path,
-                 leave_out: Collection[int] = ()) -> FuseMount[V]:
-    """Start the FUSE client inside the client host's network namespace and wait until it is whole
-    (every child up but those of the bricks in `leave_out`, see leave_out_args)."""
-    path.mkdir(parents=True, exist_ok=True)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    mount = FuseMount(client, volume, path, log_dir / f"{path.name}.pid", log_dir / f"{path.name}.log",
-                      frozenset(leave_out))
-    servers = [f"--volfile-server={a}" for a in volume.server_addresses]
-    client.run(["glusterfs", *servers, f"--volfile-id={volume.name}", *leave_out_args(volume, leave_out),
-                f"--log-file={mount.log_file}", f"--pid-file={mount.pid_file}", str(path)], timeout=60)
+def glusterfs_command(volume: MountSource, mount_point: PurePath, pid_file: PurePath, log_file: PurePath,
+                      leave_out: Collection[int] = ()) -> list[str]:
+    """The FUSE client's command line: every server of the volume to fetch its volfile from."""
+    return ["glusterfs", *(f"--volfile-server={a}" for a in volume.server_addresses), f"--volfile-id={volume.name}",
+            *leave_out_args(volume, leave_out), f"--log-file={log_file}", f"--pid-file={pid_file}", str(mount_point)]
+
+
+def mount_volume(client: "Host", volume: V, path: PurePath, log_dir: PurePath, leave_out: Collection[int] = (),
+                 kind: "type[M]" = FuseMount) -> "M":
+    """Start the FUSE client inside the client host and wait until it is whole (every child up but
+    those of the bricks in `leave_out`, see leave_out_args); paths are the client's (`kind` reads its
+    state there: a pod's mount is a K8sFuseMount)."""
+    mount = kind(client, volume, path, log_dir / f"{path.name}.pid", log_dir / f"{path.name}.log",
+                 frozenset(leave_out))
+    client.run(["mkdir", "-p", str(path), str(log_dir)], timeout=30)
+    client.run(glusterfs_command(volume, path, mount.pid_file, mount.log_file, leave_out), timeout=60)
     try:
         mount.wait_children_up()
     except BaseException:

@@ -2,13 +2,14 @@
 in its own mount namespace with that version's files bound over the installed ones."""
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .gluster import versions
 from .errors import ConfigError
-from .mount import FuseMount
+from .mount import FuseMount, glusterfs_command
 from .providers.host.netns import kill_pids
 from .providers.host.proc import Proc, daemon_pid
 from .runner import run
@@ -51,10 +52,8 @@ def mount_version(cluster: "LocalCluster", volume: "Volume", client: "LocalClien
     logs.mkdir(parents=True, exist_ok=True)
     stem = f"{client.name}-{inner.name}"  # one pid file per client process: glusterfs locks it
     pid_file, log_file = logs / f"{stem}.pid", logs / f"{stem}.log"
-    servers = " ".join(f"--volfile-server={a}" for a in volume.server_addresses)
     script = (versions.swap_script(None, (version, root), None) + "\n"
-              f"exec glusterfs {servers} --volfile-id={volume.name} --log-file={log_file} "
-              f"--pid-file={pid_file} {inner}")
+              f"exec {shlex.join(glusterfs_command(volume, inner, pid_file, log_file))}")
     namespace = client.namespace
     run(["nsenter", f"--net=/run/netns/{namespace}", "unshare", "-m", "--propagation", "private", "sh", "-c", script],
         timeout=60, where=client.name)

@@ -15,7 +15,7 @@ from typing import Callable, Collection, Sequence
 from ..cluster import DEFAULT_TIMEOUT_S, Capability, ClientHost, Cluster, Node, NodeRuntime
 from ..errors import ConfigError, GlusterdStartFailed, HarnessError, WaitTimeout
 from ..gluster.glusterd_log import GLUSTERD_LOG, start_ended, start_errors
-from ..mount import FuseMount, glusterfs_mounts, leave_out_args, mount_name_of
+from ..mount import FuseMount, glusterfs_mounts, mount_name_of, mount_volume
 from ..runner import CommandResult
 from ..volume import Volume
 from ..waiting import wait_for
@@ -31,6 +31,10 @@ log = logging.getLogger("harness.k8s")
 # network and in client pods, pods deleted through the API, fio in client pods (their image must have it).
 K8S_CAPABILITIES = frozenset({Capability.NODE_PROCESSES, Capability.NETWORK_FAULTS, Capability.POD_FAULTS,
                               Capability.CLIENT_WORKLOADS})
+
+
+GLUSTER_LOG_DIR = "/var/log/glusterfs"  # the DaemonSet's glusterd-log volume
+LOG_MARK = "==> glusterharness log "
 
 
 class K8sNode(Node):
@@ -49,6 +53,14 @@ class K8sNode(Node):
         pod = self.pod()
         return self.cluster_ref.exec(pod.namespace, pod.name, argv, timeout=timeout, input=input, check=check,
                                      where=f"node {self.name} (pod {pod.name})")
+
+    def log_tails(self, max_bytes: int) -> dict[str, bytes]:
+        """Read in the node's gluster pod, one exec for them all (each file's end after a marker line)."""
+        script = (f'cd {GLUSTER_LOG_DIR} && find . -name "*.log" -size +0c | sort | while read -r f; do '
+                  f'printf "\\n{LOG_MARK}%s\\n" "${{f#./}}"; tail -c {int(max_bytes)} "$f"; done')
+        text = self.run(["sh", "-c", script], timeout=60).stdout
+        return {name: body.encode() for name, _, body in
+                (part.partition("\n") for part in text.split(f"\n{LOG_MARK}")[1:])}
 
     def run_in_network(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
         """Through the node runtime: the gluster pod shares the node's network (host network)."""
@@ -228,20 +240,8 @@ class K8sCluster(Cluster):
         client = client or self.clients[0]
         root = PurePosixPath(self.options.client_mount_root)
         name = f"{volume.name}-{next(self._seq)}"
-        path = root / "mnt" / name
-        logs = root / "logs"
-        mount = K8sFuseMount(client, volume, path, logs / f"{name}.pid", logs / f"{name}.log",  # type: ignore[arg-type]
-                             frozenset(leave_out))
-        client.run(["mkdir", "-p", str(path), str(logs)], timeout=30)
-        servers = [f"--volfile-server={a}" for a in volume.server_addresses]
-        client.run(["glusterfs", *servers, f"--volfile-id={volume.name}", *leave_out_args(volume, leave_out),
-                    f"--log-file={mount.log_file}", f"--pid-file={mount.pid_file}", str(path)], timeout=60)
+        mount = mount_volume(client, volume, root / "mnt" / name, root / "logs", leave_out, kind=K8sFuseMount)
         self.mounts.append(mount)
-        try:
-            mount.wait_children_up()
-        except BaseException:
-            self.unmount(mount)
-            raise
         return mount
 
     def mounts_of(self, volume: Volume) -> list[K8sFuseMount]:

@@ -53,6 +53,11 @@ class LocalNode(Node):
     def run_in_network(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
         return self.run(argv, timeout=timeout)  # the node's mount namespace still holds this machine's files
 
+    def log_tails(self, max_bytes: int) -> dict[str, bytes]:
+        logs = self.dir / "log"
+        found = sorted(p for p in logs.rglob("*.log") if p.is_file() and p.stat().st_size) if logs.is_dir() else []
+        return {str(p.relative_to(logs)): _tail(p, max_bytes) for p in found}
+
     @property
     def glusterd_pid_file(self) -> Path:
         return self.dir / "glusterd.pid"
@@ -144,6 +149,15 @@ class LocalClient(ClientHost):
 
     def run_in_network(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
         return self.run(argv, timeout=timeout)
+
+
+def _tail(path: Path, max_bytes: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - max_bytes))
+        data = fh.read()
+    return data if size <= max_bytes else b"[... earlier lines cut ...]\n" + data
 
 
 _LIVE: "weakref.WeakSet[LocalCluster]" = weakref.WeakSet()

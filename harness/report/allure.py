@@ -11,11 +11,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from ..errors import HarnessError
 from . import plots
 from .summary import build_summary
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
 
 log = logging.getLogger("harness.report")
 
@@ -69,28 +72,27 @@ def test_files(run_path: Path, nodeid: str) -> list[Attachment]:
     return out
 
 
-def node_logs(cluster: Any) -> list[Attachment]:
-    """Every gluster log file of every node that keeps its logs locally (the local provider)."""
+def node_logs(cluster: "Cluster") -> list[Attachment]:
+    """The end of every gluster log of every node (read inside the node on every provider); a node
+    that cannot be read (down, its pod restarting) is named instead."""
     out = []
-    for node in getattr(cluster, "nodes", []):
-        log_dir = getattr(node, "dir", None)
-        if log_dir is None or not (Path(log_dir) / "log").is_dir():
+    for node in cluster.nodes:
+        try:
+            tails = node.log_tails(LOG_TAIL_BYTES)
+        except HarnessError as exc:
+            out.append(Attachment(None, f"{node.name}: logs-unreadable.txt", "TEXT", str(exc).encode()))
             continue
-        for path in sorted((Path(log_dir) / "log").rglob("*.log")):
-            if path.is_file() and path.stat().st_size:  # empty logs say nothing
-                out.append(Attachment(None, f"{node.name}: {path.relative_to(Path(log_dir) / 'log')}", "TEXT",
-                                      _tail(path)))
+        out += [Attachment(None, f"{node.name}: {name}", "TEXT", body) for name, body in tails.items()]
     return out
 
 
-def heal_state(cluster: Any) -> list[Attachment]:
+def heal_state(cluster: "Cluster") -> list[Attachment]:
     """`heal info` and the self-heal daemons' crawl history (`heal statistics`, text only) of every
     volume, asked of the first node: a heal that stalled shows whether the daemons crawled again and
     how many entries each crawl failed, which no log says at the default log level."""
-    nodes = getattr(cluster, "nodes", [])
-    if not nodes:
+    if not cluster.nodes:
         return []
-    node = nodes[0]
+    node = cluster.nodes[0]
     try:
         volumes = node.gluster.volume_names()
     except HarnessError:
@@ -136,10 +138,3 @@ def _type(path: Path) -> str:
     return TYPES.get(path.suffix, "TEXT")
 
 
-def _tail(path: Path) -> bytes:
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        size = fh.tell()
-        fh.seek(max(0, size - LOG_TAIL_BYTES))
-        data = fh.read()
-    return data if size <= LOG_TAIL_BYTES else b"[... earlier lines cut ...]\n" + data

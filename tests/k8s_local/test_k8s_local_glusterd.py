@@ -8,6 +8,7 @@ import pytest
 from harness.errors import GlusterdStartFailed
 from harness.faults.hosted import kill
 from harness.gluster.glusterd_log import GLUSTERD_LOG
+from harness.report import allure
 from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.waiting import wait_for
 
@@ -65,3 +66,16 @@ def test_a_glusterd_that_cannot_start_is_reported_with_its_log(cluster):
         node.run(["sed", "-i", f"s/^operating-version=.*/{saved}/", GLUSTERD_INFO])  # exec sends no stdin EOF
     node.start_glusterd()
     assert node.glusterd_pid() is not None
+
+
+def test_a_failed_tests_node_logs_are_read_inside_the_pods(cluster):
+    """What the report keeps of a failed test: each node's gluster logs, read in its pod (none are on
+    this host), cut to their end."""
+    volume = create_volume(cluster, VolumeSpec(VolumeType.REPLICA3))
+    kept = {a.name: a.body for a in allure.node_logs(cluster)}
+    for node in cluster.nodes:
+        assert b"glusterd" in kept[f"{node.name}: glusterd.log"]
+        assert any(name.startswith(f"{node.name}: bricks/") and volume.name in name for name in kept), sorted(kept)
+    tails = cluster.nodes[0].log_tails(100)
+    assert tails and all(0 < len(body) <= 100 for body in tails.values())  # the end only
+    volume.delete()
