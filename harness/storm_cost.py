@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from . import capacity
+from .errors import Unsupported
 
 if TYPE_CHECKING:
     from .cluster import Node
@@ -49,14 +50,15 @@ def _comm(pid: int) -> str | None:
 def gluster_processes(nodes: Iterable["Node"]) -> dict[str, list[int]] | None:
     """pids of glusterd, glusterfsd (bricks) and glusterfs (daemons) on the nodes; None if unknowable.
 
-    Needs nodes whose processes this host can see (the local provider's `pids()`).
+    Needs nodes whose processes this host can see (`pids()`, Capability.PROCESS_FAULTS).
     """
     found: dict[str, list[int]] = {"glusterd": [], "glusterfsd": [], "glusterfs": []}
     for node in nodes:
-        pids = getattr(node, "pids", None)
-        if pids is None:
+        try:
+            pids = node.pids()
+        except Unsupported:
             return None
-        for pid in pids():
+        for pid in pids:
             comm = _comm(pid)
             if comm in found:
                 found[comm].append(pid)

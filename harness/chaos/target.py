@@ -24,7 +24,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from ..cluster import Cluster
 from ..providers.host import registry
@@ -32,7 +32,7 @@ from ..errors import ConfigError, HarnessError
 from ..faults import attach_volume
 from ..faults.base import set_default_timeline
 from ..mount import FuseMount
-from ..providers.local import LocalCluster
+from ..providers import attach_registered
 from ..timeline import Timeline
 from ..volume import Volume
 
@@ -109,20 +109,6 @@ def find_entry(configuration: Mapping[str, Any] | None) -> registry.Entry:
                       f"configuration value {RUN_ID_KEY} (env GLUSTERHARNESS_RUN_ID)")
 
 
-def identify(entry: registry.Entry) -> tuple[tuple, Callable[[], Cluster]]:
-    """What identifies the cluster of a registry entry (its node holders' pids: a new cluster under a
-    reused run id has others), read cheaply from its run folder, and how to attach to it."""
-    from ..providers.k8s_local.cluster import K8sLocalCluster, is_k8s_local
-
-    if is_k8s_local(entry):
-        from ..providers.k8s_local.gluster import attach
-
-        kube = K8sLocalCluster.attach(entry)
-        return (entry.run_id, tuple(sorted(kube.holders.values()))), lambda: attach(kube)
-    local = LocalCluster.attach(entry)
-    return (entry.run_id, tuple(n.holder_pid for n in local.nodes)), lambda: local
-
-
 def _volume_name(cluster: Cluster, configuration: Mapping[str, Any] | None) -> str:
     name = _value(configuration, VOLUME_KEY)
     if name:
@@ -139,7 +125,7 @@ def target(configuration: Mapping[str, Any] | None) -> Target:
     """The attached cluster, volume and mounts for this configuration. The cluster object is
     attached once per process (its live faults and workloads hang off it); the volume and its
     mounts are looked up on every call, so a volume made or mounted since is seen."""
-    key, attach = identify(find_entry(configuration))
+    key, attach = attach_registered(find_entry(configuration))
     with _lock:
         known = _attached.get(key)
         if known is None:  # attached once per process: an API connection for a Kubernetes cluster

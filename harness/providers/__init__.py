@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from ..cluster import Cluster
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from ..k8s.options import K8sOptions
+    from .host.registry import Entry
 
 PROVIDERS = ("local", "kind", "existing", "k8s-local")
 
@@ -66,3 +67,19 @@ def provider_capabilities(name: str) -> frozenset[str]:
     if name == "existing":
         return K8S_CAPABILITIES
     raise ConfigError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}")
+
+
+def attach_registered(entry: "Entry") -> tuple[tuple, Callable[[], Cluster]]:
+    """What identifies the cluster of this host's registry entry (its node holders' pids: a new cluster
+    under a reused run id has others), read cheaply from its run folder, and how to attach to it
+    from another process (the local provider's, or k8s-local's gluster stack through the API)."""
+    from .k8s_local.cluster import K8sLocalCluster, is_k8s_local
+    from .local import LocalCluster
+
+    if is_k8s_local(entry):
+        from .k8s_local.gluster import attach
+
+        kube = K8sLocalCluster.attach(entry)
+        return (entry.run_id, tuple(sorted(kube.holders.values()))), lambda: attach(kube)
+    local = LocalCluster.attach(entry)
+    return (entry.run_id, tuple(n.holder_pid for n in local.nodes)), lambda: local
