@@ -171,6 +171,9 @@ def client_statefulset(settings: StackSettings, replicas: int, namespace_name: s
                     "metadata": {"labels": labels},
                     "spec": {
                         "terminationGracePeriodSeconds": 5,
+                        # The pause container is PID 1 and reaps what detached commands leave (a
+                        # stopped latency probe's loop, fio's children); `sleep` would leave zombies.
+                        "shareProcessNamespace": True,
                         **({"nodeSelector": dict(settings.client_node_selector)} if settings.client_node_selector else {}),
                         "topologySpreadConstraints": [{
                             "maxSkew": 1, "topologyKey": ZONE_LABEL, "whenUnsatisfiable": "ScheduleAnyway",
