@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from .providers.host import registry
+from .cluster import Cluster
 from .errors import HarnessError
+from .mount import FuseMount
 from .profiles import PROFILES, get_profile
 from .providers.local import DEFAULT_ROOT, LocalCluster, LocalProvider
 from .providers.host.teardown import sweep_stale, teardown
@@ -78,6 +80,17 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
     return options
 
 
+def mount_and_keep(cluster: Cluster, specs: list[VolumeSpec]) -> list[FuseMount]:
+    """Each spec's volume created and mounted, then the cluster kept; on any failure it is taken down."""
+    try:
+        mounts = [cluster.mount(create_volume(cluster, spec)) for spec in specs]
+    except BaseException:
+        cluster.down()
+        raise
+    cluster.keep()
+    return mounts
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     if args.provider == "k8s-local":
         return up_k8s_local(args)
@@ -87,12 +100,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     cluster = LocalProvider(args.nodes, args.zones, args.clients, args.root, volumes=len(specs),
                             bricks_per_volume=max((s.brick_count for s in specs), default=3),
                             versions=args.gluster_version).up()
-    try:
-        mounts = [cluster.mount(create_volume(cluster, spec)) for spec in specs]
-    except BaseException:
-        cluster.down()
-        raise
-    cluster.keep()
+    mounts = mount_and_keep(cluster, specs)
     print(f"cluster {cluster.run_id} is up (subnet {cluster.plan.subnet}, root {cluster.root})")
     for n in cluster.nodes:
         print(f"  {n.name:8} {n.zone:8} {n.address:15} GlusterFS {n.version:6} "
@@ -117,13 +125,8 @@ def up_k8s_local(args: argparse.Namespace) -> int:
     options = {**get_profile(args.profile).volume_options, **parse_options(args.option)}
     specs = [VolumeSpec(VolumeType.parse(v), options) for v in args.volume]
     cluster = K8sLocalGlusterProvider(args.nodes, args.zones, args.clients, args.root, K8sOptions()).up()
-    try:
-        mounts = [cluster.mount(create_volume(cluster, spec)) for spec in specs]
-    except BaseException:
-        cluster.down()
-        raise
-    cluster.keep()
-    kubeconfig = cluster.root / "kubeconfig"  # type: ignore[operator]  # k8s-local always has its run folder
+    mounts = mount_and_keep(cluster, specs)
+    kubeconfig = cluster.root / "kubeconfig"  # k8s-local always has its run folder
     print(f"cluster {cluster.run_id} (k8s-local, {cluster.server_version() or 'Kubernetes'}) is up, "
           f"root {cluster.root}")
     print(f"  kubeconfig: {kubeconfig}")

@@ -16,40 +16,6 @@ pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _k8s_build_missing() -> str:
-    """Why the k8s-local tests cannot run here (`make k8s` has not built Kubernetes), or ""."""
-    from harness.errors import MissingPrerequisite
-    from harness.providers.k8s_local import build
-
-    try:
-        build.require()
-    except MissingPrerequisite as exc:
-        return str(exc)
-    return ""
-
-
-_K8S_MISSING = _k8s_build_missing()
-k8s_built = pytest.mark.skipif(bool(_K8S_MISSING), reason=_K8S_MISSING or "built")
-
-
-@pytest.fixture(scope="session")
-def shared_k8s_local():
-    """One k8s-local cluster per session (per xdist worker: 3 nodes in 3 zones, 2 client pods on a node of
-    their own) for the tests that leave it whole; tests of bring-up, teardown or node crashes make their
-    own. Session-scoped: a module's tests split over workers, or interleaved with others, would make a
-    module-scoped one again and again (the node-fault module's cluster came up three times)."""
-    from harness.providers import make_provider
-    from harness.providers.local import DEFAULT_ROOT
-    from harness.providers.host.teardown import leftovers
-
-    cluster = make_provider("k8s-local", nodes=3, zones=3, clients=2, root=DEFAULT_ROOT).up()
-    try:
-        yield cluster
-    finally:
-        cluster.down()
-    assert leftovers(cluster.run_id, cluster.root) == []
-
-
 def orphan_namespaces() -> list[str]:
     """Harness namespaces that no registered cluster owns: what a botched start would leave.
 

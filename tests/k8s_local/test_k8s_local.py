@@ -18,7 +18,8 @@ from harness.providers.host.cgroups import CGROUP_FS, cgroup_dirs, make_cgroup
 from harness.providers.k8s_local.cluster import K8sLocalProvider
 from harness.providers.host.teardown import leftovers, sweep_stale
 
-from ..conftest import REPO, harness_command, k8s_built
+from ..conftest import REPO, harness_command
+from .conftest import k8s_built
 
 pytestmark = k8s_built
 

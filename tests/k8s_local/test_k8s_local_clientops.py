@@ -11,10 +11,9 @@ import pytest
 
 from harness.history import FileStore
 from harness.latency_probe import LatencyProbe
-from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.waiting import wait_for
 
-from ..conftest import k8s_built
+from .conftest import k8s_built
 from .test_k8s_local_gluster import bricks_holding
 
 pytestmark = k8s_built
@@ -22,14 +21,6 @@ pytestmark = k8s_built
 PROBE_POINTS = 30
 
 
-@pytest.fixture(scope="module")
-def cluster(shared_k8s_local):
-    return shared_k8s_local
-
-
-@pytest.fixture(scope="module")
-def volume(cluster):
-    return create_volume(cluster, VolumeSpec(VolumeType.REPLICA3))
 
 
 def test_every_file_op_runs_in_the_client_pod(cluster, volume):

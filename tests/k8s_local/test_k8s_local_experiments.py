@@ -22,14 +22,11 @@ from harness.k8s.cluster import K8sCluster
 from harness.providers.host.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 
-from ..conftest import REPO, harness_command, k8s_built
+from ..conftest import REPO, harness_command
+from .conftest import k8s_built
 
 pytestmark = k8s_built
 
-
-@pytest.fixture(scope="module")
-def cluster(shared_k8s_local):
-    return shared_k8s_local
 
 
 def test_the_target_finds_the_pod_mount_and_its_probes_judge_the_volume(cluster):

@@ -11,24 +11,15 @@ import time
 import pytest
 
 from harness.errors import ConfigError
-from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.workloads.fio import FileTarget, FioJob, GfapiTarget, fio_ops_completed, run_fio
 
-from ..conftest import k8s_built
+from .conftest import k8s_built
 
 pytestmark = k8s_built
 
 RUNTIME_S = 4
 
 
-@pytest.fixture(scope="module")
-def cluster(shared_k8s_local):
-    return shared_k8s_local
-
-
-@pytest.fixture(scope="module")
-def volume(cluster):
-    return create_volume(cluster, VolumeSpec(VolumeType.REPLICA3))
 
 
 def leftovers(client) -> str:

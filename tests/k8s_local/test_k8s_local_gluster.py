@@ -10,7 +10,7 @@ from harness.providers.local import DEFAULT_ROOT
 from harness.providers.host.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 
-from ..conftest import k8s_built
+from .conftest import k8s_built
 
 pytestmark = k8s_built
 

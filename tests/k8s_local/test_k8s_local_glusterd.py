@@ -12,16 +12,12 @@ from harness.report import allure
 from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.waiting import wait_for
 
-from ..conftest import k8s_built
+from .conftest import k8s_built
 
 pytestmark = k8s_built
 
 GLUSTERD_INFO = "/var/lib/glusterd/glusterd.info"
 
-
-@pytest.fixture(scope="module")
-def cluster(shared_k8s_local):
-    return shared_k8s_local
 
 
 def restarts(node) -> int:

@@ -7,20 +7,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 
 from harness.faults import Latency, between_zones
 from harness.faults.probe import probe_connect
 from harness.providers.host.cgroups import CGROUP_FS, cgroup_top
 
-from ..conftest import k8s_built
+from .conftest import k8s_built
 
 pytestmark = k8s_built
 
-
-@pytest.fixture(scope="module")
-def cluster(shared_k8s_local):
-    return shared_k8s_local
 
 
 def delayers(cluster, node: str) -> list[int]:

@@ -23,7 +23,7 @@ from harness.providers.host.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 from harness.waiting import wait_for
 
-from ..conftest import k8s_built
+from .conftest import k8s_built
 
 pytestmark = k8s_built
 

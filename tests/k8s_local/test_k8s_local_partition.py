@@ -2,21 +2,16 @@
 nodes' host network (their gluster pods) and in client pods, its effect measured from inside them."""
 from __future__ import annotations
 
-import pytest
 
 from harness.faults import NetworkPartition
 from harness.faults.probe import probe_connect
 from harness.health import peer_disconnected
 from harness.volume import VolumeSpec, VolumeType, create_volume
 
-from ..conftest import k8s_built
+from .conftest import k8s_built
 
 pytestmark = k8s_built
 
-
-@pytest.fixture(scope="module")
-def cluster(shared_k8s_local):
-    return shared_k8s_local
 
 
 def test_partition_of_a_node_and_a_client_pod_cuts_them_off_and_heals(cluster):
