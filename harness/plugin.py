@@ -15,7 +15,7 @@ import pytest
 
 from .conformance import format_table, write_matrix
 from .errors import HarnessError, KnownDefectTimeout
-from .k8s.options import K8S_OPTIONS, k8s_options_from
+from .providers.k8s.options import K8S_OPTIONS, k8s_options_from
 from .profiles import PROFILES, Profile, get_profile
 from .providers import PROVIDERS
 from .providers.local import live_clusters
