@@ -117,7 +117,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def up_k8s_local(args: argparse.Namespace) -> int:
     """A k8s-local Kubernetes with the gluster stack deployed through its API, peers probed, and each
     --volume created and mounted in the first client pod, kept running: what chaostoolkit attaches to."""
-    from .k8s.options import K8sOptions
+    from .providers.k8s.options import K8sOptions
     from .providers.k8s_local.gluster import K8sLocalGlusterProvider
 
     if args.gluster_version:

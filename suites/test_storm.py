@@ -13,7 +13,7 @@ import pytest
 
 from harness import Capability
 from harness.capacity import CapacityError
-from harness.plugin import OPTIONS, expect, option
+from harness.pytest.plugin import OPTIONS, expect, option
 from harness.results import load_records
 from harness.storm import StormPlan, run_storm
 from harness.storm_curve import plot_curves, write_result

@@ -34,7 +34,7 @@ from harness.faults.base import set_default_timeline
 from harness.gluster import GlusterError, versions
 from harness.conformance import ScenarioRow
 from harness.history import FileStore, check_history, run_clients
-from harness.plugin import expect
+from harness.pytest.plugin import expect
 from harness.providers.local import LocalProvider
 from harness.results import CheckResult, all_passed
 from harness.timeline import Timeline

@@ -683,8 +683,8 @@ class FakeKindAndDocker:
 def fake_kind_cluster(tmp_path: Path, name: str) -> Iterator[tuple[Any, "FakeKindAndDocker", FakeGlusterPool]]:
     """A kind provider's cluster on the FAKE API server with a fake kind and docker: (cluster, runner,
     pool). Its image is a registry's, so nothing depends on `make k8s` having built one."""
-    from harness.k8s.options import K8sOptions
-    from harness.providers.kind import KindProvider
+    from harness.providers.k8s.options import K8sOptions
+    from harness.providers.k8s.kind import KindProvider
 
     with FakeKubeApi() as fake:
         pool = FakeGlusterPool(fake)

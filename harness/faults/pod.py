@@ -14,12 +14,12 @@ from ..control import Capability
 from ..errors import ConfigError, HarnessError
 from ..gluster.xml import Peer
 from ..health import peer_of, wait_peers_connected
-from ..k8s.discovery import running_pod
+from ..providers.k8s.discovery import running_pod
 from ..waiting import wait_for
 from .base import Fault
 
 if TYPE_CHECKING:
-    from ..k8s.cluster import K8sCluster
+    from ..providers.k8s.cluster import K8sCluster
 
 K8S_FAULT_TIMEOUT_S = 120.0  # a pod's restart includes its image's start and the kubelet's sync
 

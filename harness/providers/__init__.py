@@ -8,7 +8,7 @@ from ..cluster import Cluster
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
-    from ..k8s.options import K8sOptions
+    from .k8s.options import K8sOptions
     from .host.registry import Entry
 
 PROVIDERS = ("local", "kind", "existing", "k8s-local")
@@ -31,7 +31,7 @@ def make_provider(name: str, *, nodes: int, zones: int, clients: int, root: Path
         raise ConfigError(f"--gluster-version is for the local provider; the {name} provider runs the "
                           f"version of its images")
     if name in ("kind", "existing", "k8s-local"):
-        from ..k8s.options import K8sOptions
+        from .k8s.options import K8sOptions
 
         options = k8s or K8sOptions()
         if name == "k8s-local":
@@ -39,10 +39,10 @@ def make_provider(name: str, *, nodes: int, zones: int, clients: int, root: Path
 
             return K8sLocalGlusterProvider(nodes=nodes, zones=zones, clients=clients, root=root, options=options)
         if name == "kind":
-            from .kind import KindProvider
+            from .k8s.kind import KindProvider
 
             return KindProvider(nodes=nodes, zones=zones, clients=clients, root=root, options=options)
-        from .existing import ExistingProvider
+        from .k8s.existing import ExistingProvider
 
         return ExistingProvider(clients=clients, options=options, root=root)
     raise ConfigError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}")
@@ -56,7 +56,7 @@ def provider_capabilities(name: str) -> frozenset[str]:
 
         return LocalCluster.capabilities
     from ..control import Capability
-    from ..k8s.cluster import K8S_CAPABILITIES
+    from .k8s.cluster import K8S_CAPABILITIES
 
     if name in ("kind", "k8s-local"):  # node containers (kind) or node cgroups (k8s-local) stop and freeze;
         # the harness deployed the gluster pods, so their glusterd may be killed and started again

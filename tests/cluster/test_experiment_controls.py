@@ -15,7 +15,7 @@ from harness.chaos.target import RUN_ID_KEY, STATE_KEY, VOLUME_KEY, find_entry, 
 from harness.errors import ConfigError
 from harness.faults import KINDS, KillBrick
 from harness.health import wait_volume_whole
-from harness.plugin import expect
+from harness.pytest.plugin import expect
 from harness.providers.local import LocalCluster
 from harness.runner import run
 from harness.volume import VolumeType

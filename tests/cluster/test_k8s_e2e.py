@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError
-from harness.k8s import manifests as m
+from harness.providers.k8s import manifests as m
 from harness.faults.pod import DeleteGlusterPod, NodeContainerFault, peers_seen_from
 from harness.faults.network import NetworkPartition
 from harness.faults.node import ZoneOutage
-from harness.k8s.options import K8sOptions
-from harness.providers.existing import ExistingProvider
-from harness.providers.kind import KindProvider
+from harness.providers.k8s.options import K8sOptions
+from harness.providers.k8s.existing import ExistingProvider
+from harness.providers.k8s.kind import KindProvider
 from harness.runner import run
 from harness.volume import VolumeSpec, VolumeType, create_volume
 

@@ -19,10 +19,10 @@ from harness.faults.pod import DeleteGlusterPod, NodeContainerFault, peers_seen_
 from harness.faults import netfilter
 from harness.faults.network import NetworkPartition, sweep_dead_tables
 from harness.faults.node import ZoneOutage
-from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
-from harness.k8s.options import K8sOptions
+from harness.providers.k8s.manifests import StackSettings, glusterd_daemonset, namespace
+from harness.providers.k8s.options import K8sOptions
 from harness.providers.host.netns import kill_pids
-from harness.providers.existing import EXISTING_RUN_TABLES, ExistingProvider
+from harness.providers.k8s.existing import EXISTING_RUN_TABLES, ExistingProvider
 from harness.volume import VolumeSpec, VolumeType, create_volume
 from tests.fake_kube_api import ExecCall, ExecReply, FakeKubeApi
 

@@ -18,7 +18,7 @@ from harness.chaos import probes
 from harness.chaos.target import RUN_ID_KEY, VOLUME_KEY, target
 from harness.errors import ConfigError
 from harness.faults import KillBrick
-from harness.k8s.cluster import K8sCluster
+from harness.providers.k8s.cluster import K8sCluster
 from harness.providers.host.teardown import leftovers
 from harness.volume import VolumeSpec, VolumeType, create_volume
 

@@ -8,10 +8,10 @@ import pytest
 import yaml
 
 from harness.errors import CommandError, ConfigError, HarnessError
-from harness.k8s.client import connect, resolve_kubeconfig
-from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
-from harness.k8s.podexec import STDIN_FROM_ARGUMENT, PodExec, exit_code_from_status
-from harness.k8s.stack import apply
+from harness.providers.k8s.client import connect, resolve_kubeconfig
+from harness.providers.k8s.manifests import StackSettings, glusterd_daemonset, namespace
+from harness.providers.k8s.podexec import STDIN_FROM_ARGUMENT, PodExec, exit_code_from_status
+from harness.providers.k8s.stack import apply
 from tests.fake_kube_api import ExecReply, FakeKubeApi, seed_gluster_nodes
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ConfigError
-from harness.k8s.client import connect
-from harness.k8s.discovery import check_selector, equality_labels, gluster_pods_by_node, running_pod, storage_nodes
-from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
-from harness.k8s.stack import apply
+from harness.providers.k8s.client import connect
+from harness.providers.k8s.discovery import check_selector, equality_labels, gluster_pods_by_node, running_pod, storage_nodes
+from harness.providers.k8s.manifests import StackSettings, glusterd_daemonset, namespace
+from harness.providers.k8s.stack import apply
 from tests.fake_kube_api import FakeKubeApi, seed_gluster_nodes
 
 NODES = [("w1", "198.18.9.11", "zone-a"), ("w2", "198.18.9.12", "zone-b"), ("w3", "198.18.9.13", "zone-c")]

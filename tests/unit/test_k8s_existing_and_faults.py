@@ -13,9 +13,9 @@ from harness.faults.pod import DeleteGlusterPod, NodeContainerFault
 from harness.faults.network import NetworkPartition
 from harness.faults.node import ZoneOutage
 from harness.faults.rolling import RollingRestart
-from harness.k8s.manifests import StackSettings, glusterd_daemonset, namespace
-from harness.k8s.options import K8sOptions
-from harness.providers.existing import ExistingProvider
+from harness.providers.k8s.manifests import StackSettings, glusterd_daemonset, namespace
+from harness.providers.k8s.options import K8sOptions
+from harness.providers.k8s.existing import ExistingProvider
 from harness.timeline import Timeline
 from tests.fake_kube_api import FakeGlusterPool, FakeKubeApi, fake_kind_cluster, seed_gluster_nodes
 
@@ -148,7 +148,7 @@ def test_node_fault_bad_targets_change_nothing(kind_cluster):
 
 def test_peers_are_matched_by_address_or_by_node_name():
     from harness.gluster.xml import Peer
-    from harness.k8s.discovery import NodeInfo
+    from harness.providers.k8s.discovery import NodeInfo
     from harness.health import peer_of
 
     class N:  # the fields peer_of reads from a Node

@@ -12,9 +12,9 @@ import yaml
 from harness.cluster import ZONE_LABEL
 from harness.errors import ConfigError, MissingPrerequisite, WaitTimeout
 from harness.control import Capability
-from harness.k8s.options import K8sOptions
+from harness.providers.k8s.options import K8sOptions
 from harness.providers import make_provider
-from harness.providers.kind import KindProvider, find_kind, kind_config
+from harness.providers.k8s.kind import KindProvider, find_kind, kind_config
 from harness.gluster.cli import GlusterError
 from tests.fake_kube_api import ExecReply, FakeGlusterPool, FakeKindAndDocker, FakeKubeApi
 

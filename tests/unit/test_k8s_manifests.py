@@ -7,8 +7,8 @@ import pytest
 from kubernetes_validate import utils as kv_utils
 
 from harness.cluster import ZONE_LABEL
-from harness.k8s import manifests as m
-from harness.k8s.validate import schema_versions, validate_manifests
+from harness.providers.k8s import manifests as m
+from harness.providers.k8s.validate import schema_versions, validate_manifests
 
 SETTINGS = m.StackSettings(run_id="glh-test", namespace="glusterfs")
 CATALOG = m.catalog(SETTINGS)

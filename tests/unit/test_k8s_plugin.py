@@ -53,7 +53,7 @@ def test_bad_kubernetes_input_stops_the_session_with_one_clear_line(pytester, ar
 
 
 def test_xdist_workers_get_their_own_kind_cluster():
-    from harness.k8s.options import K8sOptions
+    from harness.providers.k8s.options import K8sOptions
 
     options = K8sOptions(kind_cluster_name="ci")
     assert options.for_worker(None) is options

@@ -94,7 +94,7 @@ def test_a_known_glusterfs_defect_is_an_xfail_with_its_evidence_and_any_other_fa
         from harness.conformance import ScenarioRow
         from harness.errors import KnownDefectTimeout, WaitTimeout
         from harness.gluster.gfidless import KNOWN_DEFECT
-        from harness.plugin import expect
+        from harness.pytest.plugin import expect
         from harness.results import CheckResult, all_passed
         DEFECT = f"{KNOWN_DEFECT}: names without a gfid (b0: d/x)"
         def heal(defect):
@@ -132,7 +132,7 @@ def test_a_known_glusterfs_defect_is_an_xfail_with_its_evidence_and_any_other_fa
 
 def test_expect_fails_with_the_checks_explanation(pytester):
     pytester.makepyfile("""
-        from harness.plugin import expect
+        from harness.pytest.plugin import expect
         from harness.results import CheckResult
         def test_broken():
             expect(CheckResult("heal", False, "pending 3 after 10 s", "pending 0", {"volume": "v1"}))

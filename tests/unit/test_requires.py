@@ -6,7 +6,7 @@ import pytest
 
 from harness import Capability
 from harness.providers import PROVIDERS, provider_capabilities
-from harness.requires import skip_reason
+from harness.pytest.markers import skip_reason
 
 pytestmark = pytest.mark.usefixtures("isolated_reports")
 

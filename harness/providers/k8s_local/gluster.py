@@ -1,6 +1,6 @@
 """`--gluster-provider k8s-local`: the gluster stack through the Kubernetes API of a k8s-local cluster.
 
-The same manifests a kind or cloud cluster gets (harness.k8s.manifests), with the image `make k8s`
+The same manifests a kind or cloud cluster gets (harness.providers.k8s.manifests), with the image `make k8s`
 built and every node imported (no registry: pods find it present and never pull). Peers are probed
 by node name, which every glusterd pod resolves through the DaemonSet's host aliases.
 """
@@ -12,13 +12,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ...errors import ConfigError
-from ...k8s import manifests as m
-from ...k8s.client import connect
-from ...k8s.cluster import K8sCluster, K8sClusterOptions
-from ...k8s.discovery import equality_labels, gluster_pods_by_node, pods, storage_nodes
-from ...k8s.options import K8sOptions
-from ...k8s.podexec import PodExec
-from ...k8s.stack import apply, form_pool_by_name, wait_pods_ready, wait_replicas_ready
+from ..k8s import manifests as m
+from ..k8s.client import connect
+from ..k8s.cluster import K8sCluster, K8sClusterOptions
+from ..k8s.discovery import equality_labels, gluster_pods_by_node, pods, storage_nodes
+from ..k8s.options import K8sOptions
+from ..k8s.podexec import PodExec
+from ..k8s.stack import apply, form_pool_by_name, wait_pods_ready, wait_replicas_ready
 from . import build as k8s_build
 from .cluster import K8sLocalCluster, K8sLocalProvider
 from .images import local_archive

@@ -10,7 +10,7 @@ import tarfile
 from pathlib import Path
 
 from ...errors import ConfigError
-from ...k8s.manifests import DEFAULT_GLUSTER_IMAGE
+from ..k8s.manifests import DEFAULT_GLUSTER_IMAGE
 from ...gluster.versions import installed_version
 from . import build as k8s_build
 

@@ -1,4 +1,4 @@
-"""Crash and hang k8s-local nodes, with the interface of kind's DockerNodeRuntime (harness.k8s.noderuntime).
+"""Crash and hang k8s-local nodes, with the interface of kind's DockerNodeRuntime (harness.providers.k8s.noderuntime).
 
 Every process of node N, pods included, lives in the cgroup tree `/<run>-k8slocal/nodeN`, and the
 node's holder keeps its network and mount namespaces, as a machine's hardware would:

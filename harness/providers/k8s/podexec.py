@@ -12,8 +12,8 @@ import threading
 import time
 from typing import Any, Protocol, Sequence
 
-from ..errors import CommandError, HarnessError
-from ..runner import CommandResult
+from ...errors import CommandError, HarnessError
+from ...runner import CommandResult
 
 STDOUT, STDERR, ERROR = 1, 2, 3
 # Exec over the v4 protocol (Kubernetes < 1.29) cannot close stdin, so a command reading it would wait

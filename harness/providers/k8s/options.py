@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from ..cluster import ZONE_LABEL
+from ...cluster import ZONE_LABEL
 from .manifests import DEFAULT_GLUSTER_IMAGE, STATE_DIR
 
 DEFAULT_NODE_SELECTOR = "storagenode=glusterfs"  # the gluster-kubernetes convention

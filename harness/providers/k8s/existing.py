@@ -13,18 +13,18 @@ import secrets
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ConfigError
-from ..k8s import manifests as m
-from ..k8s.client import KubeApi, connect
-from ..k8s.cluster import K8sCluster, K8sClusterOptions
-from ..k8s.discovery import check_selector, gluster_pods_by_node, storage_nodes
-from ..health import wait_peers_connected
-from ..faults.netfilter import table_name
-from ..faults.network import sweep_dead_tables
-from ..k8s.options import K8sOptions
-from ..k8s.podexec import ExecRunner, PodExec
-from ..k8s.stack import apply, delete_namespace, wait_replicas_ready
-from .k8s_local.images import resolve
+from ...errors import ConfigError
+from . import manifests as m
+from .client import KubeApi, connect
+from .cluster import K8sCluster, K8sClusterOptions
+from .discovery import check_selector, gluster_pods_by_node, storage_nodes
+from ...health import wait_peers_connected
+from ...faults.netfilter import table_name
+from ...faults.network import sweep_dead_tables
+from .options import K8sOptions
+from .podexec import ExecRunner, PodExec
+from .stack import apply, delete_namespace, wait_replicas_ready
+from ..k8s_local.images import resolve
 
 RUN_PREFIX = "glh-"
 # The nft tables of any existing-provider run (glh-<6 hex digits>): runs share this cluster.

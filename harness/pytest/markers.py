@@ -1,16 +1,39 @@
-"""The `requires(capability, ...)` marker: a test its cluster cannot serve is skipped, naming what
-is missing and the provider, before any of its fixtures changes the cluster."""
+"""The harness's markers: the suites' topic markers, and `requires(capability, ...)`: a test its
+cluster cannot serve is skipped, naming what is missing and the provider, before any of its
+fixtures changes the cluster."""
 from __future__ import annotations
 
+import sys
 from typing import Iterable
 
 import pytest
 
-from .control import lacking
-from .providers import provider_capabilities
+from ..control import lacking
+from ..providers import provider_capabilities
+
+MARKERS = {
+    "quorum": "client and server quorum behaviour",
+    "splitbrain": "split-brain avoidance and resolution",
+    "selfheal": "self-heal after faults",
+    "chaos": "chaostoolkit experiments",
+    "workload": "fio / locust / history workloads",
+    "scale": "provisioning at scale",
+    "slow": "long-running scenarios",
+    "upgrade": "rolling upgrades between GlusterFS versions, mixed-version clusters",
+}
 
 MARKER = "requires(*capabilities): the cluster capabilities (harness.Capability) the test needs; " \
          "skipped with the missing ones named where the provider lacks them"
+
+
+def register(config: pytest.Config) -> None:
+    """Declare the markers (--strict-markers) and register this module's fixture as a plugin."""
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    config.addinivalue_line("markers", MARKER)
+    module = sys.modules[__name__]
+    if not config.pluginmanager.is_registered(module):
+        config.pluginmanager.register(module, "harness-requires")
 
 
 def required(item: pytest.Item) -> list[str]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from ..control import Capability
-from ..errors import HarnessError, Unsupported
-from ..runner import CommandResult, run
+from ...control import Capability
+from ...errors import HarnessError, Unsupported
+from ...runner import CommandResult, run
 
 Runner = Callable[..., CommandResult]
 RUNTIME_TIMEOUT_S = 60.0

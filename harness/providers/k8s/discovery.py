@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError, HarnessError
+from ...errors import ConfigError, HarnessError
 
 # A label key: optional DNS prefix + "/" + name; values: up to 63 of [A-Za-z0-9._-].
 _KEY = r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"

@@ -17,22 +17,22 @@ from typing import Any, Callable
 
 import yaml
 
-from ..cluster import ZONE_LABEL
-from ..errors import ConfigError, HarnessError, MissingPrerequisite
-from .host.netplan import validate_shape, zone_names
-from ..runner import CommandResult, run
-from ..k8s import manifests as m
-from ..k8s.client import KubeApi, connect
-from ..k8s.cluster import K8sCluster, K8sClusterOptions
-from ..faults.pod import restore_node_containers
-from ..faults.netfilter import table_name
-from ..faults.network import sweep_dead_tables
-from ..k8s.discovery import check_selector, equality_labels, gluster_pods_by_node, storage_nodes
-from ..k8s.noderuntime import DockerNodeRuntime
-from ..k8s.options import K8sOptions
-from ..k8s.podexec import ExecRunner, PodExec
-from ..k8s.stack import apply, form_pool_by_name, wait_pods_ready, wait_replicas_ready
-from .k8s_local.images import local_archive
+from ...cluster import ZONE_LABEL
+from ...errors import ConfigError, HarnessError, MissingPrerequisite
+from ..host.netplan import validate_shape, zone_names
+from ...runner import CommandResult, run
+from . import manifests as m
+from .client import KubeApi, connect
+from .cluster import K8sCluster, K8sClusterOptions
+from ...faults.pod import restore_node_containers
+from ...faults.netfilter import table_name
+from ...faults.network import sweep_dead_tables
+from .discovery import check_selector, equality_labels, gluster_pods_by_node, storage_nodes
+from .noderuntime import DockerNodeRuntime
+from .options import K8sOptions
+from .podexec import ExecRunner, PodExec
+from .stack import apply, form_pool_by_name, wait_pods_ready, wait_replicas_ready
+from ..k8s_local.images import local_archive
 
 log = logging.getLogger("harness.kind")
 

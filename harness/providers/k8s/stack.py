@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from ..errors import HarnessError
-from ..health import wait_peers_connected
-from ..waiting import wait_for
+from ...errors import HarnessError
+from ...health import wait_peers_connected
+from ...waiting import wait_for
 from .client import KubeApi
 from .discovery import NodeInfo, pods
 

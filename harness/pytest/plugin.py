@@ -1,5 +1,6 @@
-"""The pytest plugin: options, markers, the session's run folder and report, and `expect`; its
-fixtures are harness.fixtures. State lives in config.stash, never in module globals.
+"""The pytest plugin: options, the session's run folder and report, and `expect`; its fixtures
+are harness.pytest.fixtures, its markers harness.pytest.markers. State lives in config.stash,
+never in module globals.
 """
 from __future__ import annotations
 
@@ -13,28 +14,17 @@ from typing import Any, Iterator
 
 import pytest
 
-from .conformance import format_table, write_matrix
-from .errors import HarnessError, KnownDefectTimeout
-from .k8s.options import K8S_OPTIONS, k8s_options_from
-from .profiles import PROFILES, Profile, get_profile
-from .providers import PROVIDERS
-from .providers.local import live_clusters
-from .report.outcomes import OutcomeCollector
-from .results import CheckResult, Recorder
-from .rundir import RunDir, new_run_id
+from ..conformance import format_table, write_matrix
+from ..errors import HarnessError, KnownDefectTimeout
+from ..providers.k8s.options import K8S_OPTIONS, k8s_options_from
+from ..profiles import PROFILES, Profile, get_profile
+from ..providers import PROVIDERS
+from ..providers.local import live_clusters
+from ..report.outcomes import OutcomeCollector
+from ..results import CheckResult, Recorder
+from ..rundir import RunDir, new_run_id
 
-pytest_plugins = ("harness.fixtures",)
-
-MARKERS = {
-    "quorum": "client and server quorum behaviour",
-    "splitbrain": "split-brain avoidance and resolution",
-    "selfheal": "self-heal after faults",
-    "chaos": "chaostoolkit experiments",
-    "workload": "fio / locust / history workloads",
-    "scale": "provisioning at scale",
-    "slow": "long-running scenarios",
-    "upgrade": "rolling upgrades between GlusterFS versions, mixed-version clusters",
-}
+pytest_plugins = ("harness.pytest.fixtures",)
 
 # option name -> (environment variable, default, type, help)
 OPTIONS: dict[str, tuple[str, object, type, str]] = {
@@ -112,13 +102,9 @@ def option(config: pytest.Config, name: str) -> object:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name, description in MARKERS.items():
-        config.addinivalue_line("markers", f"{name}: {description}")
-    from . import requires
+    from . import markers
 
-    config.addinivalue_line("markers", requires.MARKER)
-    if not config.pluginmanager.is_registered(requires):
-        config.pluginmanager.register(requires, "harness-requires")
+    markers.register(config)
     logging.getLogger("harness").setLevel(logging.INFO)
     workerinput = getattr(config, "workerinput", None)
     run_id = workerinput["harness_run_id"] if workerinput else new_run_id()
@@ -159,7 +145,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(config.stash[OUTCOMES_STASH], "harness-outcomes")
     run.extras.update(report_inputs, started=time.time(), allure=bool(getattr(config.option, "allure_report_dir", None)))
     if workerinput is None and not config.getini("log_cli") and config.getoption("log_cli_level", None) is None:
-        from .report import live
+        from ..report import live
 
         handler = live.install(1)  # progress of long phases shows live, not only in failure reports
         config.add_cleanup(lambda: live.uninstall(handler))
@@ -195,11 +181,11 @@ def harness_run(config: pytest.Config) -> HarnessRun:
 
 def _load_report_inputs(config: pytest.Config, profile: str) -> dict:
     """Thresholds and baseline, read before anything runs: a bad file is a UsageError naming it."""
-    from .report.baseline import load_summary
-    from .report.build import SummaryFile
-    from .report.offline import summary_path
-    from .report.gates import DEFAULT_THRESHOLDS, load_thresholds
-    from .report.summary import ran_no_tests
+    from ..report.baseline import load_summary
+    from ..report.build import SummaryFile
+    from ..report.offline import summary_path
+    from ..report.gates import DEFAULT_THRESHOLDS, load_thresholds
+    from ..report.summary import ran_no_tests
 
     thresholds = option(config, "thresholds")
     baseline = option(config, "baseline")
@@ -225,7 +211,7 @@ def _load_report_inputs(config: pytest.Config, profile: str) -> dict:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
     """Fault events recorded during a test's setup, call and teardown name that test: its plots
     shade its own faults only."""
-    from .timeline import set_current_test
+    from ..timeline import set_current_test
 
     set_current_test(item.nodeid)
     try:
@@ -248,7 +234,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     own = [c for c in live_clusters() if c is not cluster]  # clusters tests made for themselves
     if (report.failed or hasattr(report, "wasxfail")) and (cluster is not None or own) \
             and not item.stash.get(LOGS_KEPT, False):
-        from .report import allure, failure_logs
+        from ..report import allure, failure_logs
 
         item.stash[LOGS_KEPT] = True  # now: after the last test's teardown the cluster is gone
         logs = allure.node_logs(cluster) + allure.heal_state(cluster) if cluster is not None else []
@@ -259,7 +245,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         if run.extras.get("allure"):
             allure.attach(logs)
     if report.when == "teardown" and run.extras.get("allure"):
-        from .report import allure
+        from ..report import allure
 
         allure.attach(allure.test_files(run.run_dir.path, item.nodeid))
     return report
@@ -269,7 +255,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN_STASH, None)
     if run is not None and not run.is_worker and not run.extras.get("no_run"):
         run.extras["conformance"] = write_matrix(run.run_dir)
-        from .report.build import build_run_report
+        from ..report.build import build_run_report
 
         try:
             report = build_run_report(
@@ -283,7 +269,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             return
         run.extras["report"] = report
         if run.extras.get("allure"):
-            from .report import allure
+            from ..report import allure
 
             allure.attach_run([report.summary_path, report.html_path])
         if report.failed and session.exitstatus == pytest.ExitCode.OK:
@@ -304,7 +290,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
             terminalreporter.write_line(line)
     report = run.extras.get("report")
     if report is not None and report.summary.get("beside"):
-        from .report.beside import format_beside
+        from ..report.beside import format_beside
 
         terminalreporter.section(f"beside {report.summary['beside']['runs'][1]['provider']}")
         for line in format_beside(report.summary["beside"]):

@@ -1,6 +1,6 @@
 """The harness's pytest fixtures: the session's cluster, run folder and recorder, per-test volume
 and mount factories (torn down in dependency order), and the workload, S3 and chaos runners.
-Registered by harness.plugin (its `pytest_plugins`)."""
+Registered by harness.pytest.plugin (its `pytest_plugins`)."""
 from __future__ import annotations
 
 import os
@@ -9,21 +9,21 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 import pytest
 
-from .cluster import ClientHost, Cluster
-from .conformance import ConformanceRecorder, ScenarioRow
-from .errors import HarnessError
-from .mount import FuseMount
+from ..cluster import ClientHost, Cluster
+from ..conformance import ConformanceRecorder, ScenarioRow
+from ..errors import HarnessError
+from ..mount import FuseMount
 from .plugin import HarnessRun, expect, harness_run
-from .profiles import Profile
-from .providers import make_provider
-from .results import CheckResult, Recorder
-from .rundir import RunDir
-from .volume import Volume, VolumeSpec, VolumeType, create_volume
+from ..profiles import Profile
+from ..providers import make_provider
+from ..results import CheckResult, Recorder
+from ..rundir import RunDir
+from ..volume import Volume, VolumeSpec, VolumeType, create_volume
 
 if TYPE_CHECKING:
-    from .timeline import Timeline
-    from .workloads.fio import FioResult
-    from .workloads.s3gateway import S3Endpoint, S3Gateway
+    from ..timeline import Timeline
+    from ..workloads.fio import FioResult
+    from ..workloads.s3gateway import S3Endpoint, S3Gateway
 
 
 @pytest.fixture(scope="session")
@@ -78,12 +78,12 @@ def gluster_cluster(harness_settings: HarnessRun) -> Iterator[Cluster]:
     except HarnessError as exc:
         pytest.exit(f"cannot start the {s.provider} cluster: {exc}", returncode=3)
     s.extras["cluster"] = cluster  # its nodes' logs are kept for failing tests
-    from .faults.base import revert_active_faults, set_default_timeline
-    from .timeline import Timeline
+    from ..faults.base import revert_active_faults, set_default_timeline
+    from ..timeline import Timeline
 
     # Faults record on one timeline per session (per xdist worker), mirrored to the run folder.
     set_default_timeline(cluster, Timeline(s.run_dir.path / (f"timeline-{worker}.jsonl" if worker else "timeline.jsonl")))
-    from .report.summary import describe_cluster
+    from ..report.summary import describe_cluster
 
     s.recorder.record("cluster", describe_cluster(cluster))
     try:
@@ -119,7 +119,7 @@ def volume_factory(gluster_cluster: Cluster, profile: Profile) -> Iterator[Volum
         return volume
 
     yield make
-    from .faults.base import revert_active_faults
+    from ..faults.base import revert_active_faults
 
     revert_active_faults(gluster_cluster)  # a fault the test left active must not outlive its volumes
     for volume in reversed(created):
@@ -132,7 +132,7 @@ def _revert_faults_left_by_test(request: pytest.FixtureRequest) -> Iterator[None
     between inject and revert) is reverted when that test ends, before the next one starts."""
     yield
     if "gluster_cluster" in request.fixturenames:
-        from .faults.base import revert_active_faults
+        from ..faults.base import revert_active_faults
 
         revert_active_faults(request.getfixturevalue("gluster_cluster"))
 
@@ -140,7 +140,7 @@ def _revert_faults_left_by_test(request: pytest.FixtureRequest) -> Iterator[None
 @pytest.fixture(scope="session")
 def timeline(gluster_cluster: Cluster) -> "Timeline":
     """The session's fault Timeline (JSON lines in the run folder); faults record on it by default."""
-    from .faults.base import default_timeline
+    from ..faults.base import default_timeline
 
     return default_timeline(gluster_cluster)
 
@@ -163,7 +163,7 @@ def mount_factory(gluster_cluster: Cluster, volume_factory: VolumeFactory) -> It
         return mount
 
     yield make
-    from .faults.base import revert_active_faults
+    from ..faults.base import revert_active_faults
 
     revert_active_faults(gluster_cluster)  # reverted while the mounts can still confirm children up
     for mount in reversed(mounts):
@@ -180,7 +180,7 @@ def replica3_mount(volume_factory: VolumeFactory, mount_factory: MountFactory) -
 def fio_runner(gluster_cluster: Cluster, run_dir: RunDir) -> Callable[..., "FioResult"]:
     """run(target, job, client=None) -> FioResult: fio from a client host (default the first);
     fio's JSON, latency log and gfapi log land under reports/<run-id>/workloads/."""
-    from .workloads.fio import run_fio
+    from ..workloads.fio import run_fio
 
     def run(target: object, job: object, client: ClientHost | None = None) -> "FioResult":
         return run_fio(client or gluster_cluster.clients[0], target, job,  # type: ignore[arg-type]
@@ -194,7 +194,7 @@ def s3_gateway(gluster_cluster: Cluster, volume_factory: VolumeFactory, mount_fa
                run_dir: RunDir) -> Iterator["S3Gateway"]:
     """A Swift S3 gateway (the "gateway pod") on the first client host, its devices on a fresh
     replica-3 volume mounted there; stopped before the mount goes."""
-    from .workloads.s3gateway import start_gateway
+    from ..workloads.s3gateway import start_gateway
 
     volume = volume_factory(VolumeType.REPLICA3)
     mount = mount_factory(volume, gluster_cluster.clients[0])

@@ -2,7 +2,7 @@
 
 Python-built dicts rather than templates: every field is computed from typed settings, so a run
 cannot render a half-substituted YAML, and every manifest is validated in the tests against the
-OpenAPI schemas of three Kubernetes minor versions (see harness.k8s.validate).
+OpenAPI schemas of three Kubernetes minor versions (see harness.providers.k8s.validate).
 
 Volumes reach pods through the FUSE client in the harness's client pods, as on the local provider.
 No PersistentVolume or StorageClass is made: the in-tree glusterfs plugin left Kubernetes in 1.26,
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ...cluster import ZONE_LABEL
+from ....cluster import ZONE_LABEL
 
 Manifest = dict[str, Any]
 

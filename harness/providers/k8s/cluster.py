@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Collection, Sequence
 
-from ..cluster import DEFAULT_TIMEOUT_S, Capability, ClientHost, Cluster, Node, NodeRuntime
-from ..errors import ConfigError, GlusterdStartFailed, HarnessError, WaitTimeout
-from ..gluster.glusterd_log import GLUSTERD_LOG, start_ended, start_errors
-from ..mount import FuseMount, glusterfs_mounts, mount_name_of, mount_volume
-from ..runner import CommandResult
-from ..volume import Volume
-from ..waiting import wait_for
+from ...cluster import DEFAULT_TIMEOUT_S, Capability, ClientHost, Cluster, Node, NodeRuntime
+from ...errors import ConfigError, GlusterdStartFailed, HarnessError, WaitTimeout
+from ...gluster.glusterd_log import GLUSTERD_LOG, start_ended, start_errors
+from ...mount import FuseMount, glusterfs_mounts, mount_name_of, mount_volume
+from ...runner import CommandResult
+from ...volume import Volume
+from ...waiting import wait_for
 from .client import KubeApi
 from .discovery import NodeInfo, PodInfo, running_pod
 from .manifests import CLIENT_MOUNT_ROOT, GLUSTERD_START
@@ -142,7 +142,7 @@ class K8sFuseMount(FuseMount):
         return result.stdout if result.ok else None
 
     def children_up(self) -> list[list[bool]] | None:
-        from ..mount import CHILD_UP_RE, _disperse_children
+        from ...mount import CHILD_UP_RE, _disperse_children
 
         sets = []
         kind = "replicate" if self.volume.spec.replicated else "disperse"
