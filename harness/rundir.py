@@ -20,20 +20,23 @@ class RunDir:
     run_id: str
 
     @classmethod
-    def create(cls, reports: Path, run_id: str | None = None, link_latest: bool = True,
-               provider: str | None = None) -> "RunDir":
-        """The run's folder; with link_latest, reports/latest (and reports/latest-PROVIDER, which
-        another provider's run can show beside its own: --beside) point at it."""
+    def create(cls, reports: Path, run_id: str | None = None, link_latest: bool = True) -> "RunDir":
+        """The run's folder; with link_latest, reports/latest points at it."""
         run_id = run_id or new_run_id()
         path = reports / run_id
         path.mkdir(parents=True, exist_ok=True)
+        made = cls(path, run_id)
         if link_latest:
-            for name in ("latest", *([f"latest-{provider}"] if provider else [])):
-                tmp = reports / f".{name}-{os.getpid()}"
-                tmp.unlink(missing_ok=True)
-                tmp.symlink_to(run_id)
-                tmp.replace(reports / name)  # atomic: readers never see a missing link
-        return cls(path, run_id)
+            made.link_as("latest")
+        return made
+
+    def link_as(self, name: str) -> None:
+        """reports/<name> -> this run, replaced atomically (readers never see a missing link)."""
+        reports = self.path.parent
+        tmp = reports / f".{name}-{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(self.run_id)
+        tmp.replace(reports / name)
 
     def write_json(self, name: str, data: Any) -> Path:
         target = self.path / name

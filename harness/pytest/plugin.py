@@ -119,7 +119,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # A session that cannot run a test (--collect-only, --help, --markers, --fixtures) writes nothing:
     # no run folder, reports/latest left pointing at the last real run.
     run_dir = RunDir(reports / run_id, run_id) if no_run else \
-        RunDir.create(reports, run_id, link_latest=workerinput is None, provider=str(option(config, "gluster_provider")))
+        RunDir.create(reports, run_id, link_latest=workerinput is None)
     run = HarnessRun(
         provider=str(option(config, "gluster_provider")),
         nodes=int(option(config, "gluster_nodes")),  # type: ignore[arg-type]
@@ -255,6 +255,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN_STASH, None)
     if run is not None and not run.is_worker and not run.extras.get("no_run"):
         run.extras["conformance"] = write_matrix(run.run_dir)
+        if run.extras["conformance"]:  # what another provider's run shows beside its own (--beside)
+            run.run_dir.link_as(f"latest-{run.provider}")
         from ..report.build import build_run_report
 
         try:

@@ -71,6 +71,8 @@ def test_run_folder_with_latest_link_and_junit(pytester):
     latest = pytester.path / "reports" / "latest"
     assert latest.is_symlink()
     assert (latest / "junit.xml").exists()
+    # No conformance row: not a run another provider's report could show beside its own.
+    assert not (pytester.path / "reports" / "latest-local").exists()
 
 
 def test_conformance_rows_reach_the_matrix_and_the_terminal(pytester):
@@ -87,6 +89,8 @@ def test_conformance_rows_reach_the_matrix_and_the_terminal(pytester):
     result.stdout.fnmatch_lines(["*conformance matrix*", "*Q1*replica3*kill 1 brick*pass*"])
     matrix = json.loads((pytester.path / "reports" / "latest" / "conformance.json").read_text())
     assert [r["scenario"] for r in matrix["scenarios"]] == ["Q1"]
+    reports = pytester.path / "reports"
+    assert (reports / "latest-local").resolve() == (reports / "latest").resolve()  # what --beside shows
 
 
 def test_a_known_glusterfs_defect_is_an_xfail_with_its_evidence_and_any_other_failure_still_fails(pytester):
