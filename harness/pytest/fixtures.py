@@ -221,10 +221,10 @@ def chaos_runner(gluster_cluster: Cluster, mount_factory: MountFactory, run_dir:
     the test); the journal lands in reports/<run-id>/chaos/, fault events in timeline-chaos.jsonl.
     Afterwards whatever the experiment left injected or running is reverted and stopped, before
     the test's mounts go (this fixture depends on mount_factory for that order)."""
-    from .chaos.actions import revert_all_faults
-    from .chaos.workload import stop_workload
-    from .chaos.experiment import run_experiment_file
-    from .chaos.target import RUN_ID_KEY, VOLUME_KEY, target
+    from ..chaos.actions import revert_all_faults
+    from ..chaos.workload import stop_workload
+    from ..chaos.experiment import run_experiment_file
+    from ..chaos.target import RUN_ID_KEY, VOLUME_KEY, target
 
     used: list[dict] = []
 

@@ -55,7 +55,7 @@ IMAGE_SUITE, IMAGE_MIRROR = "bookworm", "http://deb.debian.org/debian"
 # the workloads client pods run (the same image; bookworm's fio has the gfapi engine).
 IMAGE_PACKAGES = ("glusterfs-server", "glusterfs-client", "procps", "iproute2", "iptables", "nftables", "attr",
                   "psmisc", "util-linux", "coreutils", "findutils", "fio")
-GLUSTER_DEB_VERSIONS = {"10.3": "10.3-5"}  # bookworm's own; 11.1 comes from harness.versions' fetch
+GLUSTER_DEB_VERSIONS = {"10.3": "10.3-5"}  # bookworm's own; 11.1 comes from harness.gluster.versions' fetch
 IMAGE_REPO = "glusterharness/gluster"
 APT_TIMEOUT_S = 900.0
 MAKE_TIMEOUT_S = 1800.0
@@ -98,7 +98,7 @@ def recipes() -> dict[str, Part]:
         "pause": Part("pause", {"source": source.key, "cc": ["gcc", "-Os", "-static"], "tag": PAUSE_TAG}),
     }
     for version in ("10.3", "11.1"):
-        # 11.1: the release harness.versions fetches for the local provider, from its suite.
+        # 11.1: the release harness.gluster.versions fetches for the local provider, from its suite.
         rel = None if version in GLUSTER_DEB_VERSIONS else versions.release(version)
         parts[f"gluster-{version}"] = Part(f"gluster-{version}", {
             "suite": IMAGE_SUITE, "mirror": IMAGE_MIRROR, "packages": IMAGE_PACKAGES,
