@@ -94,3 +94,34 @@ def test_a_circle_is_found_through_a_lazy_or_type_checking_import(tmp_path: Path
     (pkg / "cluster.py").write_text("from . import base\n\ndef create():\n    from .volume import make\n")
     (pkg / "volume.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .cluster import C\n")
     assert circles(import_graph(pkg)) == [["pkg.cluster", "pkg.volume"]]
+
+
+def unresolved_relative_imports(package_root: Path) -> list[str]:
+    """`file:line module` for each relative import (lazy ones too) naming no module or package of the tree:
+    what a move leaves behind, found here rather than when the function first runs."""
+    files = {module_name(p, package_root): p for p in package_root.rglob("*.py")}
+    missing = []
+    for name, path in sorted(files.items()):
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = ".".join(package[:len(package) - node.level + 1] + [node.module or ""]).strip(".")
+                if base not in files:
+                    missing.append(f"{path.relative_to(package_root.parent)}:{node.lineno} {base}")
+    return missing
+
+
+def test_every_relative_import_names_a_module_of_the_package() -> None:
+    assert unresolved_relative_imports(HARNESS) == []
+
+
+def test_a_lazy_import_left_behind_by_a_move_is_found(tmp_path: Path) -> None:
+    """Negative control: the shape a move left (harness/pytest/fixtures.py importing .chaos in a fixture)."""
+    pkg = tmp_path / "pkg"
+    (pkg / "pytest").mkdir(parents=True)
+    (pkg / "chaos").mkdir()
+    for init in (pkg, pkg / "pytest", pkg / "chaos"):
+        (init / "__init__.py").write_text("")
+    (pkg / "chaos" / "actions.py").write_text("")
+    (pkg / "pytest" / "fixtures.py").write_text("from ..chaos import actions\n\ndef f():\n    from .chaos.actions import x\n")
+    assert unresolved_relative_imports(pkg) == ["pkg/pytest/fixtures.py:4 pkg.pytest.chaos.actions"]
