@@ -73,6 +73,7 @@ def test_up_then_an_experiment_run_then_down(tmp_path):
         experiment.write_text(json.dumps(HEALTH_ONLY))
         journal = tmp_path / "journal.json"
         chaos = subprocess.run([os.path.join(os.path.dirname(sys.executable), "chaos"), "--no-version-check",
+                                "--log-file", str(tmp_path / "chaostoolkit.log"),  # not in the repository
                                 "run", "--journal-path", str(journal), str(experiment)],
                                capture_output=True, text=True, cwd=REPO, timeout=300,
                                env={**os.environ, "GLUSTERHARNESS_RUN_ID": run_id})
