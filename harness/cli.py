@@ -80,6 +80,12 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
     return options
 
 
+def volume_specs(args: argparse.Namespace) -> list[VolumeSpec]:
+    """Each --volume with the profile's volume options under the --option ones."""
+    options = {**get_profile(args.profile).volume_options, **parse_options(args.option)}
+    return [VolumeSpec(VolumeType.parse(v), options) for v in args.volume]
+
+
 def mount_and_keep(cluster: Cluster, specs: list[VolumeSpec]) -> list[FuseMount]:
     """Each spec's volume created and mounted, then the cluster kept; on any failure it is taken down."""
     try:
@@ -94,8 +100,7 @@ def mount_and_keep(cluster: Cluster, specs: list[VolumeSpec]) -> list[FuseMount]
 def cmd_up(args: argparse.Namespace) -> int:
     if args.provider == "k8s-local":
         return up_k8s_local(args)
-    options = {**get_profile(args.profile).volume_options, **parse_options(args.option)}
-    specs = [VolumeSpec(VolumeType.parse(v), options) for v in args.volume]
+    specs = volume_specs(args)
     # The capacity check counts the volumes asked for (each at the largest brick count among them).
     cluster = LocalProvider(args.nodes, args.zones, args.clients, args.root, volumes=len(specs),
                             bricks_per_volume=max((s.brick_count for s in specs), default=3),
@@ -122,8 +127,7 @@ def up_k8s_local(args: argparse.Namespace) -> int:
 
     if args.gluster_version:
         raise HarnessError("--gluster-version is for the local provider; k8s-local runs its image's GlusterFS")
-    options = {**get_profile(args.profile).volume_options, **parse_options(args.option)}
-    specs = [VolumeSpec(VolumeType.parse(v), options) for v in args.volume]
+    specs = volume_specs(args)
     cluster = K8sLocalGlusterProvider(args.nodes, args.zones, args.clients, args.root, K8sOptions()).up()
     mounts = mount_and_keep(cluster, specs)
     kubeconfig = cluster.root / "kubeconfig"  # k8s-local always has its run folder

@@ -254,8 +254,7 @@ class K8sCluster(Cluster):
                 if path.parent != root / "mnt" or not mount_name_of(point, volume.name):
                     continue
                 logs = root / "logs"
-                found.append(K8sFuseMount(client, volume, path, logs / f"{path.name}.pid",  # type: ignore[arg-type]
-                                          logs / f"{path.name}.log"))
+                found.append(K8sFuseMount(client, volume, path, logs / f"{path.name}.pid", logs / f"{path.name}.log"))
         return sorted(found, key=lambda m: (m.client.name, str(m.path)))
 
     def unmount(self, mount: FuseMount) -> None:
