@@ -27,17 +27,12 @@ from typing import Callable
 from ...gluster import versions
 from ...errors import HarnessError, MissingPrerequisite
 from ...runner import run
+from .apt import APT_SOURCES, APT_TIMEOUT_S, RUNTIME_PACKAGES, Apt, install_runtime_packages, progress
 from .image_archive import pack_image
 
 log = logging.getLogger("harness.k8s_local.build")
 
 CACHE = versions.CACHE / "k8s"
-KEYRING = versions.KEYRING
-APT_SOURCES = (
-    f"deb-src [signed-by={KEYRING}] http://deb.debian.org/debian bookworm main",
-    f"deb [signed-by={KEYRING}] http://deb.debian.org/debian bullseye main",
-    f"deb [signed-by={KEYRING}] http://security.debian.org/debian-security bullseye-security main",
-)
 SOURCE_PACKAGE, SOURCE_VERSION = "kubernetes", "1.20.5+really1.20.2-1.1+deb12u1"
 KUBE_VERSION = "v1.20.2"
 # Go 1.15 (what go.mod names): with bookworm's 1.19 the vendored reflect2 1.0.1 crashes the apiserver.
@@ -48,7 +43,6 @@ BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube
 # the host must keep its own values, so it only warns about them.
 KUBELET_PATCH = ("pkg/kubelet/cm/container_manager_linux.go", "b := KernelTunableModify",
                  "b := KernelTunableWarn // k8s-local: never change the host's sysctls")
-RUNTIME_PACKAGES = ("etcd-server", "containerd", "runc", "containernetworking-plugins", "conntrack", "mmdebstrap")
 PAUSE_TAG = "k8s.gcr.io/pause:3.2"
 IMAGE_SUITE, IMAGE_MIRROR = "bookworm", "http://deb.debian.org/debian"
 # Inside a gluster node: glusterd and the CLI, FUSE, and what the faults and checks run there; fio for
@@ -57,16 +51,11 @@ IMAGE_PACKAGES = ("glusterfs-server", "glusterfs-client", "procps", "iproute2", 
                   "psmisc", "util-linux", "coreutils", "findutils", "fio")
 GLUSTER_DEB_VERSIONS = {"10.3": "10.3-5"}  # bookworm's own; 11.1 comes from harness.gluster.versions' fetch
 IMAGE_REPO = "glusterharness/gluster"
-APT_TIMEOUT_S = 900.0
 MAKE_TIMEOUT_S = 1800.0
 
 
 def image_tag(version: str) -> str:
     return f"{IMAGE_REPO}:{version}"
-
-
-def progress(message: str) -> None:
-    print(f"k8s: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -140,33 +129,6 @@ def require() -> Build:
     if not build.stamp.exists():
         raise MissingPrerequisite(f"the k8s-local build {build.root} is missing or outdated; run `make k8s`")
     return build
-
-
-# --- apt, with the harness's own configuration ---------------------------------------------------
-
-class Apt:
-    def __init__(self, apt_dir: Path) -> None:
-        self.dir = apt_dir
-        self.updated = False
-
-    def options(self) -> list[str]:
-        return versions._apt_options(self.dir)
-
-    def update(self) -> None:
-        if self.updated:
-            return
-        for sub in ("lists/partial", "cache/archives/partial"):
-            (self.dir / sub).mkdir(parents=True, exist_ok=True)
-        (self.dir / "sources.list").write_text("\n".join(APT_SOURCES) + "\n")
-        progress("apt-get update (harness-owned sources)")
-        run(["apt-get", *self.options(), "-qq", "update"], timeout=APT_TIMEOUT_S)
-        self.updated = True
-
-    def in_dir(self, directory: Path, *args: str) -> None:
-        """apt-get `args` in `directory` (`source` and `download` write into the working directory)."""
-        self.update()
-        run(["sh", "-c", 'cd "$0" && exec "$@"', str(directory), "apt-get", *self.options(), *args],
-            timeout=APT_TIMEOUT_S)
 
 
 # --- the parts -------------------------------------------------------------------------------------
@@ -245,29 +207,6 @@ def build_gluster(part: Part, version: str, work: Path) -> None:
 
 
 # --- assembling ------------------------------------------------------------------------------------
-
-def install_runtime_packages() -> None:
-    """etcd, containerd, runc, CNI plugins, conntrack and mmdebstrap with the system's apt, like
-    `make setup`; no service they ship is started (policy-rc.d, removed afterwards)."""
-    missing = [p for p in RUNTIME_PACKAGES
-               if "install ok installed" not in run(["dpkg-query", "-W", "-f=${Status}", p], timeout=30,
-                                                    check=False).stdout]
-    if not missing:
-        return
-    progress(f"apt-get install {' '.join(missing)}")
-    policy = Path("/usr/sbin/policy-rc.d")
-    made_policy = not policy.exists()
-    if made_policy:
-        policy.write_text("#!/bin/sh\nexit 101\n")
-        policy.chmod(0o755)
-    try:
-        run(["apt-get", "update", "-qq"], timeout=APT_TIMEOUT_S)
-        run(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-qq", "--no-install-recommends",
-             *missing], timeout=APT_TIMEOUT_S)
-    finally:
-        if made_policy:
-            policy.unlink()
-
 
 @dataclass
 class Step:
