@@ -5,7 +5,9 @@ client network namespace or a client pod) as `python3 -c SCRIPT REQUEST`: the ac
 file API of a mount (harness.mountfiles) and the latency probe send this whole file there, so the
 operations and their timeouts mean the same on every provider. REQUEST's "op" picks the program:
 "probe" (the default: the access probe), "files" (a list of calls), "latency" (a write loop that
-logs one JSON line per write until SIGTERM) and "stop" (end such a loop, killing it if it hangs).
+logs one JSON line per write until SIGTERM), "stop" (end such a loop, killing it if it hangs) and
+"serve" (answer "probe", "files" and "stop" requests, one JSON line each way on stdin and stdout,
+until stdin ends or stays quiet for "idle_s").
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import hashlib
 import json
 import mmap
 import os
+import select
 import signal
 import sys
 import threading
@@ -309,6 +312,34 @@ def stop_loop(request: dict) -> dict:
     return {"stopped": "still running"}
 
 
+def answer(request: dict) -> object:
+    """The answer to one "probe", "files" or "stop" request."""
+    op = request.get("op", "probe")
+    if op == "stop":
+        return stop_loop(request)
+    if op == "files":
+        return serve_files(request)
+    return attempt(request["probe"], request["ops"], request["tag"], request["timeout"])
+
+
+def serve(idle_s: float) -> None:
+    """Answer requests read a line at a time from stdin until it ends or stays quiet for idle_s: one
+    program serves a client's many file operations, where a program each cost ~0.1 s of CPU.
+    Only a whole line is ever acted on, so a request sent as the program leaves is never half done."""
+    pending = b""
+    while True:
+        while b"\n" not in pending:
+            if not select.select([0], [], [], idle_s)[0]:
+                return
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                return
+            pending += chunk
+        line, pending = pending.split(b"\n", 1)
+        sys.stdout.write(json.dumps(answer(json.loads(line))) + "\n")
+        sys.stdout.flush()
+
+
 def main(argv: list[str]) -> None:
     """argv[1]: a JSON request (see the module's doc); prints the answer as one JSON value."""
     request = json.loads(argv[1])
@@ -316,14 +347,11 @@ def main(argv: list[str]) -> None:
     if op == "latency":
         latency_loop(request)
         return
-    if op == "stop":
-        answer: object = stop_loop(request)
-    elif op == "files":
-        answer = serve_files(request)
+    if op == "serve":
+        serve(request["idle_s"])
     else:
-        answer = attempt(request["probe"], request["ops"], request["tag"], request["timeout"])
-    sys.stdout.write(json.dumps(answer) + "\n")
-    sys.stdout.flush()
+        sys.stdout.write(json.dumps(answer(request)) + "\n")
+        sys.stdout.flush()
     # A worker stuck on a hung mount would keep a normal exit waiting; exiting the process ends it.
     os._exit(0)
 

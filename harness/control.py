@@ -96,6 +96,20 @@ class NodeRuntime(Protocol):
         on the node (Capability.PACKET_DELAY)."""
 
 
+class Stream(Protocol):
+    """A program left running in a host, spoken to a line at a time on its stdin and stdout."""
+
+    def send(self, line: str) -> None:
+        """Write one line (without its newline) to the program; StreamEnded once it has ended."""
+
+    def receive(self, timeout: float) -> str | None:
+        """Its next line of output without the newline; None when none came within timeout;
+        StreamEnded when its output ended first."""
+
+    def close(self) -> None:
+        """End the program (stdin closed, then killed if it lingers) and the channel. Idempotent."""
+
+
 class Host(ABC):
     """Something that runs commands: a storage node or a client host."""
 
@@ -106,6 +120,11 @@ class Host(ABC):
         self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, input: str | None = None, check: bool = True
     ) -> CommandResult:
         """Run argv inside this host; raise CommandError naming the host when check and it fails."""
+
+    def open_stream(self, argv: Sequence[str]) -> Stream:
+        """Start argv inside this host and keep it running, spoken to in lines (harness.mountfiles'
+        client program)."""
+        raise Unsupported(f"{self.name} ({type(self).__name__}) cannot keep a program running in it")
 
     def run_in_network(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
         """Run a program of this machine (its files, its Python) in this host's network namespace: the

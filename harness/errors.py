@@ -19,6 +19,10 @@ class MissingPrerequisite(HarnessError):
     """A binary, privilege or kernel feature the harness needs is absent."""
 
 
+class StreamEnded(HarnessError):
+    """A program kept running in a host (Host.open_stream) ended, or its channel closed."""
+
+
 class CommandError(HarnessError):
     """A command exited non-zero; carries its argv, exit code and output tail."""
 

@@ -1,11 +1,13 @@
 """File operations on a mount, run inside its client host: `mount.files.write("x", b"...")`.
 
-Every call goes to the client host as one `python3 -c clientops REQUEST` (harness.clientops, the
-access probe's transport), so the same code runs in a client network namespace of the local
-provider and in a client pod of a Kubernetes one; a batch of calls costs one exec (a pod exec is
-~0.1 s). Errors come back as data and are raised here as OSError of the right class (so
-FileNotFoundError for ENOENT) with the client and the path named in its filename; a call with no
-answer within its timeout raises TimeoutError (ETIMEDOUT), its outcome unknown.
+Calls go to a client program left running in the client host (harness.clientops "serve", the
+access probe's code), one JSON line per request, so the same code runs in a client network
+namespace of the local provider and in a client pod of a Kubernetes one. A program per request cost
+~0.1 s of CPU and as much wall time: history clients writing every 0.2 s on three workers took a
+core of this machine's two, and on a busy machine a program's start-up read as a stalled write.
+Errors come back as data and are raised here as OSError of the right class (so FileNotFoundError
+for ENOENT) with the client and the path named in its filename; a call with no answer within its
+timeout raises TimeoutError (ETIMEDOUT), its outcome unknown.
 """
 from __future__ import annotations
 
@@ -14,21 +16,28 @@ import errno as errno_mod
 import secrets
 import json
 import os
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from . import clientops
 from .clientops import PutError
-from .errors import HarnessError
+from .errors import HarnessError, StreamEnded
 
 if TYPE_CHECKING:
-    from .control import Host
+    from .control import Host, Stream
 
 SCRIPT = Path(clientops.__file__).read_text()
 OP_TIMEOUT_S = 20.0
 START_MARGIN_S = 30.0  # python3 start-up in the client host, plus the exec round trip of a pod
-MAX_REQUEST_BYTES = 64 << 10  # the request travels as one argv entry, in a pod exec's URL too
+MAX_REQUEST_BYTES = 64 << 10  # one request line; the access probe's goes as an argv entry
+# A client program leaves after SERVE_IDLE_S without a request; one idle for REUSE_IDLE_S is closed
+# here rather than reused, so a request never meets a program on its way out.
+SERVE_IDLE_S = 120.0
+REUSE_IDLE_S = 60.0
 
 Execute = Callable[[dict, float], list[dict]]
 
@@ -60,17 +69,89 @@ def raise_for(outcome: dict, where: str, path: str) -> None:
     raise PutError(outcome["value"], exc) if outcome.get("value") else exc  # a put's failure names its stage
 
 
+class ClientPrograms:
+    """A host's idle client programs. A request takes one (or starts one) and gives it back once
+    answered, so concurrent callers (a history client beside fio's file transfers) each have their
+    own; a program that did not answer in time, or ended, is closed, never reused."""
+
+    def __init__(self, host: "Host") -> None:
+        self._host = weakref.ref(host)  # the registry below must not keep a torn-down cluster alive
+        self._idle: list[tuple["Stream", float]] = []
+        self._lock = threading.Lock()
+
+    def take(self, host: "Host") -> "Stream":
+        now = time.monotonic()
+        with self._lock:
+            while self._idle:
+                stream, since = self._idle.pop()
+                if now - since < REUSE_IDLE_S:
+                    return stream
+                stream.close()
+        return host.open_stream(["python3", "-c", SCRIPT, json.dumps({"op": "serve", "idle_s": SERVE_IDLE_S})])
+
+    def give_back(self, stream: "Stream") -> None:
+        with self._lock:
+            self._idle.append((stream, time.monotonic()))
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for stream, _ in idle:
+            stream.close()
+
+
+_programs: dict[int, ClientPrograms] = {}
+_programs_lock = threading.Lock()
+
+
+def programs_of(host: "Host") -> ClientPrograms:
+    """The host's client programs; closed by release_programs, or when the host object goes."""
+    with _programs_lock:
+        programs = _programs.get(id(host))
+        if programs is None or programs._host() is not host:
+            programs = _programs[id(host)] = ClientPrograms(host)
+            weakref.finalize(host, _forget, id(host), programs)
+    return programs
+
+
+def release_programs(hosts: Iterable["Host"]) -> None:
+    """Close the hosts' client programs (a cluster going down): each leaves at the end of its input."""
+    for host in hosts:
+        with _programs_lock:
+            programs = _programs.pop(id(host), None)
+        if programs is not None:
+            programs.close()
+
+
+def _forget(key: int, programs: ClientPrograms) -> None:
+    with _programs_lock:
+        if _programs.get(key) is programs:
+            del _programs[key]
+    programs.close()
+
+
 def remote(host: "Host") -> Execute:
-    """Run a request in `host` as `python3 -c SCRIPT REQUEST`."""
+    """Run a request in `host`'s client program."""
     def execute(request: dict, timeout: float) -> list[dict]:
         calls = request["calls"]
         text = encode(calls, timeout, request.get("stop_on_error", False))
-        result = host.run(["python3", "-c", SCRIPT, text], timeout=len(calls) * timeout + START_MARGIN_S)
+        programs = programs_of(host)
+        stream = programs.take(host)
+        wait_s = len(calls) * timeout + START_MARGIN_S
         try:
-            return json.loads(result.stdout)
+            stream.send(text)
+            line = stream.receive(wait_s)
+        except StreamEnded as exc:
+            stream.close()
+            raise HarnessError(f"client {host.name} gave no file-op answer: {exc}") from None
+        if line is None:
+            stream.close()
+            raise HarnessError(f"client {host.name} gave no file-op answer within {wait_s:g} s")
+        programs.give_back(stream)
+        try:
+            return json.loads(line)
         except ValueError:
-            raise HarnessError(f"client {host.name} gave no file-op answer: {result.stdout[-300:]!r} "
-                               f"{result.stderr[-300:]!r}") from None
+            raise HarnessError(f"client {host.name} gave no file-op answer: {line[-300:]!r}") from None
     return execute
 
 

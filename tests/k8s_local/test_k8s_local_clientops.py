@@ -9,8 +9,10 @@ import time
 
 import pytest
 
+from harness.errors import HarnessError
 from harness.history import FileStore
 from harness.latency_probe import LatencyProbe
+from harness.mountfiles import programs_of
 from harness.waiting import wait_for
 
 from .conftest import k8s_built
@@ -47,6 +49,36 @@ def test_every_file_op_runs_in_the_client_pod(cluster, volume):
     with pytest.raises(FileNotFoundError, match=f"client {mount.client.name}:{mount.path}/d/missing"):
         files.stat("d/missing")
     print(f"12 file-op calls in the pod: {elapsed:.1f} s")
+    cluster.unmount(mount)
+
+
+def test_one_client_program_in_the_pod_answers_many_calls(cluster, volume):
+    """File calls go to one program kept running in the pod over one exec websocket. The negative
+    control: that program killed, the next call fails naming the client, and the one after starts
+    another; a program whose websocket is closed leaves the pod."""
+    mount = cluster.mount(volume)
+    files, client = mount.files, mount.client
+
+    def program_pid() -> int:
+        return int(files.read("/proc/self/stat", uncached=False).split()[0])
+
+    first = program_pid()
+    start = time.monotonic()
+    files.mkdir("many")
+    for n in range(30):
+        files.write(f"many/{n}", b"", fsync=False)
+    elapsed = time.monotonic() - start
+    assert program_pid() == first
+    client.run(["kill", "-9", str(first)])
+    with pytest.raises(HarnessError, match=f"client {client.name} gave no file-op answer: python3 in client "
+                                           f"{client.name} ended"):
+        files.stat("many")
+    second = program_pid()
+    assert second != first
+    programs_of(client).close()
+    wait_for(lambda: not client.run(["test", "-e", f"/proc/{second}"], check=False).ok, timeout=20,
+             what=f"the client program {second} to leave the pod once its websocket closed")
+    print(f"30 file-op calls through one program in the pod: {elapsed:.2f} s")
     cluster.unmount(mount)
 
 

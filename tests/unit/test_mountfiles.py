@@ -7,11 +7,14 @@ import errno
 import hashlib
 import json
 import os
+import signal
 
 import pytest
 
+from harness.errors import HarnessError, StreamEnded
 from harness.history import FileStore, Outcome
-from harness.mountfiles import MAX_REQUEST_BYTES, MountFiles, encode, payload, raise_for
+from harness.mountfiles import MAX_REQUEST_BYTES, SCRIPT, MountFiles, encode, payload, raise_for
+from harness.runner import ProcessStream
 
 from .thishost import ThisHost
 
@@ -81,3 +84,44 @@ def test_a_file_store_puts_atomically_and_says_whether_a_failed_put_touched_the_
     with pytest.raises(Outcome) as renamed:
         FileStore(tmp_path / "dir").write("k", "v")
     assert renamed.value.error == "EISDIR" and not renamed.value.definite
+
+
+def _program_pid(files: MountFiles) -> int:
+    """The pid of the client program that answered (the first field of its /proc/self/stat)."""
+    return int(files.read("/proc/self/stat", uncached=False).split()[0])
+
+
+def test_one_client_program_answers_a_clients_many_calls(tmp_path):
+    host = ThisHost()
+    files = MountFiles.of(host, tmp_path)
+    first = _program_pid(files)
+    for i in range(20):
+        files.write(f"f{i}", b"x")
+    assert _program_pid(MountFiles.of(host, tmp_path)) == first  # another MountFiles of the same host too
+    assert _program_pid(MountFiles.of(ThisHost(), tmp_path)) != first  # another host has its own
+
+
+def test_a_client_program_that_ended_is_an_error_and_the_next_call_starts_another(tmp_path):
+    """The negative control: a program killed between calls is reported, naming the client; it is
+    never handed a request again."""
+    files = MountFiles.of(ThisHost(), tmp_path)
+    pid = _program_pid(files)
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(HarnessError, match="client here gave no file-op answer: python3 in this host ended"):
+        files.write("a", b"x")
+    assert _program_pid(files) != pid
+    files.write("a", b"x")
+    assert (tmp_path / "a").read_bytes() == b"x"
+
+
+def test_a_client_program_leaves_when_its_input_ends_or_stays_quiet():
+    serve = ["python3", "-c", SCRIPT, json.dumps({"op": "serve", "idle_s": 0.5})]
+    quiet = ProcessStream(serve, "python3", "this host")
+    with pytest.raises(StreamEnded, match="exit 0"):
+        quiet.receive(10.0)  # no request: it leaves after 0.5 s
+    quiet.close()
+    closed = ThisHost().open_stream(serve)
+    closed.send(json.dumps({"op": "files", "calls": [], "timeout": 1.0}))
+    assert closed.receive(10.0) == "[]" and closed.receive(0.1) is None  # answered, then waiting
+    closed.close()  # its stdin ends: it leaves at once, not after being killed
+    assert closed._proc.returncode == 0

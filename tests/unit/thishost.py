@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from harness.control import Host
-from harness.runner import CommandResult, run
+from harness.runner import CommandResult, ProcessStream, run
 
 
 class ThisHost(Host):
@@ -14,3 +14,6 @@ class ThisHost(Host):
     def run(self, argv: Sequence[str], *, timeout: float = 60.0, input: str | None = None,
             check: bool = True) -> CommandResult:
         return run(argv, timeout=timeout, input=input, check=check, where="this host")
+
+    def open_stream(self, argv: Sequence[str]) -> ProcessStream:
+        return ProcessStream(argv, argv[0], "this host")

@@ -16,13 +16,14 @@ from ...cluster import DEFAULT_TIMEOUT_S, Capability, ClientHost, Cluster, Node,
 from ...errors import ConfigError, GlusterdStartFailed, HarnessError, WaitTimeout
 from ...gluster.glusterd_log import GLUSTERD_LOG, start_ended, start_errors
 from ...mount import FuseMount, glusterfs_mounts, mount_name_of, mount_volume
+from ...mountfiles import release_programs
 from ...runner import CommandResult
 from ...volume import Volume
 from ...waiting import wait_for
 from .client import KubeApi
 from .discovery import NodeInfo, PodInfo, running_pod
 from .manifests import CLIENT_MOUNT_ROOT, GLUSTERD_START
-from .podexec import ExecRunner
+from .podexec import ExecRunner, PodStream
 
 log = logging.getLogger("harness.k8s")
 
@@ -53,6 +54,11 @@ class K8sNode(Node):
         pod = self.pod()
         return self.cluster_ref.exec(pod.namespace, pod.name, argv, timeout=timeout, input=input, check=check,
                                      where=f"node {self.name} (pod {pod.name})")
+
+    def open_stream(self, argv: Sequence[str]) -> PodStream:
+        pod = self.pod()
+        return self.cluster_ref.exec.open_stream(pod.namespace, pod.name, argv, what=argv[0],
+                                                 where=f"node {self.name} (pod {pod.name})")
 
     def log_tails(self, max_bytes: int) -> dict[str, bytes]:
         """Read in the node's gluster pod, one exec for them all (each file's end after a marker line)."""
@@ -125,6 +131,10 @@ class K8sClient(ClientHost):
             check: bool = True) -> CommandResult:
         return self.cluster_ref.exec(self.namespace, self.name, argv, timeout=timeout, input=input, check=check,
                                      where=f"client {self.name}")
+
+    def open_stream(self, argv: Sequence[str]) -> PodStream:
+        return self.cluster_ref.exec.open_stream(self.namespace, self.name, argv, what=argv[0],
+                                                 where=f"client {self.name}")
 
     def run_in_network(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S) -> CommandResult:
         """Through the node runtime, in the pod's own network namespace."""
@@ -288,6 +298,7 @@ class K8sCluster(Cluster):
             except HarnessError as exc:
                 log.warning("unmounting %s failed: %s", mount.path, exc)
         self.mounts.clear()
+        release_programs([*self.clients, *self.nodes])
         if self._on_down:
             self._on_down()
         self._down = True

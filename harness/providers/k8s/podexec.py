@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any, Protocol, Sequence
 
-from ...errors import CommandError, HarnessError
+from ...errors import CommandError, HarnessError, StreamEnded
 from ...runner import CommandResult
 
 STDOUT, STDERR, ERROR = 1, 2, 3
@@ -27,6 +27,9 @@ class ExecRunner(Protocol):
 
     def __call__(self, namespace: str, pod: str, argv: Sequence[str], *, timeout: float, input: str | None = None,
                  check: bool = True, container: str | None = None, where: str = "") -> CommandResult: ...
+
+    def open_stream(self, namespace: str, pod: str, argv: Sequence[str], *, what: str, where: str) -> "PodStream":
+        """Start argv in the pod and keep it running, spoken to in lines (harness.control.Stream)."""
 
 
 def exit_code_from_status(raw: str) -> tuple[int, str]:
@@ -75,11 +78,30 @@ class PodExec:
             api = self._per_thread.api = client.CoreV1Api(client.ApiClient(shared.configuration))
         return api
 
-    def __call__(self, namespace: str, pod: str, argv: Sequence[str], *, timeout: float, input: str | None = None,
-                 check: bool = True, container: str | None = None, where: str = "") -> CommandResult:
+    def _connect(self, namespace: str, pod: str, kwargs: dict, where: str, argv: Sequence[str]) -> Any:
         from kubernetes.client.exceptions import ApiException
         from kubernetes.stream import stream
 
+        try:
+            return stream(self._exec_api().connect_get_namespaced_pod_exec, pod, namespace, **kwargs)
+        except (ApiException, AttributeError, OSError) as exc:
+            # A refused websocket handshake (404: no such pod) surfaces from the client as an
+            # ApiException, or in some client versions as an AttributeError while it decodes the
+            # absent body of that exception; both mean the same here.
+            cause = exc.__context__ if isinstance(exc, AttributeError) and exc.__context__ else exc
+            reason = getattr(cause, "reason", None) or str(cause)
+            raise HarnessError(
+                f"cannot exec in {where} ({namespace}/{pod}): {reason}; is the pod running? "
+                f"(command: {' '.join(str(a)[:80] for a in argv)})"
+            ) from None
+
+    def open_stream(self, namespace: str, pod: str, argv: Sequence[str], *, what: str, where: str) -> "PodStream":
+        kwargs = {"command": [str(a) for a in argv], "stdin": True, "stdout": True, "stderr": True, "tty": False,
+                  "_preload_content": False}
+        return PodStream(self._connect(namespace, pod, kwargs, where, argv), what, where)
+
+    def __call__(self, namespace: str, pod: str, argv: Sequence[str], *, timeout: float, input: str | None = None,
+                 check: bool = True, container: str | None = None, where: str = "") -> CommandResult:
         argv = tuple(str(a) for a in argv)
         where = where or f"pod {namespace}/{pod}"
         start = time.monotonic()
@@ -93,18 +115,7 @@ class PodExec:
                   "_preload_content": False, "_request_timeout": timeout}
         if container:
             kwargs["container"] = container
-        try:
-            ws = stream(self._exec_api().connect_get_namespaced_pod_exec, pod, namespace, **kwargs)
-        except (ApiException, AttributeError, OSError) as exc:
-            # A refused websocket handshake (404: no such pod) surfaces from the client as an
-            # ApiException, or in some client versions as an AttributeError while it decodes the
-            # absent body of that exception; both mean the same here.
-            cause = exc.__context__ if isinstance(exc, AttributeError) and exc.__context__ else exc
-            reason = getattr(cause, "reason", None) or str(cause)
-            raise HarnessError(
-                f"cannot exec in {where} ({namespace}/{pod}): {reason}; is the pod running? "
-                f"(command: {' '.join(argv)})"
-            ) from None
+        ws = self._connect(namespace, pod, kwargs, where, argv)
         try:
             deadline = start + timeout
             stdout, stderr = [], []
@@ -134,3 +145,45 @@ class PodExec:
         if check and not result.ok:
             raise CommandError(result, where)
         return result
+
+
+class PodStream:
+    """A program kept running in a pod over one exec websocket (harness.control.Stream). Over exec's
+    v4 protocol stdin cannot be closed: the program leaves when the websocket goes, or when idle."""
+
+    def __init__(self, ws: Any, what: str, where: str) -> None:
+        self._ws, self.what, self.where = ws, what, where
+        self._pending, self._stderr = "", ""
+
+    def send(self, line: str) -> None:
+        if not self._ws.is_open():
+            raise self._ended()
+        try:
+            self._ws.write_stdin(line + "\n")
+        except OSError:
+            raise self._ended() from None
+
+    def receive(self, timeout: float) -> str | None:
+        deadline = time.monotonic() + timeout
+        while "\n" not in self._pending:
+            self._pending += self._ws.read_channel(STDOUT)
+            self._stderr = (self._stderr + self._ws.read_channel(STDERR))[-2000:]
+            if "\n" in self._pending:
+                break
+            remaining = deadline - time.monotonic()
+            if not self._ws.is_open():
+                raise self._ended()
+            if remaining <= 0:
+                return None
+            self._ws.update(timeout=min(remaining, 1.0))
+        line, self._pending = self._pending.split("\n", 1)
+        return line
+
+    def close(self) -> None:
+        self._ws.close()
+
+    def _ended(self) -> StreamEnded:
+        code, note = exit_code_from_status(self._ws.read_channel(ERROR))
+        detail = "; ".join(t for t in (self._stderr.strip(), note) if t)
+        return StreamEnded(f"{self.what} in {self.where} ended (exit {code})" + (f": {detail}" if detail else ""))
+
