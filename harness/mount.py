@@ -1,9 +1,10 @@
 """FUSE mounts of a volume from a client host, handed out only when every child is up."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Collection, Generic, Protocol, TypeVar
 
 from .mountfiles import MountFiles
@@ -104,11 +105,26 @@ class FuseMount(Generic[V]):
     def unmount(self) -> None:
         """Unmount and wait for the client process to exit. Idempotent."""
         client = Proc.of(pid) if (pid := daemon_pid(self.pid_file)) else None
+        detach_loops_over(self.client, PurePosixPath(self.path))
         if is_mounted(self.path):
             if not run(["umount", str(self.path)], timeout=30, check=False).ok:
                 run(["umount", "-l", str(self.path)], timeout=30)
         if client and client.alive():
             kill_pids([client.pid])
+
+
+def loop_devices(client: "Host") -> list[dict]:
+    """The loop devices as the client sees them: {name, back-file, dio}."""
+    out = client.run(["losetup", "--json", "--list", "--output", "NAME,BACK-FILE,DIO"], timeout=15).stdout
+    return json.loads(out).get("loopdevices", []) if out.strip() else []
+
+
+def detach_loops_over(client: "Host", path: PurePosixPath) -> None:
+    """Detach loop devices backed by a file under `path` in the client (a block workload's, left by a
+    failed test): one would keep the mount busy and outlive it."""
+    for device in loop_devices(client):
+        if PurePosixPath(device.get("back-file") or "/").is_relative_to(path):
+            client.run(["losetup", "--detach", device["name"]], timeout=30, check=False)
 
 
 def _disperse_children(text: str, size: int) -> list[bool]:

@@ -26,10 +26,10 @@ from harness.workloads.s3client import make_client
 from harness.workloads.s3gateway import start_gateway
 from harness.workloads.scenario import PhasePlan, Workload, run_phases
 
-# fio runs in a client host and the histories through the mounts' file API, on every provider; the loop
-# device's backing file and the S3 gateway's checks use the mount here (host-fuse).
+# fio, the loop device and the histories run in a client host through the mounts' file API, on every
+# provider; the S3 gateway's checks use the mount here (host-fuse).
 pytestmark = [pytest.mark.workload, pytest.mark.requires(Capability.CLIENT_WORKLOADS)]
-BLOCK = pytest.mark.requires(Capability.LOOP_DEVICES, Capability.HOST_FUSE)
+BLOCK = pytest.mark.requires(Capability.LOOP_DEVICES)
 S3 = pytest.mark.requires(Capability.S3_GATEWAY, Capability.HOST_FUSE)
 KILL = pytest.mark.requires(Capability.NODE_PROCESSES)  # KillBrick signals the brick inside its node
 WHOLE_NODE = pytest.mark.requires(Capability.WHOLE_NODE_FAULTS)  # this host's signals, or a node runtime

@@ -61,9 +61,11 @@ def provider_capabilities(name: str) -> frozenset[str]:
     if name in ("kind", "k8s-local"):  # node containers (kind) or node cgroups (k8s-local) stop and freeze;
         # the harness deployed the gluster pods, so their glusterd may be killed and started again
         # k8s-local is in this host's registry, where chaostoolkit finds its cluster, and its nodes'
-        # networks are this host's namespaces, where the packet delayer runs
+        # networks are this host's namespaces, where the packet delayer runs; its client pods are
+        # privileged on this machine's kernel, with its loop devices
         return (K8S_CAPABILITIES | {Capability.NODE_CONTAINER_FAULTS, Capability.GLUSTERD_CONTROL}
-                | ({Capability.CHAOS_TARGET, Capability.PACKET_DELAY} if name == "k8s-local" else set()))
+                | ({Capability.CHAOS_TARGET, Capability.PACKET_DELAY, Capability.LOOP_DEVICES}
+                   if name == "k8s-local" else set()))
     if name == "existing":
         return K8S_CAPABILITIES
     raise ConfigError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}")

@@ -1,7 +1,8 @@
 """fio inside a client pod of a k8s-local cluster: the job file sent into the pod, fio's JSON and
 per-I/O latency log brought back here and parsed, its progress read in the pod while it runs, and
 gfapi from the pod to a node. The negative controls: a mount already unmounted, or a mount of another
-client, is refused before fio runs, naming the client and the fix."""
+client, is refused before fio runs, naming the client and the fix. Block access: fio on a loop
+device attached in the pod."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,9 @@ import time
 import pytest
 
 from harness.errors import ConfigError
-from harness.workloads.fio import FileTarget, FioJob, GfapiTarget, fio_ops_completed, run_fio
+from harness.mount import loop_devices
+from harness.workloads.block import attach_loop
+from harness.workloads.fio import BlockTarget, FileTarget, FioJob, GfapiTarget, fio_ops_completed, run_fio
 
 from .conftest import k8s_built
 
@@ -74,3 +77,22 @@ def test_fio_on_a_path_that_is_no_glusterfs_mount_in_the_client_is_refused(clust
                                           r"\(nothing is mounted there\); mount the volume there"):
         run_fio(mount.client, FileTarget(mount), FioJob("randread", "8M", RUNTIME_S), tmp_path)
     assert not list(tmp_path.iterdir())  # refused before any run folder was made
+
+
+def test_fio_on_a_loop_device_in_a_client_pod(cluster, volume, tmp_path):
+    """Block access in the pod: the backing file written through the pod's mount, a loop device over
+    it with direct I/O, fio on the device. The negative controls: the unmount detaches a loop device
+    left attached (a failed test's), and an existing backing file is refused."""
+    mount = cluster.mount(volume)
+    with attach_loop(mount.client, mount, "8M") as loop:
+        assert loop.attached() and mount.files.stat("block.img")["size"] == 8 << 20
+        result = run_fio(mount.client, BlockTarget(loop.device), FioJob("randwrite", "8M", RUNTIME_S, iodepth=4),
+                         tmp_path)
+        assert result.write is not None and result.write.ios > 0
+    assert not loop.attached()
+    with pytest.raises(ConfigError, match=f"{mount.path}/block.img already exists in client {mount.client.name}"):
+        attach_loop(mount.client, mount, "8M")
+    left = attach_loop(mount.client, mount, "8M", name="left.img")
+    cluster.unmount(mount)
+    assert not left.attached()
+    assert not any(d.get("back-file", "").startswith(str(mount.path)) for d in loop_devices(mount.client))

@@ -15,7 +15,7 @@ from typing import Callable, Collection, Sequence
 from ...cluster import DEFAULT_TIMEOUT_S, Capability, ClientHost, Cluster, Node, NodeRuntime
 from ...errors import ConfigError, GlusterdStartFailed, HarnessError, WaitTimeout
 from ...gluster.glusterd_log import GLUSTERD_LOG, start_ended, start_errors
-from ...mount import FuseMount, glusterfs_mounts, mount_name_of, mount_volume
+from ...mount import FuseMount, detach_loops_over, glusterfs_mounts, mount_name_of, mount_volume
 from ...mountfiles import release_programs
 from ...runner import CommandResult
 from ...volume import Volume
@@ -177,6 +177,7 @@ class K8sFuseMount(FuseMount):
     def unmount(self) -> None:
         """Unmount in the pod and stop its FUSE client. Idempotent."""
         pid = self.pid
+        detach_loops_over(self.client, PurePosixPath(self.path))
         if self.client.run(["mountpoint", "-q", str(self.path)], timeout=15, check=False).ok:
             if not self.client.run(["umount", str(self.path)], timeout=30, check=False).ok:
                 self.client.run(["umount", "-l", str(self.path)], timeout=30)
@@ -201,6 +202,9 @@ class K8sClusterOptions:
     # The cluster is in this host's registry with its state in a run folder (k8s-local), so a
     # chaostoolkit run finds it by run id and attaches (harness.chaos.target).
     registered: bool = False
+    # Client pods see the host's loop devices (k8s-local: privileged pods on this machine's kernel,
+    # its /dev/loop* present when they start), so block workloads attach one there.
+    loop_devices: bool = False
     client_mount_root: str = CLIENT_MOUNT_ROOT
 
 
@@ -220,7 +224,8 @@ class K8sCluster(Cluster):
         self.clients: list[ClientHost] = [K8sClient(p, self) for p in clients]
         self.capabilities = (K8S_CAPABILITIES | (node_runtime.capabilities if node_runtime else set())
                              | ({Capability.GLUSTERD_CONTROL} if options.glusterd_restartable else set())
-                             | ({Capability.CHAOS_TARGET} if options.registered else set()))
+                             | ({Capability.CHAOS_TARGET} if options.registered else set())
+                             | ({Capability.LOOP_DEVICES} if options.loop_devices else set()))
         self.mounts: list[K8sFuseMount] = []
         self._seq = itertools.count(1)
         self._on_down, self._on_keep = on_down, on_keep

@@ -8,6 +8,7 @@ so the gluster CLI and every caller above it work unchanged on a pod.
 from __future__ import annotations
 
 import json
+import select
 import threading
 import time
 from typing import Any, Protocol, Sequence
@@ -116,25 +117,19 @@ class PodExec:
         if container:
             kwargs["container"] = container
         ws = self._connect(namespace, pod, kwargs, where, argv)
+        frames = Frames(ws)
         try:
             deadline = start + timeout
-            stdout, stderr = [], []
             timed_out = False
-            while ws.is_open():
+            while frames.open:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     timed_out = True
                     break
-                ws.update(timeout=min(remaining, 1.0))
-                # Drain as we go so a chatty command never grows the client's buffers unboundedly.
-                stdout.append(ws.read_channel(STDOUT))
-                stderr.append(ws.read_channel(STDERR))
-            stdout.append(ws.read_channel(STDOUT))
-            stderr.append(ws.read_channel(STDERR))
-            status_raw = ws.read_channel(ERROR)
+                frames.read(remaining)
         finally:
             ws.close()
-        out, err = "".join(stdout), "".join(stderr)
+        out, err, status_raw = frames.take(STDOUT), frames.take(STDERR), frames.take(ERROR)
         if timed_out:
             code, note = -9, f"(timed out after {timeout} s)"
         else:
@@ -147,43 +142,80 @@ class PodExec:
         return result
 
 
+class Frames:
+    """An exec websocket's channels, read a frame at a time here rather than by WSClient.update: that
+    polls the raw socket, which cannot see frames TLS has already decrypted
+    (kubernetes-client/python#2414; fixed in kubernetes 37, which this project cannot take), so each
+    such frame waited for the next network event; a 2 MB answer never came within 90 s."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.open = True
+        self.channels: dict[int, list[str]] = {STDOUT: [], STDERR: [], ERROR: []}
+
+    def read(self, timeout: float) -> None:
+        """At most one frame into the channels, waiting up to timeout for it; `open` goes False when
+        the websocket closes."""
+        import ssl
+
+        from websocket import ABNF, WebSocketException
+
+        raw = self.ws.sock.sock
+        buffered = isinstance(raw, ssl.SSLSocket) and raw.pending() > 0
+        if not buffered and not select.select([raw], [], [], timeout)[0]:
+            return
+        try:
+            opcode, frame = self.ws.sock.recv_data_frame(True)
+        except (OSError, WebSocketException):
+            self.open = False
+            return
+        if opcode == ABNF.OPCODE_CLOSE:
+            self.open = False
+        elif opcode in (ABNF.OPCODE_TEXT, ABNF.OPCODE_BINARY) and len(frame.data) > 1 \
+                and frame.data[0] in self.channels:
+            self.channels[frame.data[0]].append(frame.data[1:].decode(errors="replace"))
+
+    def take(self, channel: int) -> str:
+        """What the channel has received since the last take."""
+        data = "".join(self.channels[channel])
+        self.channels[channel].clear()
+        return data
+
+
 class PodStream:
     """A program kept running in a pod over one exec websocket (harness.control.Stream). Over exec's
     v4 protocol stdin cannot be closed: the program leaves when the websocket goes, or when idle."""
 
     def __init__(self, ws: Any, what: str, where: str) -> None:
-        self._ws, self.what, self.where = ws, what, where
-        self._pending, self._stderr = "", ""
+        self._frames, self.what, self.where = Frames(ws), what, where
+        self._pending = ""
 
     def send(self, line: str) -> None:
-        if not self._ws.is_open():
+        if not self._frames.open or not self._frames.ws.is_open():
             raise self._ended()
         try:
-            self._ws.write_stdin(line + "\n")
+            self._frames.ws.write_stdin(line + "\n")
         except OSError:
             raise self._ended() from None
 
     def receive(self, timeout: float) -> str | None:
         deadline = time.monotonic() + timeout
         while "\n" not in self._pending:
-            self._pending += self._ws.read_channel(STDOUT)
-            self._stderr = (self._stderr + self._ws.read_channel(STDERR))[-2000:]
-            if "\n" in self._pending:
-                break
-            remaining = deadline - time.monotonic()
-            if not self._ws.is_open():
+            if not self._frames.open:
                 raise self._ended()
+            remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            self._ws.update(timeout=min(remaining, 1.0))
+            self._frames.read(remaining)
+            self._pending += self._frames.take(STDOUT)
         line, self._pending = self._pending.split("\n", 1)
         return line
 
     def close(self) -> None:
-        self._ws.close()
+        self._frames.open = False
+        self._frames.ws.close()
 
     def _ended(self) -> StreamEnded:
-        code, note = exit_code_from_status(self._ws.read_channel(ERROR))
-        detail = "; ".join(t for t in (self._stderr.strip(), note) if t)
+        code, note = exit_code_from_status(self._frames.take(ERROR))
+        detail = "; ".join(t for t in (self._frames.take(STDERR).strip()[-2000:], note) if t)
         return StreamEnded(f"{self.what} in {self.where} ended (exit {code})" + (f": {detail}" if detail else ""))
-

@@ -74,7 +74,8 @@ class K8sLocalGlusterProvider:
         options = K8sClusterOptions(
             namespace=settings.namespace, gluster_pod_selector=self.options.pod_selector,
             brick_root=settings.brick_root, client_namespace=settings.namespace, client_selector=client_selector,
-            allow_destructive_faults=True, description=where, glusterd_restartable=True, registered=True)
+            allow_destructive_faults=True, description=where, glusterd_restartable=True, registered=True,
+            loop_devices=True)
         (kube.root / STACK_STATE).write_text(json.dumps(
             {"cluster": asdict(options), "node_selector": self.options.node_selector,
              "zone_label": self.options.zone_label}, indent=2))
