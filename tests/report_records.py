@@ -14,8 +14,8 @@ def phase(p50: float, p99: float, count: int = 200, rate: float = 100.0) -> dict
 
 
 def write_run(run_path: Path, scenarios: list[dict]) -> Path:
-    """One test per scenario dict: {id, test?, phases?, iops?, heal_s? (None = timed out), heal_blocked_by?,
-    unavailable_s?, lost?, split_brain?, storm_p99_s?}."""
+    """One test per scenario dict: {id, test?, access? (file), phases?, iops?, heal_s? (None = timed out),
+    heal_blocked_by?, unavailable_s?, lost?, split_brain?, storm_p99_s?}."""
     recorder = Recorder(run_path, "main")
     t = 1_800_000_000.0
     for sc in scenarios:
@@ -31,7 +31,8 @@ def write_run(run_path: Path, scenarios: list[dict]) -> Path:
             gaps = [{"client": "client1", "start": t + 3, "end": t + 3 + sc["unavailable_s"], "errors": 4,
                      "first_error": "ENOTCONN"}] if sc.get("unavailable_s") else []
             recorder.record("workload", {
-                "scenario": sc["id"], "name": "fio-randwrite-file", "access": "file", "unit": "ms",
+                "scenario": sc["id"], "name": f"fio-randwrite-{sc.get('access', 'file')}", "access": sc.get("access", "file"),
+                "unit": "ms",
                 "series_file": series, "phases": sc.get("phases", {"before": phase(1.0, 5.0)}), "iops": sc.get("iops"),
                 "unavailability": gaps}, test=test)
         if "heal_s" in sc:

@@ -78,7 +78,7 @@ def build_run_report(
     violations: list[GateResult] = []
     gates_section = None
     if thresholds is not None:
-        results = evaluate(summary["metrics"], thresholds)
+        results = evaluate(summary["metrics"], thresholds, summary["workloads"])
         violations = [r for r in results if not r.passed]
         gates_section = gate_report(results, thresholds)
     rows: list[Row] = []

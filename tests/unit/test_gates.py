@@ -68,6 +68,41 @@ def test_negative_control_and_overrides(tmp_path: Path) -> None:
     assert [r.limit for r in realistic if r.scenario == "N1" and r.gate == "max_unavailability_s"] == [75.0]
 
 
+def test_an_access_table_raises_a_limit_for_that_access_only(tmp_path: Path) -> None:
+    """[fast.access.s3] raises max_fault_p99_ms to 5 s for S3 workloads; the negative controls: fio
+    over 2 s under the same fault still violates the scenario's limit, S3 over 5 s violates its raised
+    one, and a scenario's higher limit (N1's 15 s) is never lowered by it."""
+    def q1(access: str, p99: float, scenario: str = "Q1") -> dict:
+        return {"id": scenario, "access": access, "phases": {"during_fault": phase(5.0, p99)},
+                "test": f"suites/test_w.py::test_{scenario}_{access}"}
+
+    thresholds = load_thresholds(None, "fast")
+    assert thresholds.limit_for("max_fault_p99_ms", "Q1", "s3") == 5000
+    assert thresholds.limit_for("max_fault_p99_ms", "Q1", "file") == thresholds.limit_for("max_fault_p99_ms", "Q1") == 2000
+    summary = summary_of(tmp_path / "ok", [q1("s3", 3029.0), q1("file", 25.0), q1("s3", 9000.0, "N1")])
+    p99 = [r for r in evaluate(summary["metrics"], thresholds, summary["workloads"]) if r.gate == "max_fault_p99_ms"]
+    assert [r.line for r in p99] == [
+        "gate max_fault_p99_ms ok: limit 15000 ms, measured 9000 ms, scenario N1, access s3",
+        "gate max_fault_p99_ms ok: limit 2000 ms, measured 25 ms, scenario Q1",
+        "gate max_fault_p99_ms ok: limit 5000 ms, measured 3029 ms, scenario Q1, access s3",
+    ]
+    summary = summary_of(tmp_path / "bad", [q1("s3", 5200.0), q1("file", 2100.0)])
+    violated = [r.line for r in evaluate(summary["metrics"], thresholds, summary["workloads"]) if not r.passed]
+    assert violated == ["gate max_fault_p99_ms VIOLATED: limit 2000 ms, measured 2100 ms, scenario Q1",
+                        "gate max_fault_p99_ms VIOLATED: limit 5000 ms, measured 5200 ms, scenario Q1, access s3"]
+    # Without the workloads the scenario's worst value meets the scenario's own limit: nothing is raised.
+    assert [r.line for r in evaluate(summary["metrics"], thresholds) if r.gate == "max_fault_p99_ms"] == [
+        "gate max_fault_p99_ms VIOLATED: limit 2000 ms, measured 5200 ms, scenario Q1"]
+
+
+def test_an_access_table_takes_only_workload_gates(tmp_path: Path) -> None:
+    bad = tmp_path / "t.toml"
+    bad.write_text("[fast]\nmax_heal_s = 60\n[fast.access.s3]\nmax_heal_s = 600\n")
+    with pytest.raises(ConfigError, match=r"\[fast.access.s3\]: unknown key 'max_heal_s'; known keys: "
+                                          r"max_fault_p99_ms, max_unavailability_s"):
+        load_thresholds(bad, "fast")
+
+
 def test_a_heal_that_timed_out_violates_whatever_the_limit(tmp_path: Path) -> None:
     summary = summary_of(tmp_path, [{"id": "H1", "heal_s": None}])
     [result] = [r for r in evaluate(summary["metrics"], load_thresholds(None, "realistic")) if r.gate == "max_heal_s"]
