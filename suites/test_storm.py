@@ -1,7 +1,8 @@
 """Provisioning at scale: a storm of N replica-3 volumes, with and without brick multiplexing.
 
 N is the profile's storm_volumes (100 fast, 1000 realistic; GLUSTER_STORM_VOLUMES overrides it).
-Fails on any provisioning error, anything left behind, a provisioning p99 over the gate
+Fails on any provisioning error (a volume start lost to gluster/glusterfs#1101's port race, shown
+by its brick log, is reported as that known defect), anything left behind, a provisioning p99 over the gate
 (max_provision_p99_s of the thresholds file), or memory growth beyond the capacity model. A storm
 the machine cannot hold (e.g. 1000 volumes without multiplexing) is skipped with the arithmetic.
 """
@@ -17,7 +18,8 @@ from harness.pytest.plugin import OPTIONS, expect, option
 from harness.results import load_records
 from harness.storm import StormPlan, run_storm
 from harness.storm_curve import plot_curves, write_result
-from harness.storm_verdict import check_footprint, check_storm, provision_p99_threshold, storm_volume_count
+from harness.storm_verdict import (check_footprint, check_storm, diagnose_failures, provision_p99_threshold,
+                                   storm_volume_count)
 from harness.volume import VolumeSpec, VolumeType
 
 pytestmark = [pytest.mark.scale, pytest.mark.requires(Capability.PROCESS_STATS)]  # memory per process, from /proc
@@ -40,5 +42,5 @@ def test_provisioning_storm(gluster_cluster, profile, run_dir, recorder, request
     plot_curves(load_records(run_dir.path, "storm"), run_dir.path / "storm.png")
     print(f"storm {plan.label}: p50 {record['p50_s']} s, p99 {record['p99_s']} s (gate {max_p99_s} s from "
           f"{source}), {record['volumes_per_min']} volumes/min, peak {record['peak']}")
-    expect(check_storm(result, max_p99_s))
+    expect(check_storm(result, max_p99_s, diagnose_failures(result, gluster_cluster.nodes)))
     expect(check_footprint(result))
