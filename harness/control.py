@@ -32,7 +32,9 @@ class Capability:
     HOST_FUSE = "host-fuse"  # mounts are visible to the test process itself
     CLIENT_WORKLOADS = "client-workloads"  # fio runs in client hosts (FUSE files, gfapi)
     LOOP_DEVICES = "loop-devices"  # loop block devices in client hosts over a file written through the mount
-    S3_GATEWAY = "s3-gateway"  # Swift's S3 gateway and locust in client hosts, driven from this process
+    # Swift's S3 gateway and locust run in client hosts (their image has them), and this process enters
+    # a client's network to reach the gateway as that client (the S3 history clients).
+    S3_GATEWAY = "s3-gateway"
     # chaostoolkit finds the cluster in this host's registry and attaches (local, k8s-local)
     CHAOS_TARGET = "chaos-target"
     GLUSTER_VERSIONS = "gluster-versions"  # nodes run chosen GlusterFS versions (mixed, upgraded)
@@ -95,6 +97,9 @@ class NodeRuntime(Protocol):
         """Run a program of this machine in the node's network namespace, or with pod_uid in that pod's
         on the node (Capability.PACKET_DELAY)."""
 
+    def network_namespace(self, node: str, pod_uid: str) -> str:
+        """The network namespace file (on this machine) of a pod on the node (Capability.S3_GATEWAY)."""
+
 
 class Stream(Protocol):
     """A program left running in a host, spoken to a line at a time on its stdin and stdout."""
@@ -131,3 +136,9 @@ class Host(ABC):
         userspace delayer of a latency fault (Capability.PACKET_DELAY)."""
         raise Unsupported(f"{self.name} ({type(self).__name__}) cannot run this machine's programs in its network: "
                           f"that needs the {Capability.PACKET_DELAY} capability")
+
+    def network_namespace(self) -> str:
+        """A file of this machine naming this host's network namespace, which a thread of this process
+        enters (setns) so its sockets open there: the in-process S3 and history clients."""
+        raise Unsupported(f"{self.name} ({type(self).__name__}) has no network namespace this process can enter: "
+                          f"in-process S3 clients need the {Capability.S3_GATEWAY} capability")

@@ -21,16 +21,16 @@ from harness.history import FileStore, S3Store, Store
 from harness.volume import Volume, VolumeType
 from harness.workloads.block import attach_loop
 from harness.workloads.fio import BlockTarget, FileTarget, FioJob, GfapiTarget, fio_ops_completed, run_fio
-from harness.workloads.locust import LocustJob, run_locust
+from harness.workloads.locust import LocustJob, requests_completed, run_locust
 from harness.workloads.s3client import make_client
 from harness.workloads.s3gateway import start_gateway
 from harness.workloads.scenario import PhasePlan, Workload, run_phases
 
-# fio, the loop device and the histories run in a client host through the mounts' file API, on every
-# provider; the S3 gateway's checks use the mount here (host-fuse).
+# fio, the loop device, the S3 gateway, locust and the histories run in a client host through the
+# contract (commands and the mounts' file API), on every provider that has them.
 pytestmark = [pytest.mark.workload, pytest.mark.requires(Capability.CLIENT_WORKLOADS)]
 BLOCK = pytest.mark.requires(Capability.LOOP_DEVICES)
-S3 = pytest.mark.requires(Capability.S3_GATEWAY, Capability.HOST_FUSE)
+S3 = pytest.mark.requires(Capability.S3_GATEWAY)
 KILL = pytest.mark.requires(Capability.NODE_PROCESSES)  # KillBrick signals the brick inside its node
 WHOLE_NODE = pytest.mark.requires(Capability.WHOLE_NODE_FAULTS)  # this host's signals, or a node runtime
 # History clients pause 0.2 s between operations: each write is a file created and renamed in one
@@ -96,8 +96,8 @@ def access_path(gluster_cluster, volume_factory, mount_factory, run_dir, request
             stores = {c.name: S3Store(make_client(gateway.endpoint(c), read_timeout=20), "history") for c in (c1, c2)}
             def workload(rt): return [run_locust(c2, gateway.endpoint(c2), LocustJob(run_time_s=rt, **S3_LOAD),
                                                  out).series]
-            def measured(): return sum(f.read_bytes().count(b"\n") for f in out.glob("locust-*/samples.csv"))
-            return AccessPath(volume, mounts, workload, stores, out / f"history-{access}.jsonl", measured)
+            return AccessPath(volume, mounts, workload, stores, out / f"history-{access}.jsonl",
+                              lambda: requests_completed(out))
         return AccessPath(volume, mounts, workload, stores, out / f"history-{access}.jsonl",
                           lambda: fio_ops_completed(out))
 

@@ -6,10 +6,10 @@ cover S3 like HTTP. Configuration from the environment:
   S3_BUCKET (default "locust", created at test start), S3_OBJECT_SIZE (bytes, default 4096),
   S3_WAIT_S (seconds each user waits between requests, default 0: as fast as the gateway answers),
   LOCUST_SAMPLES (optional: a CSV file receiving one line per request: unix_time,latency_ms,name,ok).
-By hand:
-  S3_ENDPOINT=http://HOST:8080 locust -f workloads/locustfile_s3.py --headless -u 4 -r 4 --run-time 10s
-The harness runs it as a subprocess (harness.workloads.locust): importing locust would
-monkey-patch the harness's own process with gevent.
+By hand, from the repository:
+  S3_ENDPOINT=http://HOST:8080 python -m locust -f workloads/locustfile_s3.py --headless -u 4 -r 4 --run-time 10s
+The harness runs it as a program in a client host (harness.workloads.locust): importing locust
+would monkey-patch the harness's own process with gevent.
 """
 from __future__ import annotations
 
@@ -21,19 +21,21 @@ import uuid
 import gevent
 from locust import User, constant, events, task
 
-from harness.workloads.s3client import make_client
-from harness.workloads.s3gateway import ACCESS_KEY, SECRET_KEY, S3Endpoint
+try:
+    from s3compat import ACCESS_KEY, SECRET_KEY, boto3_client  # the harness sends it beside this file
+except ModuleNotFoundError:  # run by hand from the repository
+    from harness.workloads.s3compat import ACCESS_KEY, SECRET_KEY, boto3_client
 
 BUCKET = os.environ.get("S3_BUCKET", "locust")
 OBJECT_SIZE = int(os.environ.get("S3_OBJECT_SIZE", "4096"))
 WAIT_S = float(os.environ.get("S3_WAIT_S", "0"))
 
 
-def endpoint() -> S3Endpoint:
+def s3_client():
     url = os.environ.get("S3_ENDPOINT")
     if not url:
         raise SystemExit("S3_ENDPOINT is not set; export S3_ENDPOINT=http://HOST:PORT of the S3 gateway")
-    return S3Endpoint(url, os.environ.get("S3_ACCESS_KEY", ACCESS_KEY), os.environ.get("S3_SECRET_KEY", SECRET_KEY))
+    return boto3_client(url, os.environ.get("S3_ACCESS_KEY", ACCESS_KEY), os.environ.get("S3_SECRET_KEY", SECRET_KEY))
 
 
 _samples = open(os.environ["LOCUST_SAMPLES"], "a", buffering=1) if os.environ.get("LOCUST_SAMPLES") else None
@@ -55,7 +57,7 @@ def _count_run_time_from_now(**_):
 
 @events.test_start.add_listener
 def _create_bucket(environment, **_):
-    client = make_client(endpoint())
+    client = s3_client()
     try:
         client.create_bucket(Bucket=BUCKET)
     except client.exceptions.BucketAlreadyOwnedByYou:
@@ -66,7 +68,7 @@ class S3User(User):
     wait_time = constant(WAIT_S)
 
     def on_start(self) -> None:
-        self.s3 = make_client(endpoint())
+        self.s3 = s3_client()
         self.prefix = f"u-{uuid.uuid4().hex[:8]}/"
         self.keys: list[str] = []
         self.body = os.urandom(OBJECT_SIZE)

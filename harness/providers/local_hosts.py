@@ -142,6 +142,9 @@ class LocalClient(ClientHost):
     def open_stream(self, argv: Sequence[str]) -> ProcessStream:
         return ProcessStream(["nsenter", f"--net=/run/netns/{self.namespace}", *argv], argv[0], self.name)
 
+    def network_namespace(self) -> str:
+        return f"/run/netns/{self.namespace}"
+
 
 def _tail(path: Path, max_bytes: int) -> bytes:
     with open(path, "rb") as fh:

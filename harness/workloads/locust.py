@@ -1,4 +1,5 @@
-"""locust over S3, run as a subprocess in a client host, its CSV output parsed.
+"""locust over S3, run in a client host (its folder there: harness.workloads.clientdir), its
+outputs brought back here and parsed.
 
 Never `import locust` here: it monkey-patches the importing process with gevent. The locustfile
 (workloads/locustfile_s3.py) runs headless with `--csv --csv-full-history --json-file`; the
@@ -12,6 +13,7 @@ import csv
 import itertools
 import json
 import sys
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -20,10 +22,23 @@ from pathlib import Path
 from ..cluster import ClientHost
 from ..errors import ConfigError, HarnessError
 from ..timeseries import Interval, Point, TimeSeries
+from . import s3compat
+from .clientdir import ClientFolder, client_folder
 from .nsenter import check_reachable
 from .s3gateway import S3Endpoint
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "workloads" / "locustfile_s3.py"
+S3COMPAT = Path(s3compat.__file__)
+# The first interpreter named that has locust and boto3 (found without importing them: locust's
+# import alone takes a second of CPU).
+FIND_PYTHON = ('for py; do "$py" -c "import importlib.util as u, sys; '
+               'sys.exit(not (u.find_spec(\'locust\') and u.find_spec(\'boto3\')))" 2>/dev/null && exec echo "$py"; '
+               'done; exit 1')
+OUTPUTS = ("locust.json", "locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv",
+           "locust_exceptions.csv", "samples.csv", "locust.log")
+# Run folder here -> its client folder while locust runs: its samples are counted there.
+_running: dict[Path, ClientFolder] = {}
+_running_lock = threading.Lock()
 LOCUST_SLACK_S = 90.0
 HISTORY_QUANTILES = ("50%", "95%", "99%", "99.9%")
 _seq = itertools.count(1)
@@ -144,37 +159,77 @@ def parse_samples(path: Path) -> list[Point]:
     return points
 
 
+def requests_completed(out_dir: Path) -> int:
+    """Requests finished by the locust runs under out_dir so far: a run's samples brought back here,
+    or, while it runs, its samples file counted in the client."""
+    with _running_lock:
+        running = {run_dir: folder for run_dir, folder in _running.items() if run_dir.parent == out_dir}
+    total = 0
+    for run_dir in out_dir.glob("locust-*"):
+        samples = run_dir / "samples.csv"
+        if samples.exists():
+            total += samples.read_bytes().count(b"\n")
+        elif run_dir in running:
+            folder = running[run_dir]
+            counted = folder.client.run(["sh", "-c", 'cat "$1" 2>/dev/null | wc -l', "sh", f"{folder.path}/samples.csv"],
+                                        timeout=15, check=False)
+            total += int(counted.stdout.strip() or 0)
+    return total
+
+
+def _locust_python(client: ClientHost) -> str:
+    """The client's interpreter that has locust and boto3: this machine's venv where the client shares
+    its files (the local provider), else the image's python3."""
+    found = client.run(["sh", "-c", FIND_PYTHON, "sh", sys.executable, "python3"], timeout=30, check=False)
+    if not found.ok:
+        raise ConfigError(f"no python with locust and boto3 in client {client.name}; its image needs them "
+                          f"(the images `make k8s` builds have them)")
+    return found.stdout.strip()
+
+
 def run_locust(client: ClientHost, endpoint: S3Endpoint, job: LocustJob, out_dir: Path,
                locustfile: Path = LOCUSTFILE) -> LocustResult:
-    """Run locust headless from `client` against `endpoint`; ConfigError if the endpoint cannot be
-    reached from there (checked before locust starts)."""
+    """Run locust headless in `client` against `endpoint`, its outputs brought back into a new folder
+    of out_dir; ConfigError if the endpoint cannot be reached from there or the client has no locust
+    (checked before locust starts)."""
     url = urllib.parse.urlsplit(endpoint.url)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise ConfigError(f"S3 endpoint {endpoint.url!r} must be an http:// or https:// URL")
     if not locustfile.is_file():
         raise ConfigError(f"locustfile {locustfile} does not exist")
     check_reachable(client, url.hostname, url.port or (443 if url.scheme == "https" else 80), "S3 endpoint")
+    python = _locust_python(client)
     run_dir = out_dir / f"locust-{next(_seq)}"
     run_dir.mkdir(parents=True)
-    prefix = run_dir / "locust"
-    env = [f"S3_ENDPOINT={endpoint.url}", f"S3_ACCESS_KEY={endpoint.access_key}",
-           f"S3_SECRET_KEY={endpoint.secret_key}", f"S3_BUCKET={job.bucket}", f"S3_OBJECT_SIZE={job.object_size}",
-           f"S3_WAIT_S={job.wait_s}", f"LOCUST_SAMPLES={run_dir / 'samples.csv'}"]
-    argv = ["env", *env, sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
-            "-u", str(job.users), "-r", str(job.spawn_rate), "--run-time", f"{job.run_time_s}s",
-            "--csv", str(prefix), "--csv-full-history", "--json-file", str(prefix), "--only-summary",
-            "--stop-timeout", "5", "--exit-code-on-error", "0", "--logfile", str(run_dir / "locust.log")]
-    started = time.time()
-    result = client.run(argv, timeout=job.run_time_s + LOCUST_SLACK_S, check=False)
-    ended = time.time()
-    (run_dir / "output.txt").write_text(result.stdout + result.stderr)
-    final_stats = Path(f"{prefix}.json")
+    with client_folder(client, "harness-locust") as folder:
+        # locust puts the locustfile's folder on sys.path: s3compat beside it is importable there.
+        folder.send({locustfile.name: locustfile.read_bytes(), "s3compat.py": S3COMPAT.read_bytes()})
+        there = folder.path
+        env = [f"S3_ENDPOINT={endpoint.url}", f"S3_ACCESS_KEY={endpoint.access_key}",
+               f"S3_SECRET_KEY={endpoint.secret_key}", f"S3_BUCKET={job.bucket}", f"S3_OBJECT_SIZE={job.object_size}",
+               f"S3_WAIT_S={job.wait_s}", f"LOCUST_SAMPLES={there}/samples.csv"]
+        argv = ["env", *env, python, "-m", "locust", "-f", f"{there}/{locustfile.name}", "--headless",
+                "-u", str(job.users), "-r", str(job.spawn_rate), "--run-time", f"{job.run_time_s}s",
+                "--csv", f"{there}/locust", "--csv-full-history", "--json-file", f"{there}/locust", "--only-summary",
+                "--stop-timeout", "5", "--exit-code-on-error", "0", "--logfile", f"{there}/locust.log"]
+        with _running_lock:
+            _running[run_dir] = folder
+        try:
+            started = time.time()
+            result = client.run(argv, timeout=job.run_time_s + LOCUST_SLACK_S, check=False)
+            ended = time.time()
+            (run_dir / "output.txt").write_text(result.stdout + result.stderr)
+            folder.bring_back(run_dir, OUTPUTS, optional=OUTPUTS)
+        finally:
+            with _running_lock:
+                del _running[run_dir]
+    final_stats = run_dir / "locust.json"
     if not result.ok or not final_stats.exists():
         raise HarnessError(f"locust on {client.name} exited {result.returncode} without stats; output tail:\n"
                            f"{result.tail(result.stdout + result.stderr)}")
     total, per_request = parse_final_stats(final_stats)
-    failures_csv = Path(f"{prefix}_failures.csv")
+    failures_csv = run_dir / "locust_failures.csv"
     failures = list(csv.DictReader(open(failures_csv))) if failures_csv.exists() else []
     series = TimeSeries(f"locust-s3-{job.users}u", tuple(parse_samples(run_dir / "samples.csv")),
-                        tuple(parse_history(Path(f"{prefix}_stats_history.csv"))), source="locust")
+                        tuple(parse_history(run_dir / "locust_stats_history.csv")), source="locust")
     return LocustResult(total, per_request, series, failures, run_dir, started, ended)

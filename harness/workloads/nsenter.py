@@ -23,17 +23,6 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _local = threading.local()
 
 
-def netns_path(host: ClientHost) -> str:
-    """The namespace file of a local client host; ConfigError for hosts that have none."""
-    namespace = getattr(host, "namespace", None)
-    if not namespace:
-        raise ConfigError(
-            f"client host {host.name} has no local network namespace; in-process S3 and history clients "
-            f"need the local provider (run them inside a pod on kind/existing clusters)"
-        )
-    return f"/run/netns/{namespace}"
-
-
 def _setns(fd: int) -> None:
     if _libc.setns(fd, CLONE_NEWNET) != 0:
         err = ctypes.get_errno()

@@ -1,12 +1,7 @@
-"""boto3 clients for an S3Endpoint, with the Swift compatibility fix and namespace entry.
-
-boto3 >= 1.36 protects DeleteObjects with a CRC32 checksum, while Swift 2.30's s3api insists on
-Content-MD5 for it (answering InvalidRequest otherwise); a `before-call` hook adds the MD5.
-"""
+"""boto3 clients for an S3Endpoint, entering the endpoint's network namespace (s3compat makes
+them speak to Swift)."""
 from __future__ import annotations
 
-import base64
-import hashlib
 import socket
 import urllib.parse
 from contextlib import nullcontext
@@ -14,18 +9,10 @@ from typing import Any
 
 from ..errors import ConfigError
 from .nsenter import InNamespace, entered
+from .s3compat import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, add_content_md5, boto3_client
 from .s3gateway import S3Endpoint
 
-CONNECT_TIMEOUT_S = 2.0
-READ_TIMEOUT_S = 30.0
-
-
-def add_content_md5(params: dict, **_: Any) -> None:
-    """botocore event hook: set Content-MD5 of the request body (DeleteObjects)."""
-    body = params.get("body") or b""
-    if isinstance(body, str):
-        body = body.encode()
-    params["headers"]["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()
+__all__ = ["add_content_md5", "check_endpoint", "make_client"]
 
 
 def check_endpoint(endpoint: S3Endpoint, timeout: float = CONNECT_TIMEOUT_S) -> None:
@@ -56,21 +43,6 @@ def make_client(endpoint: S3Endpoint, *, retries: int = 0, connect_timeout: floa
         raise ConfigError(f"S3 endpoint {endpoint.url!r} must be an http:// or https:// URL")
     if retries < 0:
         raise ConfigError(f"retries must be >= 0, got {retries}")
-    import boto3  # heavy import, only for S3 users
-    from botocore.config import Config
-
-    config = Config(
-        s3={"addressing_style": "path"},  # no DNS for bucket.host names here
-        signature_version="s3v4",
-        retries={"max_attempts": retries + 1, "mode": "standard"},
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-    )
-    client = boto3.session.Session().client(
-        "s3", endpoint_url=endpoint.url, aws_access_key_id=endpoint.access_key,
-        aws_secret_access_key=endpoint.secret_key, region_name=endpoint.region, config=config,
-    )
-    client.meta.events.register("before-call.s3.DeleteObjects", add_content_md5)
+    client = boto3_client(endpoint.url, endpoint.access_key, endpoint.secret_key, endpoint.region, retries=retries,
+                          connect_timeout=connect_timeout, read_timeout=read_timeout)
     return InNamespace(client, endpoint.netns) if endpoint.netns else client

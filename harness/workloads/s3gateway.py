@@ -2,89 +2,50 @@
 tempauth, plus memcached, running in a client host with its devices directory on a FUSE mount of
 the volume, as the gluster-s3 image did.
 
-Everything is generated per gateway under the run's root: configs, single-replica rings, logs and
-pid files. Debian's swift reads /etc/swift/swift.conf whatever `swift_dir` says, so each server
-runs in a private mount namespace where the gateway's own folder is bind-mounted on /etc/swift:
-/etc/swift on the host is never read or written. The processes run in the client host's network
-namespace (so cluster teardown kills them too); the proxy listens on the client host's address,
-the backends and memcached on that namespace's own loopback.
+Everything runs inside the client host, through the contract (commands and the client's file API),
+so the same code starts a gateway in a local client namespace and in a client pod: configs are
+generated here (s3config) and sent into a folder of the client, the rings are built there, the
+servers started there, and their processes watched and stopped there (gatewayctl). The configs and
+rings are kept in the gateway folder here, and the servers' logs are brought back to it at stop.
+Debian's swift reads /etc/swift/swift.conf whatever `swift_dir` says, so each server runs in a
+private mount namespace where the gateway's own folder is bind-mounted on /etc/swift: the client's
+/etc/swift is never read or written. The proxy listens on the client host's address, the backends
+and memcached on the client's own loopback.
 """
 from __future__ import annotations
 
+import json
 import logging
-import os
-import secrets
-import signal
-import socket
 import time
-import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Sequence
+from pathlib import Path, PurePosixPath
 
 from ..cluster import ClientHost
 from ..errors import ConfigError, HarnessError
-from ..mount import FuseMount, is_mounted
-from ..providers.host.netns import is_alive
-from ..runner import run
+from ..mount import FuseMount
 from ..waiting import wait_for
-from .nsenter import entered, netns_path
+from . import gatewayctl
+from .clientdir import ClientFolder, make_folder
+from .fio import FileTarget
+from .s3compat import ACCESS_KEY, REGION, SECRET_KEY
+from .s3config import RING_SCRIPT, RINGS, SERVERS, SYSTEM_PYTHON, GatewayPorts, render_configs
+
+__all__ = ["ACCESS_KEY", "SECRET_KEY", "GatewayPorts", "S3Endpoint", "S3Gateway", "start_gateway"]
 
 log = logging.getLogger("harness.s3gateway")
 
-ACCESS_KEY = "test:tester"
-SECRET_KEY = "testing"
-REGION = "us-east-1"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
-SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's swift lives in the system interpreter, not the venv
-# Proxy pipeline proven with s3api + tempauth on Swift 2.30 (see DESIGN.md).
-PIPELINE = ("catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk tempurl ratelimit "
-            "s3api tempauth copy container-quotas account-quotas slo dlo versioned_writes symlink "
-            "proxy-logging proxy-server")
-FILTERS = {
-    "catch_errors": "catch_errors", "gatekeeper": "gatekeeper", "healthcheck": "healthcheck",
-    "proxy-logging": "proxy_logging", "listing_formats": "listing_formats", "bulk": "bulk", "tempurl": "tempurl",
-    "ratelimit": "ratelimit", "copy": "copy", "container-quotas": "container_quotas",
-    "account-quotas": "account_quotas", "slo": "slo", "dlo": "dlo", "versioned_writes": "versioned_writes",
-    "symlink": "symlink",
-}
-
-RING_SCRIPT = """
-import sys
-from swift.common.ring import RingBuilder
-etc = sys.argv[1]
-for name, port in zip(("account", "container", "object"), sys.argv[2:5]):
-    builder = RingBuilder(10, 1, 1)  # 2^10 partitions, ONE replica (gluster replicates), 1 h
-    builder.add_dev({"id": 0, "region": 1, "zone": 1, "ip": "127.0.0.1", "port": int(port),
-                     "device": "d1", "weight": 100})
-    builder.rebalance()
-    builder.save(f"{etc}/{name}.builder")
-    builder.get_ring().save(f"{etc}/{name}.ring.gz")
-"""
-
+CONTROL = Path(gatewayctl.__file__).read_text()
+NEEDS = (SYSTEM_PYTHON, "memcached", *(f"swift-{name}-server" for name in SERVERS))
 # $1 config folder, $2 log file, $3 pid file, then the server's argv. The pid written is the
 # server's own (exec keeps it), and the redirect closes the caller's pipes so run() returns.
 DETACH_SCRIPT = 'mount --bind "$1" /etc/swift && echo $$ > "$3" && log=$2 && shift 3 && exec "$@" >>"$log" 2>&1 </dev/null'
 
 
 @dataclass(frozen=True)
-class GatewayPorts:
-    proxy: int = 8080
-    account: int = 6202
-    container: int = 6201
-    obj: int = 6200
-    memcached: int = 11211
-
-    def __post_init__(self) -> None:
-        values = [self.proxy, self.account, self.container, self.obj, self.memcached]
-        if any(not 1 <= p <= 65535 for p in values) or len(set(values)) != len(values):
-            raise ConfigError(f"gateway ports must be distinct and within 1..65535, got {values}")
-
-
-@dataclass(frozen=True)
 class S3Endpoint:
-    """Where to reach an S3 service and as whom. `netns` is a namespace path reaching `url`,
+    """Where to reach an S3 service and as whom. `netns` is a namespace file reaching `url`,
     or None when the caller's own network reaches it."""
 
     url: str
@@ -100,10 +61,11 @@ class S3Gateway:
 
     client: ClientHost
     mount: FuseMount
-    dir: Path
-    devices: Path
+    dir: Path  # here: configs and rings, and the logs once stopped
+    folder: ClientFolder  # there, while it runs
+    devices: PurePosixPath  # on the mount, as the client sees it
     ports: GatewayPorts
-    pids: dict[str, int] = field(default_factory=dict)
+    pids: dict[str, int] = field(default_factory=dict)  # as the client sees them
     start_seconds: float = 0.0
 
     @property
@@ -112,7 +74,7 @@ class S3Gateway:
 
     def endpoint(self, via: ClientHost | None = None) -> S3Endpoint:
         """Credentials and URL; clients connect from `via` (default: the gateway's own host)."""
-        return S3Endpoint(self.url, ACCESS_KEY, SECRET_KEY, REGION, netns_path(via or self.client))
+        return S3Endpoint(self.url, ACCESS_KEY, SECRET_KEY, REGION, (via or self.client).network_namespace())
 
     def __enter__(self) -> "S3Gateway":
         return self
@@ -120,151 +82,107 @@ class S3Gateway:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _control(self, *args: str) -> dict:
+        result = self.client.run([SYSTEM_PYTHON, "-c", CONTROL, *args], timeout=STOP_TIMEOUT_S * 2 + 30)
+        return json.loads(result.stdout)
+
+    def _named(self) -> list[str]:
+        return [f"{name}={pid}" for name, pid in self.pids.items()]
+
+    def probe(self) -> dict:
+        """{"dead": servers gone, "ready": S3 answers}, seen from the client."""
+        return self._control("probe", self.url, ",".join(map(str, self.ports.backends())), *self._named())
+
     def dead(self) -> list[str]:
-        return [name for name, pid in self.pids.items() if not is_alive(pid)]
+        return self.probe()["dead"] if self.pids else []
 
     def log_tail(self, name: str, chars: int = 1500) -> str:
+        log_file = f"log/{name}.log"
         try:
-            return (self.dir / "log" / f"{name}.log").read_text()[-chars:]
+            text = (self.dir / log_file).read_bytes() if not self.pids else self.folder.files.read(log_file,
+                                                                                                   uncached=False)
         except FileNotFoundError:
             return "(no log)"
+        return text.decode(errors="replace")[-chars:]
 
     def stop(self) -> None:
-        """SIGTERM every server, SIGKILL what is left after a grace period. Idempotent."""
-        for pid in self.pids.values():
-            _signal(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while any(is_alive(p) for p in self.pids.values()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        for name, pid in self.pids.items():
-            if is_alive(pid):
-                log.warning("gateway %s on %s ignored SIGTERM; killing it", name, self.client.name)
-                _signal(pid, signal.SIGKILL)
-        wait_for(lambda: not any(is_alive(p) for p in self.pids.values()), timeout=STOP_TIMEOUT_S,
-                 what=f"S3 gateway processes on {self.client.name} to exit")
-        self.pids.clear()
+        """SIGTERM every server, SIGKILL what is left after a grace period, bring the logs back here and
+        remove the client's folder. Idempotent."""
+        if self.pids:
+            stopped = self._control("stop", str(STOP_TIMEOUT_S), *self._named())
+            for name in stopped["killed"]:
+                log.warning("gateway %s on %s ignored SIGTERM; killed it", name, self.client.name)
+            if stopped["left"]:
+                raise HarnessError(f"S3 gateway processes {stopped['left']} on {self.client.name} did not exit "
+                                   f"after SIGKILL")
+            self.pids.clear()
+        if self.folder.path:
+            self.folder.bring_back(self.dir, [f"log/{n}.log" for n in ("memcached", *SERVERS)],
+                                   optional=[f"log/{n}.log" for n in ("memcached", *SERVERS)])
+            self.folder.remove()
+            self.folder = ClientFolder(self.client, "")
 
 
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def render_configs(etc: Path, devices: Path, bind_ip: str, ports: GatewayPorts, log_level: str = "WARNING") -> None:
-    """Write swift.conf and the four server configs into `etc` (pure file generation)."""
-    etc.mkdir(parents=True, exist_ok=True)
-    (etc / "swift.conf").write_text(
-        "[swift-hash]\n"
-        f"swift_hash_path_suffix = {secrets.token_hex(8)}\n"
-        "swift_hash_path_prefix = glusterharness\n\n"
-        "[storage-policy:0]\nname = Policy-0\ndefault = yes\n"
-    )
-    backend_common = (
-        f"bind_ip = 127.0.0.1\nworkers = 0\nuser = root\nswift_dir = {etc}\ndevices = {devices}\n"
-        # The devices live on a FUSE mount, not a dedicated disk: no mount check, no fallocate.
-        f"mount_check = false\ndisable_fallocate = true\nlog_level = {log_level}\n"
-    )
-    for name, port, app in (("account", ports.account, "account"), ("container", ports.container, "container"),
-                            ("object", ports.obj, "object")):
-        (etc / f"{name}-server.conf").write_text(
-            f"[DEFAULT]\nbind_port = {port}\n{backend_common}\n"
-            f"[pipeline:main]\npipeline = {name}-server\n\n"
-            f"[app:{name}-server]\nuse = egg:swift#{app}\n"
-        )
-    filters = "".join(f"[filter:{n}]\nuse = egg:swift#{egg}\n\n" for n, egg in FILTERS.items())
-    (etc / "proxy-server.conf").write_text(
-        f"[DEFAULT]\nbind_ip = {bind_ip}\nbind_port = {ports.proxy}\nworkers = 0\nuser = root\n"
-        f"swift_dir = {etc}\nlog_level = {log_level}\n\n"
-        f"[pipeline:main]\npipeline = {PIPELINE}\n\n"
-        "[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n"
-        # The default (60 s) turns a 15 s brick outage into a minute of 503s.
-        "error_suppression_interval = 1\n\n"
-        f"[filter:s3api]\nuse = egg:swift#s3api\nlocation = {REGION}\n\n"
-        f"[filter:tempauth]\nuse = egg:swift#tempauth\nuser_test_tester = {SECRET_KEY} .admin\n\n"
-        f"[filter:cache]\nuse = egg:swift#memcache\nmemcache_servers = 127.0.0.1:{ports.memcached}\n\n"
-        + filters
-    )
-
-
-def build_rings(etc: Path, ports: GatewayPorts) -> None:
-    """Single-replica account/container/object rings with one device, in one interpreter."""
-    run([SYSTEM_PYTHON, "-c", RING_SCRIPT, str(etc), str(ports.account), str(ports.container), str(ports.obj)],
-        timeout=60)
-
-
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/healthcheck", timeout=1) as response:
-            return response.status == 200 and response.read() == b"OK"
-    except OSError:
-        return False
+def _check_client(client: ClientHost, mount: FuseMount, ports: GatewayPorts) -> None:
+    """ConfigError, before anything starts, for a mount not there, missing software or busy ports."""
+    FileTarget(mount).check(client)
+    found = client.run(["sh", "-c", 'for p; do command -v "$p" >/dev/null || echo "$p"; done', "sh", *NEEDS],
+                       timeout=30)
+    if found.stdout.split():
+        raise ConfigError(f"client {client.name} lacks {', '.join(found.stdout.split())}; the S3 gateway needs "
+                          f"Debian's swift servers, memcached and {SYSTEM_PYTHON} there")
+    busy = json.loads(client.run([SYSTEM_PYTHON, "-c", CONTROL, "busy", client.address,
+                                  *map(str, [ports.proxy, *ports.backends()])], timeout=30).stdout)
+    if busy:
+        raise ConfigError(f"ports {busy} are already in use on {client.name}; is another gateway running there? "
+                          f"stop it or pass other GatewayPorts")
 
 
 def start_gateway(client: ClientHost, mount: FuseMount, gateway_dir: Path, ports: GatewayPorts | None = None,
                   timeout: float = START_TIMEOUT_S) -> S3Gateway:
     """Start memcached and the Swift servers in `client` over `mount`; return once S3 answers.
 
-    Raises ConfigError before starting anything when the mount is gone, the client has no local
-    namespace, or the gateway folder is in use; HarnessError naming the server and its log tail
-    when a server dies or does not answer in time (everything started is stopped again).
+    Raises ConfigError before starting anything when the mount is not there, the client lacks the
+    software or the ports, or the gateway folder is in use; HarnessError naming the server and its
+    log tail when a server dies or does not answer in time (everything started is stopped again).
     """
     ports = ports or GatewayPorts()
-    ns = netns_path(client)
-    if not is_mounted(mount.path):
-        raise ConfigError(f"{mount.path} is not mounted; mount the volume before starting the S3 gateway")
     if gateway_dir.exists():
         raise ConfigError(f"gateway folder {gateway_dir} already exists; give each gateway its own folder")
-    with entered(ns):
-        busy = [p for p in (ports.proxy,) if _port_open(client.address, p)]
-        busy += [p for p in (ports.account, ports.container, ports.obj, ports.memcached) if _port_open("127.0.0.1", p)]
-    if busy:
-        raise ConfigError(f"ports {busy} are already in use on {client.name}; is another gateway running there? "
-                          f"stop it or pass other GatewayPorts")
+    _check_client(client, mount, ports)
     started = time.monotonic()
-    etc, logs = gateway_dir / "etc", gateway_dir / "log"
-    logs.mkdir(parents=True)
-    devices = mount.path / f"swift-{gateway_dir.name}"
-    (devices / "d1").mkdir(parents=True)
-    render_configs(etc, devices, client.address, ports)
-    gateway = S3Gateway(client, mount, gateway_dir, devices, ports)
-    commands: dict[str, Sequence[str]] = {
-        "memcached": ["memcached", "-u", "nobody", "-l", "127.0.0.1", "-p", str(ports.memcached), "-U", "0", "-m", "64"],
-        # -v: log to stdout (our log file) as well; there is no syslog in the namespace.
-        **{name: [f"swift-{name}-server", str(etc / f"{name}-server.conf"), "-v"]
-           for name in ("account", "container", "object", "proxy")},
-    }
+    folder = make_folder(client, "harness-s3")
+    devices = PurePosixPath(mount.path) / f"swift-{gateway_dir.name}"
+    gateway = S3Gateway(client, mount, gateway_dir, folder, devices, ports)
     try:
-        for name, argv in commands.items():
+        mount.files.mkdir(devices.name)
+        mount.files.mkdir(f"{devices.name}/d1")
+        configs = render_configs(f"{folder.path}/etc", str(devices), client.address, ports)
+        folder.send({f"etc/{name}": text.encode() for name, text in configs.items()}, folders=["etc", "log"])
+        for name in ("memcached", *SERVERS):
             if name == "proxy":
                 # Only the proxy loads rings at start: build them while the others import.
-                build_rings(etc, ports)
-            pid_file = gateway_dir / f"{name}.pid"
-            client.run(["setsid", "--fork", "unshare", "-m", "--propagation", "private",
-                        "sh", "-c", DETACH_SCRIPT, "sh", str(etc), str(logs / f"{name}.log"), str(pid_file), *argv],
-                       timeout=15)
-            gateway.pids[name] = wait_for(lambda: _read_pid(pid_file), timeout=5, what=f"pid file of {name}")
+                client.run([SYSTEM_PYTHON, "-c", RING_SCRIPT, f"{folder.path}/etc",
+                            *map(str, (ports.account, ports.container, ports.obj))], timeout=60)
+            argv = (["memcached", "-u", "nobody", "-l", "127.0.0.1", "-p", str(ports.memcached), "-U", "0", "-m", "64"]
+                    if name == "memcached" else
+                    # -v: log to stdout (our log file) as well; there is no syslog in the client.
+                    [f"swift-{name}-server", f"{folder.path}/etc/{name}-server.conf", "-v"])
+            client.run(["setsid", "--fork", "unshare", "-m", "--propagation", "private", "sh", "-c", DETACH_SCRIPT,
+                        "sh", f"{folder.path}/etc", f"{folder.path}/log/{name}.log", f"{folder.path}/{name}.pid",
+                        *argv], timeout=15)
+            gateway.pids[name] = wait_for(lambda: _read_pid(folder, f"{name}.pid"), timeout=5,
+                                          what=f"pid file of {name}")
 
         def ready() -> bool:
-            dead = gateway.dead()
-            if dead:
-                raise HarnessError(
-                    f"S3 gateway on {client.name}: {dead[0]} exited during start; log tail:\n{gateway.log_tail(dead[0])}")
-            with entered(ns):
-                backends = all(_port_open("127.0.0.1", p) for p in (ports.account, ports.container, ports.obj, ports.memcached))
-                return backends and _healthy(gateway.url)
+            state = gateway.probe()
+            if state["dead"]:
+                raise HarnessError(f"S3 gateway on {client.name}: {state['dead'][0]} exited during start; "
+                                   f"log tail:\n{gateway.log_tail(state['dead'][0])}")
+            return bool(state["ready"])
 
-        wait_for(ready, timeout=timeout, interval=0.05, what=f"S3 gateway on {client.name} at {gateway.url}",
-                 describe=lambda: f"dead servers: {gateway.dead() or 'none'}")
+        wait_for(ready, timeout=timeout, interval=0.1, what=f"S3 gateway on {client.name} at {gateway.url}")
+        folder.bring_back(gateway_dir, [f"etc/{name}" for name in (*configs, *RINGS)])
     except BaseException:
         gateway.stop()
         raise
@@ -273,8 +191,8 @@ def start_gateway(client: ClientHost, mount: FuseMount, gateway_dir: Path, ports
     return gateway
 
 
-def _read_pid(path: Path) -> int | None:
+def _read_pid(folder: ClientFolder, name: str) -> int | None:
     try:
-        return int(path.read_text().strip())
+        return int(folder.files.read(name, uncached=False).strip())
     except (FileNotFoundError, ValueError):
         return None

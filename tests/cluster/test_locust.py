@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 from datetime import datetime
 
 import pytest
@@ -33,7 +34,7 @@ def test_locust_over_s3_with_four_users(gluster_cluster, s3_gateway, run_dir):
     (whole,) = phase_percentiles(series, [Phase("run", result.started, result.ended + 1)])
     assert whole.count == len(series.points) and whole.percentiles_ms["p99"] is not None
     # the objects went through the gateway onto the volume
-    assert list((s3_gateway.devices / "d1" / "objects").rglob("*.data"))
+    assert list((Path(s3_gateway.devices) / "d1" / "objects").rglob("*.data"))  # the mount is here too
 
 
 def test_a_slow_locustfile_import_does_not_shorten_the_run_time(gluster_cluster, s3_gateway, tmp_path):

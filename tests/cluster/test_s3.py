@@ -59,7 +59,7 @@ def test_objects_are_files_on_the_bricks(s3_gateway, s3_endpoint):
     s3 = make_client(s3_endpoint)
     s3.create_bucket(Bucket="onbricks")
     s3.put_object(Bucket="onbricks", Key="k", Body=b"stored on gluster")
-    data_files = list((s3_gateway.devices / "d1" / "objects").rglob("*.data"))
+    data_files = list((Path(s3_gateway.devices) / "d1" / "objects").rglob("*.data"))  # the mount is here too
     assert len(data_files) == 1 and data_files[0].read_bytes() == b"stored on gluster"
     relative = data_files[0].relative_to(s3_gateway.mount.path)
     on_bricks = [b for b in s3_gateway.mount.volume.bricks if (Path(b.path) / relative).exists()]

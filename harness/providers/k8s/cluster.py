@@ -143,6 +143,12 @@ class K8sClient(ClientHost):
             return super().run_in_network(argv, timeout=timeout)
         return runtime.run_in_network(self.node, argv, timeout, pod_uid=self.uid)
 
+    def network_namespace(self) -> str:
+        runtime = self.cluster_ref.node_runtime
+        if runtime is None:
+            return super().network_namespace()
+        return runtime.network_namespace(self.node, self.uid)
+
 
 class K8sFuseMount(FuseMount):
     """A FUSE mount inside a client pod: state is read through the pod, never from local files."""

@@ -52,3 +52,7 @@ class DockerNodeRuntime:
                        ) -> CommandResult:
         raise Unsupported(f"kind node {node}: running this machine's programs in a node container's network is "
                           f"not done ({Capability.PACKET_DELAY})")
+
+    def network_namespace(self, node: str, pod_uid: str) -> str:
+        raise Unsupported(f"kind node {node}: entering a pod's network from this machine is not done "
+                          f"({Capability.S3_GATEWAY})")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..host.cgroups import CGROUP_FS, cgroup_top, hierarchies
+from ..host.proc import process_start_time
 from ...control import Capability
 from ...errors import HarnessError
 from ...runner import CommandResult, run
@@ -164,6 +165,17 @@ class K8sLocalNodeRuntime:
         return run(["nsenter", "-t", str(holder), "-n", "sh", "-c",
                     f'for f in {joins}; do echo $$ > "$f"; done; exec "$@"', "sh", *map(str, argv)],
                    timeout=timeout, where=node)
+
+    def network_namespace(self, node: str, pod_uid: str) -> str:
+        """Through the pod's oldest process, its sandbox's pause: the one that lives as long as the pod
+        (an exec'd program may be gone by the time the namespace is entered)."""
+        tree = self._tree(node, "freezer")
+        pids = [int(p) for directory, _, _ in os.walk(tree) if f"/pod{pod_uid}" in directory
+                for p in (Path(directory) / "cgroup.procs").read_text().split()]
+        started = {pid: t for pid in pids if (t := process_start_time(pid)) is not None}
+        if not started:
+            raise HarnessError(f"no process of pod {pod_uid} under {tree} on node {node}; is the pod running?")
+        return f"/proc/{min(started, key=started.__getitem__)}/ns/net"
 
     @staticmethod
     def _pod_process(node: str, tree: Path, pod_uid: str) -> int:
