@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath, PurePosixPath
 from typing import TYPE_CHECKING, Collection, Generic, Protocol, TypeVar
 
+from .errors import ConfigError
 from .mountfiles import MountFiles
 from .providers.host.netns import kill_pids
 from .providers.host.proc import Proc, daemon_pid
@@ -57,6 +58,19 @@ class FuseMount(Generic[V]):
     def files(self) -> MountFiles:
         """File operations run inside the client host, on every provider (harness.mountfiles)."""
         return MountFiles.of(self.client, self.path)
+
+    def require_in(self, client: "Host", user: str) -> None:
+        """ConfigError unless this is a glusterfs mount in `client`, as that client sees it; `user` (fio,
+        the S3 gateway) is who would use it there."""
+        if client.name != self.client.name:
+            raise ConfigError(f"{user} in client {client.name} cannot use {self.path}, a mount of client "
+                              f"{self.client.name}; run {user} in the mount's client")
+        found = client.run(["findmnt", "--noheadings", "--output", "FSTYPE", "--mountpoint", str(self.path)],
+                           timeout=15, check=False).stdout.strip()
+        if found != "fuse.glusterfs":
+            raise ConfigError(f"{self.path} is not a glusterfs mount in client {client.name} "
+                              f"({f'a {found} mount' if found else 'nothing is mounted there'}); mount the volume "
+                              f"there before running {user} on it")
 
     @property
     def state_dir(self) -> str:

@@ -62,9 +62,10 @@ def provider_capabilities(name: str) -> frozenset[str]:
         # the harness deployed the gluster pods, so their glusterd may be killed and started again
         # k8s-local is in this host's registry, where chaostoolkit finds its cluster, and its nodes'
         # networks are this host's namespaces, where the packet delayer runs; its client pods are
-        # privileged on this machine's kernel, with its loop devices
+        # privileged on this machine's kernel, with its loop devices, and run the images `make k8s`
+        # builds (Swift and locust in them), their networks this host's namespaces
         return (K8S_CAPABILITIES | {Capability.NODE_CONTAINER_FAULTS, Capability.GLUSTERD_CONTROL}
-                | ({Capability.CHAOS_TARGET, Capability.PACKET_DELAY, Capability.LOOP_DEVICES}
+                | ({Capability.CHAOS_TARGET, Capability.PACKET_DELAY, Capability.LOOP_DEVICES, Capability.S3_GATEWAY}
                    if name == "k8s-local" else set()))
     if name == "existing":
         return K8S_CAPABILITIES

@@ -98,16 +98,7 @@ class FileTarget:
     kind = "file"
 
     def check(self, client: ClientHost) -> None:
-        """ConfigError unless the mount is a glusterfs mount in `client`, as that client sees it."""
-        if client.name != self.mount.client.name:
-            raise ConfigError(f"fio in client {client.name} cannot use {self.mount.path}, a mount of client "
-                              f"{self.mount.client.name}; run fio in the mount's client")
-        found = client.run(["findmnt", "--noheadings", "--output", "FSTYPE", "--mountpoint", str(self.mount.path)],
-                           timeout=15, check=False).stdout.strip()
-        if found != "fuse.glusterfs":
-            raise ConfigError(f"{self.mount.path} is not a glusterfs mount in client {client.name} "
-                              f"({f'a {found} mount' if found else 'nothing is mounted there'}); mount the volume "
-                              f"there before running fio on it")
+        self.mount.require_in(client, "fio")
 
     def options(self, job: FioJob) -> list[str]:
         return [f"--filename={self.mount.path / self.name}", "--ioengine=psync", *(["--direct=1"] if self.direct else [])]

@@ -26,7 +26,6 @@ from ..mount import FuseMount
 from ..waiting import wait_for
 from . import gatewayctl
 from .clientdir import ClientFolder, make_folder
-from .fio import FileTarget
 from .s3compat import ACCESS_KEY, REGION, SECRET_KEY
 from .s3config import RING_SCRIPT, RINGS, SERVERS, SYSTEM_PYTHON, GatewayPorts, render_configs
 
@@ -125,7 +124,7 @@ class S3Gateway:
 
 def _check_client(client: ClientHost, mount: FuseMount, ports: GatewayPorts) -> None:
     """ConfigError, before anything starts, for a mount not there, missing software or busy ports."""
-    FileTarget(mount).check(client)
+    mount.require_in(client, "the S3 gateway")
     found = client.run(["sh", "-c", 'for p; do command -v "$p" >/dev/null || echo "$p"; done', "sh", *NEEDS],
                        timeout=30)
     if found.stdout.split():

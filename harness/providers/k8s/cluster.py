@@ -211,6 +211,9 @@ class K8sClusterOptions:
     # Client pods see the host's loop devices (k8s-local: privileged pods on this machine's kernel,
     # its /dev/loop* present when they start), so block workloads attach one there.
     loop_devices: bool = False
+    # Client pods run an image with Swift, memcached and locust (the images `make k8s` builds), and
+    # the node runtime enters their network from this host (k8s-local): the S3 workloads run.
+    s3_gateway: bool = False
     client_mount_root: str = CLIENT_MOUNT_ROOT
 
 
@@ -231,7 +234,8 @@ class K8sCluster(Cluster):
         self.capabilities = (K8S_CAPABILITIES | (node_runtime.capabilities if node_runtime else set())
                              | ({Capability.GLUSTERD_CONTROL} if options.glusterd_restartable else set())
                              | ({Capability.CHAOS_TARGET} if options.registered else set())
-                             | ({Capability.LOOP_DEVICES} if options.loop_devices else set()))
+                             | ({Capability.LOOP_DEVICES} if options.loop_devices else set())
+                             | ({Capability.S3_GATEWAY} if options.s3_gateway else set()))
         self.mounts: list[K8sFuseMount] = []
         self._seq = itertools.count(1)
         self._on_down, self._on_keep = on_down, on_keep

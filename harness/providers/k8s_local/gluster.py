@@ -75,7 +75,7 @@ class K8sLocalGlusterProvider:
             namespace=settings.namespace, gluster_pod_selector=self.options.pod_selector,
             brick_root=settings.brick_root, client_namespace=settings.namespace, client_selector=client_selector,
             allow_destructive_faults=True, description=where, glusterd_restartable=True, registered=True,
-            loop_devices=True)
+            loop_devices=True, s3_gateway=True)
         (kube.root / STACK_STATE).write_text(json.dumps(
             {"cluster": asdict(options), "node_selector": self.options.node_selector,
              "zone_label": self.options.zone_label}, indent=2))
