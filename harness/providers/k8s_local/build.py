@@ -2,8 +2,9 @@
 
 Layout under CACHE (/var/cache/glusterharness/k8s):
 - apt/: the harness's own apt configuration (sources, lists, downloads); the system's is untouched.
-- parts/<name>-<key>/: one part (source download, Go, binaries, pause image, a gluster image), keyed
-  by the hash of its own recipe, so changing one recipe rebuilds only that part and what uses it.
+- parts/<name>-<key>/: one part (source download, Go, binaries, pause image, PyPI wheels, a gluster
+  image), keyed by the hash of its own recipe, so changing one recipe rebuilds only that part and what
+  uses it.
 - <build-hash>/: the assembled build (bin/ and images/, hard links into the parts) with a stamp;
   its hash covers every part key and the runtime packages. A warm run only checks the stamp.
 """
@@ -28,6 +29,7 @@ from ...gluster import versions
 from ...errors import HarnessError, MissingPrerequisite
 from ...runner import run
 from .apt import APT_SOURCES, APT_TIMEOUT_S, RUNTIME_PACKAGES, Apt, install_runtime_packages, progress
+from . import wheels
 from .image_archive import pack_image
 
 log = logging.getLogger("harness.k8s_local.build")
@@ -45,10 +47,13 @@ KUBELET_PATCH = ("pkg/kubelet/cm/container_manager_linux.go", "b := KernelTunabl
                  "b := KernelTunableWarn // k8s-local: never change the host's sysctls")
 PAUSE_TAG = "k8s.gcr.io/pause:3.2"
 IMAGE_SUITE, IMAGE_MIRROR = "bookworm", "http://deb.debian.org/debian"
-# Inside a gluster node: glusterd and the CLI, FUSE, and what the faults and checks run there; fio for
-# the workloads client pods run (the same image; bookworm's fio has the gfapi engine).
+# Inside a gluster node: glusterd and the CLI, FUSE, and what the faults and checks run there; for the
+# workloads client pods run (the same image): fio (bookworm's has the gfapi engine) and the S3 gateway
+# as on the host (harness.workloads.s3gateway: Swift's servers, its ring module, memcached). No
+# Recommends (mmdebstrap's default), so no python3-boto3: locust and boto3 come from PyPI (wheels.py).
 IMAGE_PACKAGES = ("glusterfs-server", "glusterfs-client", "procps", "iproute2", "iptables", "nftables", "attr",
-                  "psmisc", "util-linux", "coreutils", "findutils", "fio")
+                  "psmisc", "util-linux", "coreutils", "findutils", "fio",
+                  "swift-proxy", "swift-account", "swift-container", "swift-object", "python3-swift", "memcached")
 GLUSTER_DEB_VERSIONS = {"10.3": "10.3-5"}  # bookworm's own; 11.1 comes from harness.gluster.versions' fetch
 IMAGE_REPO = "glusterharness/gluster"
 MAKE_TIMEOUT_S = 1800.0
@@ -85,6 +90,7 @@ def recipes() -> dict[str, Part]:
         "bin": Part("bin", {"source": source.key, "go": go.key, "binaries": BINARIES, "patch": KUBELET_PATCH,
                             "env": ["GOPROXY=off", "CGO_ENABLED=0", "GOMAXPROCS=2"], "version": KUBE_VERSION}),
         "pause": Part("pause", {"source": source.key, "cc": ["gcc", "-Os", "-static"], "tag": PAUSE_TAG}),
+        "wheels": Part("wheels", wheels.recipe()),
     }
     for version in ("10.3", "11.1"):
         # 11.1: the release harness.gluster.versions fetches for the local provider, from its suite.
@@ -93,7 +99,7 @@ def recipes() -> dict[str, Part]:
             "suite": IMAGE_SUITE, "mirror": IMAGE_MIRROR, "packages": IMAGE_PACKAGES,
             "gluster": rel.deb_version if rel else GLUSTER_DEB_VERSIONS[version],
             "gluster_packages": rel.packages if rel else (), "extra_sources": [rel.source] if rel else [],
-            "tag": image_tag(version)})
+            "wheels": parts["wheels"].key, "tag": image_tag(version)})
     return parts
 
 
@@ -192,14 +198,16 @@ def build_pause(part: Part, parts: dict[str, Part], work: Path) -> None:
         (work / name).unlink()
 
 
-def build_gluster(part: Part, version: str, work: Path) -> None:
+def build_gluster(part: Part, version: str, wheels_dir: Path, work: Path) -> None:
     recipe = part.recipe
     names = ("glusterfs-server", "glusterfs-client") if version in GLUSTER_DEB_VERSIONS else recipe["gluster_packages"]
     packages = [p for p in recipe["packages"] if not p.startswith("glusterfs-")] + [
         f"{p}={recipe['gluster']}" for p in names]
     rootfs = work / "rootfs.tar"
     progress(f"gluster {version} image: mmdebstrap {recipe['suite']} minbase + {len(packages)} packages")
-    run(["mmdebstrap", "--quiet", "--variant=minbase", f"--include={','.join(packages)}", recipe["suite"],
+    # Services the packages ship are not started: mmdebstrap installs with a policy-rc.d denying them.
+    run(["mmdebstrap", "--quiet", "--variant=minbase", f"--include={','.join(packages)}",
+         f"--customize-hook={wheels.customize_hook(wheels_dir)}", recipe["suite"],
          str(rootfs), f"deb {recipe['mirror']} {recipe['suite']} main", *recipe["extra_sources"]],
         timeout=APT_TIMEOUT_S, log_to=work / "mmdebstrap.log")
     pack_image(rootfs, recipe["tag"], {"Cmd": ["glusterd", "-N"]}, work / f"gluster-{version}.tar")
@@ -222,8 +230,9 @@ def _lanes(parts: dict[str, Part], apt: Apt) -> list[list[Step]]:
         Step(parts["bin"], lambda w: build_bin(parts["bin"], parts, w)),
         Step(parts["pause"], lambda w: build_pause(parts["pause"], parts, w)),
     ]
-    images = [Step(parts[f"gluster-{v}"], lambda w, v=v: build_gluster(parts[f"gluster-{v}"], v, w))
-              for v in ("10.3", "11.1")]
+    images = [Step(parts["wheels"], wheels.download)] + [
+        Step(parts[f"gluster-{v}"], lambda w, v=v: build_gluster(parts[f"gluster-{v}"], v, parts["wheels"].dir, w))
+        for v in ("10.3", "11.1")]
     return [kubernetes, images]
 
 
