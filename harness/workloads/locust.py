@@ -29,6 +29,9 @@ from .s3gateway import S3Endpoint
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "workloads" / "locustfile_s3.py"
 S3COMPAT = Path(s3compat.__file__)
+# A python with locust and boto3 on its path, in the images `make k8s` builds (their Swift keeps
+# Debian's python3 and its libraries: harness.providers.k8s_local.wheels).
+LOCUST_PYTHON = "harness-python3"
 # The first interpreter named that has locust and boto3 (found without importing them: locust's
 # import alone takes a second of CPU).
 FIND_PYTHON = ('for py; do "$py" -c "import importlib.util as u, sys; '
@@ -179,8 +182,9 @@ def requests_completed(out_dir: Path) -> int:
 
 def _locust_python(client: ClientHost) -> str:
     """The client's interpreter that has locust and boto3: this machine's venv where the client shares
-    its files (the local provider), else the image's python3."""
-    found = client.run(["sh", "-c", FIND_PYTHON, "sh", sys.executable, "python3"], timeout=30, check=False)
+    its files (the local provider), else the image's."""
+    found = client.run(["sh", "-c", FIND_PYTHON, "sh", sys.executable, LOCUST_PYTHON, "python3"], timeout=30,
+                       check=False)
     if not found.ok:
         raise ConfigError(f"no python with locust and boto3 in client {client.name}; its image needs them "
                           f"(the images `make k8s` builds have them)")

@@ -25,5 +25,8 @@ def test_a_changed_pin_rebuilds_both_images_and_nothing_else(monkeypatch):
 def test_the_hook_installs_from_the_wheels_folder_only_into_the_image_python():
     hook = wheels.customize_hook(Path("/cache/parts/wheels-x"))
     assert "--no-index" in hook and "--find-links /cache/parts/wheels-x" in hook
-    assert '--target "$1/usr/local/lib/python3.11/dist-packages" locust==' in hook
+    # a folder of their own, on the path of the wrapper alone: Debian's Swift keeps its libraries
+    assert '--target "$1/opt/harness-python" locust==' in hook and "dist-packages" not in hook
+    assert 'PYTHONPATH=/opt/harness-python exec /usr/bin/python3.11 "$@"' in hook
+    assert '> "$1/usr/local/bin/harness-python3" && chmod 755 "$1/usr/local/bin/harness-python3"' in hook
     assert "PIP_CONFIG_FILE=/dev/null" in hook and "--python-version 3.11 --abi cp311" in hook

@@ -1,9 +1,13 @@
-"""locust and boto3 for the gluster image's /usr/bin/python3, from PyPI wheels.
+"""locust and boto3 for the gluster image's python, from PyPI wheels.
 
 Client pods run the S3 workloads (Swift's gateway, locust over boto3) with the image's own python.
 locust is on PyPI only, and Debian's python3-boto3 is older than the harness needs (>= 1.36), so
 `make k8s` downloads the wheels below once (the `wheels` part) and mmdebstrap's customize hook
-installs them into the rootfs with the host's pip (the image has no pip).
+installs them into the rootfs with the host's pip (the image has no pip). They go into a folder of
+their own that only the LOCUST_PYTHON wrapper puts on the path: Debian's python3 reads /usr/local's
+dist-packages before its own, so there they would replace the libraries Debian's Swift runs on
+(greenlet 3.5 under eventlet 0.33, urllib3 2 for 1.26, ...), and the gateway in a pod would not be the
+one the local provider runs.
 
 PINS is the whole dependency closure at the versions the harness's venv runs (pip freeze), so a
 rebuild gets the same files and a pin changed here rebuilds the images. To move it, in the venv:
@@ -17,6 +21,7 @@ from pathlib import Path
 
 from ...errors import HarnessError
 from ...runner import run
+from ...workloads.locust import LOCUST_PYTHON
 
 INSTALL = ("locust==2.47.0", "boto3==1.44.18")
 PINS = (
@@ -34,14 +39,15 @@ PINS = (
 PYTHON, ABI = "3.11", "cp311"
 PLATFORMS = (*(f"manylinux_2_{minor}_x86_64" for minor in range(36, 4, -1)),
              "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64")
-# Debian's python3 reads /usr/local's dist-packages before its own, so these win over Debian's copies,
-# Swift's included (greenlet 3.5 under eventlet 0.33: "greenlet is being finalized" at exit, harmless).
-SITE = f"usr/local/lib/python{PYTHON}/dist-packages"
+SITE = "opt/harness-python"
+# $@: python3's arguments, run with SITE on its path.
+WRAPPER = f'#!/bin/sh\nPYTHONPATH=/{SITE} exec /usr/bin/python{PYTHON} "$@"\n'
 PIP_TIMEOUT_S = 600.0
 
 
 def recipe() -> dict:
-    return {"pins": PINS, "install": INSTALL, "python": PYTHON, "abi": ABI, "platforms": PLATFORMS, "site": SITE}
+    return {"pins": PINS, "install": INSTALL, "python": PYTHON, "abi": ABI, "platforms": PLATFORMS, "site": SITE,
+            "wrapper": [LOCUST_PYTHON, WRAPPER]}
 
 
 def _target() -> list[str]:
@@ -66,6 +72,7 @@ def customize_hook(wheels: Path) -> str:
     pip = shlex.join(["env", "PIP_CONFIG_FILE=/dev/null", sys.executable, "-m", "pip", "--isolated", "install",
                       "--quiet", "--no-index", "--no-cache-dir", "--find-links", str(wheels), *_target()])
     # The image must still have the python the wheels are for; the console scripts pip writes carry
-    # the host's interpreter in their #! line, so they go (`python3 -m locust` is how pods run it).
+    # the host's interpreter in their #! line, so they go (`LOCUST_PYTHON -m locust` is how pods run it).
+    wrapper = f"$1/usr/local/bin/{LOCUST_PYTHON}"
     return (f'test -x "$1/usr/bin/python{PYTHON}" && {pip} --target "$1/{SITE}" {shlex.join(INSTALL)}'
-            f' && rm -rf "$1/{SITE}/bin"')
+            f' && rm -rf "$1/{SITE}/bin" && printf %s {shlex.quote(WRAPPER)} > "{wrapper}" && chmod 755 "{wrapper}"')
