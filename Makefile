@@ -16,7 +16,7 @@ unit: setup
 # (`workload and slow`) and the upgrade suite's U1 (95 s; the rolling-upgrade chaos experiment still
 # upgrades 10.3 -> 11.1 and back here) are left to `make qualify`, and the storm provisions 20
 # volumes instead of the fast profile's 100. Three xdist workers, each with its own cluster:
-# 14.1 min from a fresh clone at dd7fcfb (the k8s-local tests are the Kubernetes lane's, test-k8s)
+# 13.9 min from a fresh clone at c18e0d3 (the k8s-local tests are the Kubernetes lane's, test-k8s)
 # instead of ~33 serially
 # (`make test TEST_WORKERS=0`). The two timing-bound
 # tests that once failed there now hold by construction (test_report's real H1 run) or by the
