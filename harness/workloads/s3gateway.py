@@ -61,7 +61,7 @@ class S3Gateway:
     client: ClientHost
     mount: FuseMount
     dir: Path  # here: configs and rings, and the logs once stopped
-    folder: ClientFolder  # there, while it runs
+    folder: ClientFolder | None  # there, while it runs
     devices: PurePosixPath  # on the mount, as the client sees it
     ports: GatewayPorts
     pids: dict[str, int] = field(default_factory=dict)  # as the client sees them
@@ -98,8 +98,8 @@ class S3Gateway:
     def log_tail(self, name: str, chars: int = 1500) -> str:
         log_file = f"log/{name}.log"
         try:
-            text = (self.dir / log_file).read_bytes() if not self.pids else self.folder.files.read(log_file,
-                                                                                                   uncached=False)
+            text = (self.folder.files.read(log_file, uncached=False) if self.folder is not None
+                    else (self.dir / log_file).read_bytes())
         except FileNotFoundError:
             return "(no log)"
         return text.decode(errors="replace")[-chars:]
@@ -115,11 +115,11 @@ class S3Gateway:
                 raise HarnessError(f"S3 gateway processes {stopped['left']} on {self.client.name} did not exit "
                                    f"after SIGKILL")
             self.pids.clear()
-        if self.folder.path:
-            self.folder.bring_back(self.dir, [f"log/{n}.log" for n in ("memcached", *SERVERS)],
-                                   optional=[f"log/{n}.log" for n in ("memcached", *SERVERS)])
+        if self.folder is not None:
+            logs = [f"log/{n}.log" for n in ("memcached", *SERVERS)]
+            self.folder.bring_back(self.dir, logs, optional=logs)
             self.folder.remove()
-            self.folder = ClientFolder(self.client, "")
+            self.folder = None
 
 
 def _check_client(client: ClientHost, mount: FuseMount, ports: GatewayPorts) -> None:

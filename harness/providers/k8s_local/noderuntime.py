@@ -167,23 +167,16 @@ class K8sLocalNodeRuntime:
                    timeout=timeout, where=node)
 
     def network_namespace(self, node: str, pod_uid: str) -> str:
-        """Through the pod's oldest process, its sandbox's pause: the one that lives as long as the pod
-        (an exec'd program may be gone by the time the namespace is entered)."""
-        tree = self._tree(node, "freezer")
+        return f"/proc/{self._pod_process(node, self._tree(node, 'freezer'), pod_uid)}/ns/net"
+
+    @staticmethod
+    def _pod_process(node: str, tree: Path, pod_uid: str) -> int:
+        """The pod's oldest process, its sandbox's pause (kubelet's cgroupfs driver names the pod's cgroup
+        pod<uid>): every container of a pod shares its network namespace, and the pause lives as long
+        as the pod, where an exec'd program may be gone by the time its namespace is entered."""
         pids = [int(p) for directory, _, _ in os.walk(tree) if f"/pod{pod_uid}" in directory
                 for p in (Path(directory) / "cgroup.procs").read_text().split()]
         started = {pid: t for pid in pids if (t := process_start_time(pid)) is not None}
         if not started:
             raise HarnessError(f"no process of pod {pod_uid} under {tree} on node {node}; is the pod running?")
-        return f"/proc/{min(started, key=started.__getitem__)}/ns/net"
-
-    @staticmethod
-    def _pod_process(node: str, tree: Path, pod_uid: str) -> int:
-        """A process of the pod (kubelet's cgroupfs driver names its cgroup pod<uid>): every container
-        of a pod shares its network namespace."""
-        for directory, _, _ in os.walk(tree):
-            if f"/pod{pod_uid}" in directory:
-                pids = (Path(directory) / "cgroup.procs").read_text().split()
-                if pids:
-                    return int(pids[0])
-        raise HarnessError(f"no process of pod {pod_uid} under {tree} on node {node}; is the pod running?")
+        return min(started, key=started.__getitem__)
